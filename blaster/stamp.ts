@@ -1,0 +1,83 @@
+/**
+ * The latency stamp: a compact tag the blaster puts at the start of each message's text so a
+ * receiver can measure latency from the *intended* send time (free of coordinated omission).
+ *
+ * Form: `ncb1:<host>:<intendedUs>` followed by one space, where <host> is the simulated host's
+ * index and <intendedUs> the intended send time in microseconds of CLOCK_MONOTONIC, both in
+ * lower-case base 36. Example: `ncb1:2s:1f4kq9x0a text...`. It is plain printable ASCII, so it
+ * needs no kernel escaping and reads the same in extended and legacy payloads; it is placed
+ * after a legacy line's `[ secs.usecs]` prefix.
+ *
+ * CLOCK_MONOTONIC is shared by every process on one machine, so blaster and receiver on the same
+ * host (the loopback case) agree on it without any clock synchronisation.
+ */
+
+const PREFIX = "ncb1:";
+
+/** Microseconds of CLOCK_MONOTONIC (the same clock in every thread and process of the machine). */
+export function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/** The stamp text, including its trailing space. */
+export function formatStamp(host: number, intendedUs: number): string {
+  return `${PREFIX}${host.toString(36)}:${Math.floor(intendedUs).toString(36)} `;
+}
+
+export interface Stamp {
+  host: number;
+  intendedUs: number;
+}
+
+const COLON = 0x3a;
+const SPACE = 0x20;
+
+/** Digit value of an ASCII byte in base 36, or -1. */
+function base36Digit(byte: number): number {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  if (byte >= 0x61 && byte <= 0x7a) return byte - 0x61 + 10;
+  return -1;
+}
+
+/**
+ * Finds a stamp starting at `start` in `bytes` (or anywhere in the first 64 bytes when
+ * `searchWindow` is set, for legacy lines with a time prefix). Returns null when there is none.
+ * Works on bytes so the receiver's hot path needs no string conversion.
+ */
+export function parseStamp(bytes: Uint8Array, start = 0, searchWindow = 0): Stamp | null {
+  const limit = Math.min(bytes.length - PREFIX.length, start + searchWindow);
+  for (let at = start; at <= limit; at++) {
+    if (
+      bytes[at] === 0x6e && // n
+      bytes[at + 1] === 0x63 && // c
+      bytes[at + 2] === 0x62 && // b
+      bytes[at + 3] === 0x31 && // 1
+      bytes[at + 4] === COLON
+    ) {
+      return parseStampBody(bytes, at + PREFIX.length);
+    }
+  }
+  return null;
+}
+
+function parseStampBody(bytes: Uint8Array, from: number): Stamp | null {
+  let host = 0;
+  let i = from;
+  let digits = 0;
+  for (; i < bytes.length && bytes[i] !== COLON; i++, digits++) {
+    const d = base36Digit(bytes[i]);
+    if (d < 0 || digits > 10) return null;
+    host = host * 36 + d;
+  }
+  if (digits === 0 || i >= bytes.length) return null;
+  i++;
+  let intendedUs = 0;
+  digits = 0;
+  for (; i < bytes.length && bytes[i] !== SPACE; i++, digits++) {
+    const d = base36Digit(bytes[i]);
+    if (d < 0 || digits > 12) return null;
+    intendedUs = intendedUs * 36 + d;
+  }
+  if (digits === 0) return null;
+  return { host, intendedUs };
+}
