@@ -1,0 +1,105 @@
+/**
+ * Decoding a stream of payloads for people debugging real traffic (`netcons-bench decode`):
+ * one payload per line, C-style escaped (`\n`, `\t`, `\\`, `\xNN`, octal `\NNN`, ...), fragments
+ * of the same stream reassembled. Each decoded message becomes one JSON object.
+ */
+import { type DecodeOptions, decodePayload } from "./decode.ts";
+import { type MessageJson, messageJson } from "./message-json.ts";
+import { Reassembler } from "./reassembly.ts";
+
+export type DecodeLineResult =
+  | MessageJson
+  | { kind: "malformed"; line: number; reason: string }
+  | { kind: "incomplete"; incomplete: number };
+
+const SIMPLE_ESCAPES: Record<string, number> = {
+  n: 0x0a,
+  t: 0x09,
+  r: 0x0d,
+  "\\": 0x5c,
+  '"': 0x22,
+  "'": 0x27,
+  a: 0x07,
+  b: 0x08,
+  f: 0x0c,
+  v: 0x0b,
+  "?": 0x3f,
+  e: 0x1b,
+};
+
+/** Undoes C string escapes; the line's characters are taken as UTF-8. Throws on a bad escape. */
+export function unescapeC(line: string): Buffer {
+  const raw = Buffer.from(line, "utf8");
+  const out = Buffer.allocUnsafe(raw.length);
+  let o = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const b = raw[i];
+    if (b !== 0x5c) {
+      out[o++] = b;
+      continue;
+    }
+    const next = String.fromCharCode(raw[i + 1] ?? 0);
+    if (i + 1 >= raw.length) throw new Error("a lone backslash ends the line");
+    if (next === "x") {
+      const hex = /^[0-9a-fA-F]{1,2}/.exec(raw.toString("latin1", i + 2, i + 4));
+      if (!hex) throw new Error(`\\x without hex digits at column ${i + 1}`);
+      out[o++] = Number.parseInt(hex[0], 16);
+      i += 1 + hex[0].length;
+    } else if (next >= "0" && next <= "7") {
+      const oct = /^[0-7]{1,3}/.exec(raw.toString("latin1", i + 1, i + 4))![0];
+      out[o++] = Number.parseInt(oct, 8) & 0xff;
+      i += oct.length;
+    } else if (next in SIMPLE_ESCAPES) {
+      out[o++] = SIMPLE_ESCAPES[next];
+      i += 1;
+    } else {
+      throw new Error(`unknown escape \\${next} at column ${i + 1}`);
+    }
+  }
+  return out.subarray(0, o);
+}
+
+export interface DecodeStreamOptions extends DecodeOptions {
+  /** Source name used as the reassembly key and in the output. */
+  source?: string;
+}
+
+/** Decodes payload lines; yields one result per message, malformed line or (at the end) incomplete set. */
+export async function* decodeLines(
+  lines: AsyncIterable<string> | Iterable<string>,
+  options: DecodeStreamOptions = {},
+): AsyncGenerator<DecodeLineResult> {
+  const source = options.source ?? "stream";
+  const reassembler = new Reassembler({
+    maxMessageBytes: options.maxMessageBytes,
+    timeoutMs: Number.POSITIVE_INFINITY,
+  });
+  const fragmentsSeen = new Map<number, number>();
+  let lineNumber = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (line.length === 0) continue;
+    let payload: Buffer;
+    try {
+      payload = unescapeC(line);
+    } catch (error) {
+      yield { kind: "malformed", line: lineNumber, reason: (error as Error).message };
+      continue;
+    }
+    const decoded = decodePayload(payload, options);
+    if (decoded.kind === "malformed") {
+      yield { kind: "malformed", line: lineNumber, reason: decoded.reason };
+    } else if (decoded.kind === "extended" && decoded.fragment) {
+      fragmentsSeen.set(decoded.seq, (fragmentsSeen.get(decoded.seq) ?? 0) + 1);
+      const whole = reassembler.add(source, decoded, 0);
+      if (whole) {
+        yield messageJson(whole, source, fragmentsSeen.get(decoded.seq));
+        fragmentsSeen.delete(decoded.seq);
+      }
+    } else {
+      yield messageJson(decoded, source);
+    }
+  }
+  const incomplete = reassembler.flush();
+  if (incomplete > 0) yield { kind: "incomplete", incomplete };
+}
