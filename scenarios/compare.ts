@@ -1,0 +1,177 @@
+/**
+ * The A/B verdict of the ci-regression plan: the same load against a baseline (A) and a
+ * candidate (B), run alternately A B A B so that drift of the machine (other load, thermal,
+ * page cache) falls on both sides alike. Each metric gets a verdict that takes the measured
+ * spread into account, so noise is not called a regression.
+ *
+ * Pure: figures in, verdict out.
+ */
+
+export type Side = "A" | "B";
+
+export interface RunMetrics {
+  /** Messages per second the target took in (the zero-loss rate when each run is a search). */
+  throughputPps: number;
+  /** Fraction of sent datagrams that the target lost (0..1). */
+  lossRatio: number;
+  /** End-to-end p99 latency, when the target reports it (our receiver); else undefined. */
+  p99Us?: number;
+}
+
+export interface MetricVerdict {
+  metric: "throughputPps" | "lossRatio" | "p99Us";
+  better: "higher" | "lower";
+  a: number[];
+  b: number[];
+  medianA: number | null;
+  medianB: number | null;
+  /** medianB / medianA (null when undefined, e.g. no latency from an external target). */
+  ratio: number | null;
+  /** The relative change that counts as real: max(tolerance, spread of either side). */
+  noise: number | null;
+  verdict: "regression" | "improvement" | "same" | "n/a";
+  reason: string;
+}
+
+export interface CompareSettings {
+  /** Relative change below which throughput and latency count as the same (0.1 = 10%). */
+  tolerance: number;
+  /** Absolute loss-ratio difference allowed (0 = any consistent extra loss is a regression). */
+  lossTolerance: number;
+}
+
+export interface CompareVerdict {
+  metrics: MetricVerdict[];
+  regressions: number;
+  improvements: number;
+  /** Ratios of medians for thresholds: candidate / baseline. */
+  throughputRatio: number | null;
+  p99Ratio: number | null;
+  lossDelta: number | null;
+  summary: string;
+}
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((x, y) => x - y);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** (max - min) / median: the relative spread of repeated runs of one side. */
+export function relativeSpread(values: readonly number[]): number {
+  const m = median(values);
+  if (m === null || m === 0 || values.length < 2) return 0;
+  return (Math.max(...values) - Math.min(...values)) / Math.abs(m);
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
+function relativeVerdict(
+  metric: "throughputPps" | "p99Us",
+  better: "higher" | "lower",
+  a: number[],
+  b: number[],
+  tolerance: number,
+): MetricVerdict {
+  const medianA = median(a);
+  const medianB = median(b);
+  if (medianA === null || medianB === null || medianA === 0) {
+    return {
+      metric,
+      better,
+      a,
+      b,
+      medianA,
+      medianB,
+      ratio: null,
+      noise: null,
+      verdict: "n/a",
+      reason: a.length === 0 || b.length === 0 ? "not measured for this target" : "baseline is 0",
+    };
+  }
+  const ratio = medianB / medianA;
+  const noise = Math.max(tolerance, relativeSpread(a), relativeSpread(b));
+  const change = ratio - 1;
+  const worse = better === "higher" ? change < -noise : change > noise;
+  const improved = better === "higher" ? change > noise : change < -noise;
+  const verdict = worse ? "regression" : improved ? "improvement" : "same";
+  const reason = `candidate/baseline ${ratio.toFixed(3)} (${change >= 0 ? "+" : ""}${pct(change)}), noise band ±${pct(noise)}`;
+  return { metric, better, a, b, medianA, medianB, ratio, noise, verdict, reason };
+}
+
+function lossVerdict(a: number[], b: number[], lossTolerance: number): MetricVerdict {
+  const medianA = median(a);
+  const medianB = median(b);
+  const base = { metric: "lossRatio" as const, better: "lower" as const, a, b, medianA, medianB };
+  if (medianA === null || medianB === null) {
+    return { ...base, ratio: null, noise: null, verdict: "n/a", reason: "no runs" };
+  }
+  const ratio = medianA === 0 ? (medianB === 0 ? 1 : null) : medianB / medianA;
+  // Loss is usually 0 or close to it, where ratios mean little: call it a regression only when
+  // every candidate run lost more than every baseline run, by more than the tolerance.
+  const delta = medianB - medianA;
+  const separated = Math.min(...b) > Math.max(...a);
+  const separatedBetter = Math.max(...b) < Math.min(...a);
+  const verdict =
+    separated && delta > lossTolerance
+      ? "regression"
+      : separatedBetter && -delta > lossTolerance
+        ? "improvement"
+        : "same";
+  const reason = `loss baseline ${pct(medianA)}, candidate ${pct(medianB)}${separated ? " (every candidate run lost more)" : ""}`;
+  return { ...base, ratio, noise: lossTolerance, verdict, reason };
+}
+
+export function compareRuns(
+  runs: readonly { side: Side; metrics: RunMetrics }[],
+  settings: CompareSettings,
+): CompareVerdict {
+  const pick = (side: Side, f: (m: RunMetrics) => number | undefined): number[] =>
+    runs
+      .filter((r) => r.side === side)
+      .map((r) => f(r.metrics))
+      .filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+  const metrics = [
+    relativeVerdict(
+      "throughputPps",
+      "higher",
+      pick("A", (m) => m.throughputPps),
+      pick("B", (m) => m.throughputPps),
+      settings.tolerance,
+    ),
+    lossVerdict(
+      pick("A", (m) => m.lossRatio),
+      pick("B", (m) => m.lossRatio),
+      settings.lossTolerance,
+    ),
+    relativeVerdict(
+      "p99Us",
+      "lower",
+      pick("A", (m) => m.p99Us),
+      pick("B", (m) => m.p99Us),
+      settings.tolerance,
+    ),
+  ];
+  const regressions = metrics.filter((m) => m.verdict === "regression").length;
+  const improvements = metrics.filter((m) => m.verdict === "improvement").length;
+  const loss = metrics[1];
+  const summary =
+    regressions > 0
+      ? `REGRESSION in ${metrics
+          .filter((m) => m.verdict === "regression")
+          .map((m) => `${m.metric} (${m.reason})`)
+          .join("; ")}`
+      : `no regression (${metrics.map((m) => `${m.metric}: ${m.verdict}`).join(", ")})`;
+  return {
+    metrics,
+    regressions,
+    improvements,
+    throughputRatio: metrics[0].ratio,
+    p99Ratio: metrics[2].ratio,
+    lossDelta: loss.medianA === null || loss.medianB === null ? null : loss.medianB - loss.medianA,
+    summary,
+  };
+}

@@ -1,0 +1,319 @@
+/**
+ * An external target (a real netconsd, or any program that binds a UDP port), measured from
+ * outside: started from a command template, waited on until its port is bound, sampled from
+ * /proc while the load runs, stopped with SIGTERM, its output kept and netconsd's exit
+ * statistics parsed from it.
+ */
+import { spawn } from "node:child_process";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  readUdpErrorCounters,
+  readUdpSockets,
+  sampleProcessTree,
+  type TreeSample,
+  type UdpErrorCounters,
+} from "./procfs.ts";
+
+/**
+ * Fills `{name}` placeholders. Every placeholder must be known (a typo in a scenario file is an
+ * error, not a silently empty flag). Values other than plain words are single-quoted for sh.
+ */
+export function expandTemplate(template: string, vars: Record<string, string | number>): string {
+  return template.replace(/\{([A-Za-z_][A-Za-z0-9_.]*)\}/g, (_, name: string) => {
+    if (!Object.hasOwn(vars, name)) {
+      throw new Error(
+        `unknown placeholder {${name}} (known: ${Object.keys(vars)
+          .map((k) => `{${k}}`)
+          .join(" ")})`,
+      );
+    }
+    const value = String(vars[name]);
+    return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+  });
+}
+
+/** The placeholders a template uses. */
+export function placeholdersOf(template: string): string[] {
+  return [...template.matchAll(/\{([A-Za-z_][A-Za-z0-9_.]*)\}/g)].map((m) => m[1]);
+}
+
+export interface NetconsdStats {
+  /** "Total messages processed by listeners: N" */
+  listenerMessages?: number;
+  /** "Total messages processed by workers: N from H hosts" */
+  workerMessages?: number;
+  hosts?: number;
+  /** "Exiting worker W got N msgs from H hosts", one per worker. */
+  workers: { worker: number; messages: number; hosts: number }[];
+  /** "Exiting listener L queued N messages", one per listener. */
+  listeners: { listener: number; messages: number }[];
+}
+
+/** Parses netconsd's exit statistics from its output; null when none of them is there. */
+export function parseNetconsdStats(output: string): NetconsdStats | null {
+  const stats: NetconsdStats = { workers: [], listeners: [] };
+  let found = false;
+  for (const m of output.matchAll(/Total messages processed by listeners:\s*(\d+)/g)) {
+    stats.listenerMessages = Number(m[1]);
+    found = true;
+  }
+  for (const m of output.matchAll(
+    /Total messages processed by workers:\s*(\d+) from (\d+) hosts/g,
+  )) {
+    stats.workerMessages = Number(m[1]);
+    stats.hosts = Number(m[2]);
+    found = true;
+  }
+  for (const m of output.matchAll(/Exiting worker (\d+) got (\d+) msgs from (\d+) hosts/g)) {
+    stats.workers.push({ worker: Number(m[1]), messages: Number(m[2]), hosts: Number(m[3]) });
+    found = true;
+  }
+  for (const m of output.matchAll(/Exiting listener (\d+) queued (\d+) messages/g)) {
+    stats.listeners.push({ listener: Number(m[1]), messages: Number(m[2]) });
+    found = true;
+  }
+  return found ? stats : null;
+}
+
+export interface ExternalSample {
+  /** ms since the target was ready. */
+  tMs: number;
+  cpuMs: number;
+  rssBytes: number;
+  /** Sum of the per-socket drops column over the target's sockets. */
+  socketDrops: number;
+  sockets: number;
+}
+
+export interface ExternalMeasurement {
+  pid: number;
+  command: string;
+  /** Sockets bound to the port when the load ended. */
+  sockets: number;
+  /** Datagrams the target's sockets refused during the trial (per-socket drops column). */
+  socketDrops: number;
+  /** System-wide RcvbufErrors (UDP + UDP6) during the trial: includes any other UDP user. */
+  rcvbufErrorsSystemWide: number;
+  inCsumErrorsSystemWide: number;
+  /** CPU time the target's process tree used while loaded (ms). */
+  cpuMs: number;
+  rssIdleBytes: number;
+  rssFinalBytes: number;
+  /** Largest of: the sampled tree RSS and the kernel's VmHWM of any of its processes. */
+  rssPeakBytes: number;
+  exitCode: number | null;
+  exitSignal: string | null;
+  /** Whether it needed SIGKILL after the grace period. */
+  killed: boolean;
+  stats: NetconsdStats | null;
+  /** Last lines of its output, for error messages and the report. */
+  outputTail: string;
+  logFile?: string;
+}
+
+export interface ExternalTargetOptions {
+  command: string;
+  port: number;
+  cwd?: string;
+  /** How long to wait for the port to be bound. */
+  readyTimeoutMs: number;
+  /** Grace period after SIGTERM before SIGKILL. */
+  stopTimeoutMs: number;
+  /** The target's stdout and stderr go here (and are kept in memory up to 1 MiB). */
+  logFile?: string;
+}
+
+export interface ExternalTarget {
+  pid: number;
+  /** Marks the start of the load: later figures are deltas from here. */
+  markLoadStart(): void;
+  sample(): ExternalSample | null;
+  /** Final figures (taken while the sockets still exist: their drop counters die with them). */
+  measureLoadEnd(): void;
+  stop(): Promise<ExternalMeasurement>;
+}
+
+const OUTPUT_CAP = 1 << 20;
+
+export class TargetError extends Error {
+  override name = "TargetError";
+}
+
+export async function startExternalTarget(options: ExternalTargetOptions): Promise<ExternalTarget> {
+  if (readUdpSockets(options.port).length > 0) {
+    throw new TargetError(`UDP port ${options.port} is already in use; choose another port`);
+  }
+  // `exec` makes the target itself the child (no shell in between to swallow SIGTERM); its own
+  // process group lets stop() signal anything it forks.
+  const child = spawn("/bin/sh", ["-c", `exec ${options.command}`], {
+    cwd: options.cwd,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  let log: WriteStream | undefined;
+  if (options.logFile) log = createWriteStream(options.logFile);
+  const keep = (chunk: Buffer) => {
+    log?.write(chunk);
+    if (output.length < OUTPUT_CAP) output += chunk.toString("utf8");
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  let exited: { code: number | null; signal: string | null } | null = null;
+  const exitPromise = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+    child.on("exit", (code, signal) => {
+      exited = { code, signal };
+      resolve(exited);
+    });
+  });
+  const spawnError = new Promise<Error>((resolve) => child.on("error", resolve));
+  const tail = () => output.split("\n").slice(-20).join("\n").trim();
+  const pid = child.pid;
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (pid !== undefined) process.kill(-pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+
+  // Wait until the port is bound: poll /proc/net/udp{,6} (bounded in time).
+  const deadline = Date.now() + options.readyTimeoutMs;
+  let firstBoundAt = 0;
+  for (;;) {
+    const race = await Promise.race([
+      sleep(50).then(() => "tick" as const),
+      spawnError.then((e) => e),
+    ]);
+    if (race instanceof Error)
+      throw new TargetError(`cannot start "${options.command}": ${race.message}`);
+    if (exited) {
+      const e = exited as { code: number | null; signal: string | null };
+      log?.end();
+      throw new TargetError(
+        `target exited (code ${e.code}, signal ${e.signal}) before binding port ${options.port}: "${options.command}"\n${tail()}`,
+      );
+    }
+    const bound = readUdpSockets(options.port).length;
+    if (bound > 0 && firstBoundAt === 0) firstBoundAt = Date.now();
+    // A multi-listener target binds its sockets one after another: give the rest a moment.
+    if (firstBoundAt > 0 && Date.now() - firstBoundAt >= 200) break;
+    if (Date.now() > deadline) {
+      killGroup("SIGKILL");
+      await exitPromise;
+      log?.end();
+      throw new TargetError(
+        `target did not bind UDP port ${options.port} within ${options.readyTimeoutMs} ms: "${options.command}"\n${tail()}`,
+      );
+    }
+  }
+
+  const readyAt = Date.now();
+  const socketDrops = () => {
+    const sockets = readUdpSockets(options.port);
+    return { drops: sockets.reduce((s, x) => s + x.drops, 0), sockets: sockets.length };
+  };
+  const idle = sampleProcessTree(pid!);
+  let start: { cpuMs: number; drops: number; snmp: UdpErrorCounters } = {
+    cpuMs: idle?.cpuMs ?? 0,
+    drops: socketDrops().drops,
+    snmp: readUdpErrorCounters(),
+  };
+  let sampledPeak = idle?.rssBytes ?? 0;
+  let last: TreeSample | null = idle;
+  let end: {
+    cpuMs: number;
+    drops: number;
+    sockets: number;
+    snmp: UdpErrorCounters;
+    rss: number;
+  } | null = null;
+
+  const sample = (): ExternalSample | null => {
+    const tree = sampleProcessTree(pid!);
+    if (!tree) return null;
+    last = tree;
+    sampledPeak = Math.max(sampledPeak, tree.rssBytes, tree.peakRssBytes);
+    const d = socketDrops();
+    return {
+      tMs: Date.now() - readyAt,
+      cpuMs: tree.cpuMs - start.cpuMs,
+      rssBytes: tree.rssBytes,
+      socketDrops: d.drops - start.drops,
+      sockets: d.sockets,
+    };
+  };
+
+  const measureLoadEnd = (): void => {
+    sample();
+    const d = socketDrops();
+    end = {
+      cpuMs: last?.cpuMs ?? start.cpuMs,
+      drops: d.drops,
+      sockets: d.sockets,
+      snmp: readUdpErrorCounters(),
+      rss: last?.rssBytes ?? 0,
+    };
+  };
+
+  return {
+    pid: pid!,
+    markLoadStart() {
+      const tree = sampleProcessTree(pid!);
+      start = {
+        cpuMs: tree?.cpuMs ?? start.cpuMs,
+        drops: socketDrops().drops,
+        snmp: readUdpErrorCounters(),
+      };
+    },
+    sample,
+    measureLoadEnd,
+    async stop(): Promise<ExternalMeasurement> {
+      if (!end) measureLoadEnd();
+      const e = end!;
+      killGroup("SIGTERM");
+      let killed = false;
+      const result = await Promise.race([
+        exitPromise,
+        sleep(options.stopTimeoutMs).then(() => null),
+      ]);
+      if (!result) {
+        killed = true;
+        killGroup("SIGKILL");
+      }
+      const exit = result ?? (await exitPromise);
+      // Let the pipes drain: the exit statistics are the last thing netconsd writes.
+      await new Promise<void>((resolve) => {
+        let open = 2;
+        const done = () => {
+          if (--open === 0) resolve();
+        };
+        if (child.stdout.readableEnded) done();
+        else child.stdout.once("end", done);
+        if (child.stderr.readableEnded) done();
+        else child.stderr.once("end", done);
+        setTimeout(resolve, 1000).unref();
+      });
+      await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
+      return {
+        pid: pid!,
+        command: options.command,
+        sockets: e.sockets,
+        socketDrops: e.drops - start.drops,
+        rcvbufErrorsSystemWide: e.snmp.rcvbufErrors - start.snmp.rcvbufErrors,
+        inCsumErrorsSystemWide: e.snmp.inCsumErrors - start.snmp.inCsumErrors,
+        cpuMs: e.cpuMs - start.cpuMs,
+        rssIdleBytes: idle?.rssBytes ?? 0,
+        rssFinalBytes: e.rss,
+        rssPeakBytes: sampledPeak,
+        exitCode: exit.code,
+        exitSignal: exit.signal,
+        killed,
+        stats: parseNetconsdStats(output),
+        outputTail: tail(),
+        logFile: options.logFile,
+      };
+    },
+  };
+}
