@@ -73,8 +73,8 @@ let parsedValue = 0;
 /**
  * Parses bytes [start, end) like C `strtoull(s, &end, 0)` requiring the whole token to be used:
  * optional leading blanks and `+`, then `0x` hex, `0` octal or decimal. An empty token is 0, as in
- * ncrx (strtoull on "" consumes nothing and leaves `*end == '\0'`). Sets `parsedValue`; returns
- * false when the token is not a number or exceeds 2^53.
+ * ncrx (strtoull on "" consumes nothing and leaves `*end == '\0'`). Sets `parsedValue` (Infinity
+ * beyond 2^53, which the callers refuse); returns false when the token is not a number.
  */
 function parseCNumber(bytes: Uint8Array, start: number, end: number): boolean {
   let i = start;
@@ -102,8 +102,7 @@ function parseCNumber(bytes: Uint8Array, start: number, end: number): boolean {
     if (d >= base) return false;
     value = value * base + d;
   }
-  if (value > Number.MAX_SAFE_INTEGER) return false;
-  parsedValue = value;
+  parsedValue = value > Number.MAX_SAFE_INTEGER ? Number.POSITIVE_INFINITY : value;
   return true;
 }
 
@@ -169,6 +168,8 @@ export function decodePayload(payload: Uint8Array, options: DecodeOptions = {}):
         break;
       case 1:
         if (!parseCNumber(buf, pos, fieldEnd)) return legacy(buf, "sequence field is not a number");
+        if (parsedValue === Number.POSITIVE_INFINITY)
+          return { kind: "malformed", reason: "sequence number beyond 2^53" };
         seq = parsedValue;
         break;
       case 2:
