@@ -1,0 +1,303 @@
+/*
+ * netraw: the smallest native piece netcons-bench needs, against Node-API only (ABI-stable, so a
+ * build against any Node's headers loads on the pinned Node 24).
+ *
+ * Node has neither raw sockets nor sendmmsg(2). This addon opens a socket (raw IPv6/IPv4 with the
+ * IP header supplied by the caller, or an ordinary UDP socket) and sends a batch of datagrams
+ * that JavaScript already built, laid out in one Buffer with offset/length arrays. It builds no
+ * packets: every header byte comes from blaster/raw/packet.ts.
+ *
+ * Exports:
+ *   open(kind, bindAddress?, bindPort?, connectAddress?, connectPort?, sndbufBytes?, sendTimeoutMs?) -> fd
+ *       kind: "raw6" | "raw4" | "udp6" | "udp4". Throws an Error with .code = errno name and
+ *       .errno = number when the socket cannot be opened, bound or connected.
+ *   sendBatch(fd, buffer, offsets: Uint32Array, lengths: Uint32Array, count, result: Int32Array,
+ *             destAddress?, destPort?) -> sent
+ *       result[0] = datagrams sent, result[1] = datagrams that failed, result[2] = last errno (0 if
+ *       none). A datagram the kernel refuses is skipped and counted, the rest still go out, so one
+ *       bad packet never loses a batch. destAddress/destPort are for unconnected sockets.
+ *   close(fd)
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+/* Messages handed to one sendmmsg call; the stack arrays stay around 20 KB. */
+#define CHUNK 256
+
+#define CHECK(env, call)                                                   \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
+      napi_throw_error((env), NULL, "netraw: Node-API call failed: " #call); \
+      return NULL;                                                         \
+    }                                                                      \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, int err, const char *what) {
+  char message[256];
+  napi_value msg, code, error, num;
+  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
+  const char *name = strerrorname_np(err);
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, msg, &error);
+  napi_create_int32(env, err, &num);
+  napi_set_named_property(env, error, "errno", num);
+  napi_set_named_property(env, error, "code", code);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *message) {
+  napi_throw_type_error(env, NULL, message);
+  return NULL;
+}
+
+static int is_missing(napi_env env, napi_value v) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return 1;
+  return t == napi_undefined || t == napi_null;
+}
+
+/* Fills a sockaddr from a numeric address string and port; 0 on success, -1 if unparsable. */
+static int make_sockaddr(napi_env env, napi_value addr_v, uint32_t port, int family,
+                         struct sockaddr_storage *ss, socklen_t *len) {
+  char text[64];
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, addr_v, text, sizeof text, &n) != napi_ok) return -1;
+  memset(ss, 0, sizeof *ss);
+  if (family == AF_INET6) {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, text, &s6->sin6_addr) != 1) return -1;
+    *len = sizeof *s6;
+  } else {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, text, &s4->sin_addr) != 1) return -1;
+    *len = sizeof *s4;
+  }
+  return 0;
+}
+
+static napi_value do_open(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return throw_type(env, "netraw.open: kind is required");
+
+  char kind[16];
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, argv[0], kind, sizeof kind, &n) != napi_ok)
+    return throw_type(env, "netraw.open: kind must be a string");
+
+  int family, type, protocol, hdrincl = 0;
+  if (strcmp(kind, "raw6") == 0) {
+    /* IPPROTO_RAW on AF_INET6 means the caller supplies the IPv6 header (as netconsblaster). */
+    family = AF_INET6, type = SOCK_RAW, protocol = IPPROTO_RAW;
+  } else if (strcmp(kind, "raw4") == 0) {
+    family = AF_INET, type = SOCK_RAW, protocol = IPPROTO_RAW, hdrincl = 1;
+  } else if (strcmp(kind, "udp6") == 0) {
+    family = AF_INET6, type = SOCK_DGRAM, protocol = IPPROTO_UDP;
+  } else if (strcmp(kind, "udp4") == 0) {
+    family = AF_INET, type = SOCK_DGRAM, protocol = IPPROTO_UDP;
+  } else {
+    return throw_type(env, "netraw.open: kind must be raw6, raw4, udp6 or udp4");
+  }
+
+  int fd = socket(family, type | SOCK_CLOEXEC, protocol);
+  if (fd < 0) return throw_errno(env, errno, "socket");
+
+  int one = 1;
+  if (hdrincl && setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof one) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, err, "setsockopt(IP_HDRINCL)");
+  }
+
+  int32_t sndbuf = 0;
+  if (argc > 5 && !is_missing(env, argv[5])) napi_get_value_int32(env, argv[5], &sndbuf);
+  if (sndbuf > 0) {
+    /* SO_SNDBUFFORCE passes the sysctl cap when we may (root); otherwise the capped request. */
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  }
+
+  /* A blocking socket gives natural back-pressure, and the timeout bounds every wait, so a
+   * send never hangs a worker: a full queue shows up as EAGAIN in the batch result. */
+  int32_t timeout_ms = 1000;
+  if (argc > 6 && !is_missing(env, argv[6])) napi_get_value_int32(env, argv[6], &timeout_ms);
+  struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+
+  struct sockaddr_storage ss;
+  socklen_t len;
+  if (argc > 1 && !is_missing(env, argv[1])) {
+    uint32_t port = 0;
+    if (argc > 2 && !is_missing(env, argv[2])) napi_get_value_uint32(env, argv[2], &port);
+    if (make_sockaddr(env, argv[1], port, family, &ss, &len) < 0) {
+      close(fd);
+      return throw_type(env, "netraw.open: bind address is not a numeric address of the family");
+    }
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+      int err = errno;
+      close(fd);
+      return throw_errno(env, err, "bind");
+    }
+  }
+  if (argc > 3 && !is_missing(env, argv[3])) {
+    uint32_t port = 0;
+    if (argc > 4 && !is_missing(env, argv[4])) napi_get_value_uint32(env, argv[4], &port);
+    /* A raw socket takes no port (the UDP header carries it). */
+    if (make_sockaddr(env, argv[3], type == SOCK_RAW ? 0 : port, family, &ss, &len) < 0) {
+      close(fd);
+      return throw_type(env, "netraw.open: connect address is not a numeric address of the family");
+    }
+    if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+      int err = errno;
+      close(fd);
+      return throw_errno(env, err, "connect");
+    }
+  }
+
+  napi_value out;
+  CHECK(env, napi_create_int32(env, fd, &out));
+  return out;
+}
+
+static int get_u32_array(napi_env env, napi_value v, uint32_t **data, size_t *length) {
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  void *ptr;
+  if (napi_get_typedarray_info(env, v, &type, length, &ptr, &ab, &offset) != napi_ok) return -1;
+  if (type != napi_uint32_array) return -1;
+  *data = ptr;
+  return 0;
+}
+
+static napi_value do_send_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) return throw_type(env, "netraw.sendBatch: (fd, buffer, offsets, lengths, count, result) required");
+
+  int32_t fd, count;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok) return throw_type(env, "netraw.sendBatch: fd must be a number");
+
+  uint8_t *buf;
+  size_t buflen;
+  if (napi_get_buffer_info(env, argv[1], (void **)&buf, &buflen) != napi_ok)
+    return throw_type(env, "netraw.sendBatch: buffer must be a Buffer");
+
+  uint32_t *offsets, *lengths;
+  size_t noff, nlen;
+  if (get_u32_array(env, argv[2], &offsets, &noff) < 0 || get_u32_array(env, argv[3], &lengths, &nlen) < 0)
+    return throw_type(env, "netraw.sendBatch: offsets and lengths must be Uint32Arrays");
+  if (napi_get_value_int32(env, argv[4], &count) != napi_ok || count < 0 || (size_t)count > noff ||
+      (size_t)count > nlen)
+    return throw_type(env, "netraw.sendBatch: count must fit the offsets and lengths arrays");
+
+  napi_typedarray_type rtype;
+  size_t rlen;
+  void *rptr;
+  napi_value rab;
+  size_t roff;
+  if (napi_get_typedarray_info(env, argv[5], &rtype, &rlen, &rptr, &rab, &roff) != napi_ok ||
+      rtype != napi_int32_array || rlen < 3)
+    return throw_type(env, "netraw.sendBatch: result must be an Int32Array of length >= 3");
+  int32_t *result = rptr;
+
+  for (int32_t i = 0; i < count; i++) {
+    if ((size_t)offsets[i] + lengths[i] > buflen)
+      return throw_type(env, "netraw.sendBatch: an offset/length pair runs past the buffer");
+  }
+
+  struct sockaddr_storage dest;
+  socklen_t destlen = 0;
+  if (argc > 6 && !is_missing(env, argv[6])) {
+    struct sockaddr_storage own;
+    socklen_t ownlen = sizeof own;
+    if (getsockname(fd, (struct sockaddr *)&own, &ownlen) < 0) return throw_errno(env, errno, "getsockname");
+    uint32_t port = 0;
+    if (argc > 7 && !is_missing(env, argv[7])) napi_get_value_uint32(env, argv[7], &port);
+    if (make_sockaddr(env, argv[6], port, own.ss_family, &dest, &destlen) < 0)
+      return throw_type(env, "netraw.sendBatch: destination is not a numeric address of the socket's family");
+  }
+
+  struct mmsghdr msgs[CHUNK];
+  struct iovec iov[CHUNK];
+  int32_t sent = 0, failed = 0, last_errno = 0;
+  int32_t next = 0;
+  while (next < count) {
+    int32_t n = count - next < CHUNK ? count - next : CHUNK;
+    for (int32_t i = 0; i < n; i++) {
+      iov[i].iov_base = buf + offsets[next + i];
+      iov[i].iov_len = lengths[next + i];
+      memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      if (destlen) {
+        msgs[i].msg_hdr.msg_name = &dest;
+        msgs[i].msg_hdr.msg_namelen = destlen;
+      }
+    }
+    int r = sendmmsg(fd, msgs, (unsigned)n, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      last_errno = errno;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        /* The send timeout expired on a full queue: give up the rest of the batch rather than
+         * wait once more per datagram. */
+        failed += count - next;
+        break;
+      }
+      /* sendmmsg reports an error only for the first datagram of the call: skip that one. */
+      failed++;
+      next++;
+      continue;
+    }
+    sent += r;
+    next += r;
+  }
+  result[0] = sent;
+  result[1] = failed;
+  result[2] = last_errno;
+  napi_value out;
+  CHECK(env, napi_create_int32(env, sent, &out));
+  return out;
+}
+
+static napi_value do_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) return throw_type(env, "netraw.close: fd required");
+  if (close(fd) < 0) return throw_errno(env, errno, "close");
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, do_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendBatch", NULL, do_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, do_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,76 @@
+/**
+ * Loads the optional native addon (blaster/native/netraw.c) and says exactly what is missing when
+ * it is not there, so `--transport raw` / `udp-batch` fail with advice instead of a stack trace.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+export type SocketKind = "raw6" | "raw4" | "udp6" | "udp4";
+
+/** The addon's functions (see the comment at the top of netraw.c). */
+export interface NetRaw {
+  open(
+    kind: SocketKind,
+    bindAddress?: string,
+    bindPort?: number,
+    connectAddress?: string,
+    connectPort?: number,
+    sndbufBytes?: number,
+    sendTimeoutMs?: number,
+  ): number;
+  /** result[0] sent, result[1] failed, result[2] last errno; returns sent. */
+  sendBatch(
+    fd: number,
+    buffer: Buffer,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    count: number,
+    result: Int32Array,
+    destAddress?: string,
+    destPort?: number,
+  ): number;
+  close(fd: number): void;
+}
+
+export const ADDON_PATH = fileURLToPath(
+  new URL("../native/build/Release/netraw.node", import.meta.url),
+);
+
+let cached: { addon: NetRaw } | { error: string } | undefined;
+
+/** The addon, or a one-paragraph explanation of why it is unavailable and how to get it. */
+export function loadNetRaw(): { addon: NetRaw } | { error: string } {
+  if (cached) return cached;
+  if (!existsSync(ADDON_PATH)) {
+    cached = {
+      error:
+        `the native addon ${ADDON_PATH} is not built. It is compiled during \`npm ci\` when a C ` +
+        "compiler, make, python3 and Node's headers are present (Debian: apt-get install build-essential " +
+        "python3 libnode-dev); install those, then run `node blaster/native/install.mjs` (it prints why a build fails).",
+    };
+    return cached;
+  }
+  try {
+    const addon = createRequire(import.meta.url)(ADDON_PATH) as NetRaw;
+    cached = { addon };
+  } catch (error) {
+    cached = {
+      error: `the native addon ${ADDON_PATH} failed to load (${(error as Error).message}); rebuild it with \`node blaster/native/install.mjs\``,
+    };
+  }
+  return cached;
+}
+
+/** The addon, or throws an Error carrying the explanation. */
+export function requireNetRaw(what: string): NetRaw {
+  const loaded = loadNetRaw();
+  if ("error" in loaded) throw new Error(`${what} needs ${loaded.error}`);
+  return loaded.addon;
+}
+
+/** The errno name of an error thrown by open() (EPERM, EACCES...), or undefined. */
+export function errnoCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === "string" ? code : undefined;
+}
