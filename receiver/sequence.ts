@@ -1,0 +1,541 @@
+/**
+ * Per-host sequence tracking with ncrx semantics (see shared/netconsd-notes.md), pure: no
+ * sockets, no threads, no clocks. Every call takes `nowMs`; `nextDeadline()` says when
+ * `expire()` next has work, like ncrx's "when do I need to be called again".
+ *
+ * Two kinds of figures come out of it:
+ * - the contract counters the impairment oracle compares exactly with the blaster's truth:
+ *   `missing` (seqs inside [first, last] of a host's stream that never completed), `outOfOrder`
+ *   (a new seq below the highest completed seq of that host), `duplicates` (a seq already
+ *   completed), `resets` (the first message of a host, as ncrx flags `seq_reset`, and every
+ *   later restart of its stream);
+ * - ncrx's timed outcomes, as extra counters: holes given up after `msgTimeoutMs` (or because
+ *   the ring is nearly full), messages held behind a hole, late arrivals for a hole already
+ *   given up, out-of-sequence messages (more than `window` away) emitted after `oosTimeoutMs`,
+ *   and streams reset because 19 of the last 32 messages were out of sequence.
+ *
+ * State is struct-of-arrays in typed arrays, so one host costs a few hundred bytes (netconsd's
+ * ncrx state is about 21 KB per host): a `window`-bit ring of completed seqs (ncrx's slots), the
+ * stream bounds, the in-order delivery point ("tail"), up to MARKS hole-opening times, and an
+ * LRU link for eviction. Hosts are evicted when idle for `hostIdleMs` or, when the table is full,
+ * least recently seen first; their figures are folded into the totals first, so nothing is lost.
+ */
+
+export interface SequenceOptions {
+  /** Slots per host: seqs more than this away from the highest are out of sequence (netconsd: 512). */
+  window?: number;
+  /** A hole is given up after this long (netconsd: 200 ms). */
+  msgTimeoutMs?: number;
+  /** Out-of-sequence messages are emitted after this long (netconsd: 200 ms). */
+  oosTimeoutMs?: number;
+  /** Most hosts tracked at once; the least recently seen is evicted for a new one. */
+  maxHosts?: number;
+  /** A host silent this long is evicted by expire(); 0 = only when the table is full. */
+  hostIdleMs?: number;
+}
+
+export const SEQUENCE_COUNTERS = [
+  "messages",
+  "missing",
+  "outOfOrder",
+  "duplicates",
+  "resets",
+  "emergency",
+  "stale",
+  "heldBehindHole",
+  "holesGivenUp",
+  "holesForced",
+  "lateAfterGiveUp",
+  "outOfSequence",
+  "oosEmitted",
+  "oosResets",
+  "hosts",
+  "hostsEvicted",
+] as const;
+export type SequenceCounter = (typeof SEQUENCE_COUNTERS)[number];
+export type SequenceCounters = Record<SequenceCounter, number>;
+
+/** What observe() decided about one message. */
+export const Outcome = {
+  /** The next or a higher seq: a new message. */
+  inOrder: 0,
+  /** A new seq below the highest completed one. */
+  outOfOrder: 1,
+  /** A seq already completed: dropped, as ncrx does. */
+  duplicate: 2,
+  /** First message of a host, or a restarted stream. */
+  reset: 3,
+  /** More than `window` away from the highest seq (ncrx's "oos"). */
+  outOfSequence: 4,
+  /** Older than the window: cannot tell a duplicate from a very late message (counted as stale). */
+  stale: 5,
+} as const;
+export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+/** Hole-opening times kept per host; beyond this many pending openings the newest absorbs the next. */
+const MARKS = 8;
+/** ncrx resets a stream when this many of the last 32 messages were out of sequence. */
+const OOS_RESET_THRESHOLD = 19;
+const NONE = -1;
+
+function popcount32(v: number): number {
+  let x = (v | 0) - ((v >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+}
+
+export class SequenceTracker {
+  readonly window: number;
+  readonly msgTimeoutMs: number;
+  readonly oosTimeoutMs: number;
+  readonly maxHosts: number;
+  readonly hostIdleMs: number;
+  readonly counters: SequenceCounters;
+
+  private readonly words: number;
+  private readonly forceGap: number;
+  private readonly slotOf = new Map<string, number>();
+  private keys: (string | undefined)[] = [];
+  private capacity = 0;
+  private used = 0;
+  private freeSlots: number[] = [];
+  // Per-host fields, indexed by slot.
+  private first = new Float64Array(0); // lowest seq of the current stream segment
+  private max = new Float64Array(0); // highest completed seq
+  private distinct = new Float64Array(0); // distinct seqs completed in the segment
+  private tail = new Float64Array(0); // next seq in-order delivery waits for (ncrx's tail)
+  private lastSeen = new Float64Array(0);
+  private oosSince = new Float64Array(0); // arrival time of the oldest pending oos message
+  private oosPending = new Int32Array(0);
+  private oosHistory = new Int32Array(0); // 1 bit per recent message: was it out of sequence
+  private markCount = new Int32Array(0);
+  private markSeq = new Float64Array(0); // MARKS per host: holes up to this seq opened at...
+  private markTime = new Float64Array(0); // ...this time
+  private bits = new Int32Array(0); // `words` per host: ring of completed seqs (max-window, max]
+  private prev = new Int32Array(0); // LRU list, most recent at head
+  private next = new Int32Array(0);
+  private lruHead = NONE;
+  private lruTail = NONE;
+  /** Hosts with open holes or pending oos messages: the only ones expire() must look at. */
+  private readonly attention = new Set<number>();
+
+  constructor(options: SequenceOptions = {}) {
+    const window = options.window ?? 512;
+    if (!Number.isInteger(window) || window < 32 || window % 32 !== 0) {
+      throw new RangeError(`window must be a multiple of 32 from 32 up, got ${window}`);
+    }
+    this.window = window;
+    this.words = window / 32;
+    // Like ncrx (nr_slots - retx_stride): holes are forced out before the ring wraps onto them.
+    this.forceGap = window - Math.max(1, window >> 2);
+    this.msgTimeoutMs = options.msgTimeoutMs ?? 200;
+    this.oosTimeoutMs = options.oosTimeoutMs ?? 200;
+    this.maxHosts = options.maxHosts ?? 1_000_000;
+    this.hostIdleMs = options.hostIdleMs ?? 0;
+    const counters = {} as SequenceCounters;
+    for (const name of SEQUENCE_COUNTERS) counters[name] = 0;
+    this.counters = counters;
+  }
+
+  /** Hosts tracked now. */
+  get size(): number {
+    return this.used;
+  }
+
+  has(host: string): boolean {
+    return this.slotOf.has(host);
+  }
+
+  /**
+   * Notes activity of a host that has no sequence numbers (legacy text), so it counts as a host
+   * and takes part in idle eviction. Returns false when the host is new.
+   */
+  touch(host: string, nowMs: number): boolean {
+    const slot = this.slotOf.get(host);
+    if (slot === undefined) {
+      this.insert(host, nowMs, Number.NaN);
+      return false;
+    }
+    this.lastSeen[slot] = nowMs;
+    this.moveToFront(slot);
+    return true;
+  }
+
+  /** One completed extended message: its host, seq, ncemg flag and arrival time. */
+  observe(host: string, seq: number, emergency: boolean, nowMs: number): Outcome {
+    const c = this.counters;
+    if (emergency) c.emergency++;
+    let slot = this.slotOf.get(host);
+    if (slot === undefined) {
+      slot = this.insert(host, nowMs, seq);
+      c.messages++;
+      c.resets++;
+      return Outcome.reset;
+    }
+    this.lastSeen[slot] = nowMs;
+    this.moveToFront(slot);
+    if (Number.isNaN(this.max[slot])) {
+      // Known from legacy traffic only: its sequenced stream starts now.
+      this.startSegment(slot, seq);
+      c.messages++;
+      c.resets++;
+      return Outcome.reset;
+    }
+
+    const max = this.max[slot];
+    const window = this.window;
+    if (!emergency && (seq > max + window || seq < max - window)) {
+      return this.outOfSequence(slot, seq, nowMs);
+    }
+    this.oosHistory[slot] <<= 1; // this one is in sequence
+
+    if (seq > max) {
+      // Before the ring moves on, give up the holes it would wrap onto (ncrx: nr_slots - retx_stride).
+      this.forceTail(slot, seq - this.forceGap);
+      this.advance(slot, max, seq, nowMs);
+      c.messages++;
+      this.distinct[slot]++;
+      this.deliverFromTail(slot);
+      if (this.tail[slot] <= seq) {
+        c.heldBehindHole++; // ncrx keeps it until the hole before it fills or times out
+        this.attention.add(slot);
+      }
+      return Outcome.inOrder;
+    }
+    if (seq <= max - window) {
+      c.stale++;
+      return Outcome.stale;
+    }
+    if (this.testBit(slot, seq)) {
+      c.duplicates++;
+      return Outcome.duplicate;
+    }
+    this.setBit(slot, seq);
+    c.messages++;
+    c.outOfOrder++;
+    this.distinct[slot]++;
+    if (seq < this.first[slot]) {
+      this.first[slot] = seq; // arrived before the first one we saw: the stream began earlier
+    } else if (seq < this.tail[slot]) {
+      c.lateAfterGiveUp++;
+    } else if (seq === this.tail[slot]) {
+      this.deliverFromTail(slot);
+    }
+    return Outcome.outOfOrder;
+  }
+
+  /**
+   * Gives up holes older than msgTimeoutMs, emits out-of-sequence messages older than
+   * oosTimeoutMs, and evicts hosts idle for hostIdleMs.
+   */
+  expire(nowMs: number): void {
+    for (const slot of this.attention) {
+      this.expireHoles(slot, nowMs);
+      if (this.oosPending[slot] > 0 && nowMs - this.oosSince[slot] >= this.oosTimeoutMs) {
+        this.counters.oosEmitted += this.oosPending[slot];
+        this.oosPending[slot] = 0;
+      }
+      if (this.oosPending[slot] === 0 && this.tail[slot] > this.max[slot]) {
+        this.attention.delete(slot);
+      }
+    }
+    if (this.hostIdleMs > 0) {
+      while (this.lruTail !== NONE && nowMs - this.lastSeen[this.lruTail] >= this.hostIdleMs) {
+        this.evict(this.lruTail);
+      }
+    }
+  }
+
+  /** The earliest time at which expire() has something to do, or Infinity. */
+  nextDeadline(): number {
+    let at = Number.POSITIVE_INFINITY;
+    for (const slot of this.attention) {
+      if (this.tail[slot] <= this.max[slot]) {
+        at = Math.min(at, this.holeOpenedAt(slot, this.tail[slot]) + this.msgTimeoutMs);
+      }
+      if (this.oosPending[slot] > 0) at = Math.min(at, this.oosSince[slot] + this.oosTimeoutMs);
+    }
+    if (this.hostIdleMs > 0 && this.lruTail !== NONE) {
+      at = Math.min(at, this.lastSeen[this.lruTail] + this.hostIdleMs);
+    }
+    return at;
+  }
+
+  /**
+   * The counters with `missing` including the hosts still tracked (their open holes count as
+   * missing: they never completed). Does not change the state.
+   */
+  totals(): SequenceCounters {
+    const out = { ...this.counters };
+    for (const slot of this.slotOf.values()) out.missing += this.segmentMissing(slot);
+    return out;
+  }
+
+  /** Per-host figures of a tracked host (tests, debugging). */
+  host(
+    host: string,
+  ): { first: number; max: number; distinct: number; tail: number; missing: number } | undefined {
+    const slot = this.slotOf.get(host);
+    if (slot === undefined) return undefined;
+    return {
+      first: this.first[slot],
+      max: this.max[slot],
+      distinct: this.distinct[slot],
+      tail: this.tail[slot],
+      missing: this.segmentMissing(slot),
+    };
+  }
+
+  /** Typed-array bytes of state per tracked host (excluding the map entry and key string). */
+  static bytesPerHost(window = 512): number {
+    return 7 * 8 + 6 * 4 + MARKS * 16 + window / 8;
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private segmentMissing(slot: number): number {
+    if (Number.isNaN(this.max[slot])) return 0;
+    return this.max[slot] - this.first[slot] + 1 - this.distinct[slot];
+  }
+
+  private outOfSequence(slot: number, seq: number, nowMs: number): Outcome {
+    const c = this.counters;
+    c.messages++;
+    c.outOfSequence++;
+    const history = (this.oosHistory[slot] << 1) | 1;
+    this.oosHistory[slot] = history;
+    if (popcount32(history) >= OOS_RESET_THRESHOLD) {
+      // The host restarted its stream (reboot, seq jump): close the old segment, start anew.
+      // The pending oos messages are taken into the new stream rather than emitted as oos.
+      c.missing += this.segmentMissing(slot);
+      c.resets++;
+      c.oosResets++;
+      this.oosPending[slot] = 0;
+      this.startSegment(slot, seq);
+      return Outcome.reset;
+    }
+    if (this.oosPending[slot] === 0) this.oosSince[slot] = nowMs;
+    this.oosPending[slot]++;
+    this.attention.add(slot);
+    return Outcome.outOfSequence;
+  }
+
+  /** Moves the highest seq from `max` up to `seq`, clearing ring slots that now mean new seqs. */
+  private advance(slot: number, max: number, seq: number, nowMs: number): void {
+    const base = slot * this.words;
+    if (seq - max >= this.window) {
+      this.bits.fill(0, base, base + this.words);
+    } else {
+      for (let s = max + 1; s < seq; s++) this.clearBit(slot, s);
+    }
+    this.setBit(slot, seq);
+    this.max[slot] = seq;
+    // Holes max+1 .. seq-1 open now: remember when, for msgTimeout.
+    if (seq > max + 1) this.addMark(slot, seq - 1, nowMs);
+  }
+
+  private addMark(slot: number, upTo: number, nowMs: number): void {
+    const n = this.markCount[slot];
+    const at = slot * MARKS;
+    if (n < MARKS) {
+      this.markSeq[at + n] = upTo;
+      this.markTime[at + n] = nowMs;
+      this.markCount[slot] = n + 1;
+    } else {
+      // Full: the newest mark absorbs these holes (they are then given up a little early).
+      this.markSeq[at + n - 1] = upTo;
+    }
+  }
+
+  /** When the hole at `seq` opened: the first mark that covers it. */
+  private holeOpenedAt(slot: number, seq: number): number {
+    const at = slot * MARKS;
+    const n = this.markCount[slot];
+    for (let k = 0; k < n; k++) if (this.markSeq[at + k] >= seq) return this.markTime[at + k];
+    return Number.NEGATIVE_INFINITY;
+  }
+
+  /** Drops marks wholly below the tail. */
+  private trimMarks(slot: number): void {
+    const at = slot * MARKS;
+    const n = this.markCount[slot];
+    let k = 0;
+    while (k < n && this.markSeq[at + k] < this.tail[slot]) k++;
+    if (k === 0) return;
+    for (let j = k; j < n; j++) {
+      this.markSeq[at + j - k] = this.markSeq[at + j];
+      this.markTime[at + j - k] = this.markTime[at + j];
+    }
+    this.markCount[slot] = n - k;
+  }
+
+  private deliverFromTail(slot: number): void {
+    let tail = this.tail[slot];
+    const max = this.max[slot];
+    while (tail <= max && this.testBit(slot, tail)) tail++;
+    this.tail[slot] = tail;
+    this.trimMarks(slot);
+  }
+
+  private expireHoles(slot: number, nowMs: number): void {
+    const max = this.max[slot];
+    let tail = this.tail[slot];
+    while (tail <= max) {
+      if (this.testBit(slot, tail)) {
+        tail++;
+        continue;
+      }
+      if (nowMs - this.holeOpenedAt(slot, tail) < this.msgTimeoutMs) break;
+      this.counters.holesGivenUp++;
+      tail++;
+    }
+    this.tail[slot] = tail;
+    this.trimMarks(slot);
+  }
+
+  /** Moves the tail up to `target`, giving up every hole on the way (seqs above max are holes). */
+  private forceTail(slot: number, target: number): void {
+    let tail = this.tail[slot];
+    if (tail >= target) return;
+    const max = this.max[slot];
+    for (; tail < target; tail++) {
+      if (tail > max || !this.testBit(slot, tail)) {
+        this.counters.holesGivenUp++;
+        this.counters.holesForced++;
+      }
+    }
+    this.tail[slot] = tail;
+    this.trimMarks(slot);
+  }
+
+  private startSegment(slot: number, seq: number): void {
+    const base = slot * this.words;
+    this.bits.fill(0, base, base + this.words);
+    this.first[slot] = seq;
+    this.max[slot] = seq;
+    this.distinct[slot] = 1;
+    this.tail[slot] = seq + 1;
+    this.markCount[slot] = 0;
+    this.oosHistory[slot] = 0;
+    this.setBit(slot, seq);
+  }
+
+  private insert(host: string, nowMs: number, seq: number): number {
+    if (this.used >= this.maxHosts && this.lruTail !== NONE) this.evict(this.lruTail);
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      if (this.used >= this.capacity) this.grow();
+      slot = this.used;
+    }
+    this.used++;
+    this.counters.hosts++;
+    this.slotOf.set(host, slot);
+    this.keys[slot] = host;
+    this.lastSeen[slot] = nowMs;
+    this.oosPending[slot] = 0;
+    if (Number.isNaN(seq)) {
+      this.max[slot] = Number.NaN;
+      this.markCount[slot] = 0;
+      this.oosHistory[slot] = 0;
+    } else {
+      this.startSegment(slot, seq);
+    }
+    this.prev[slot] = NONE;
+    this.next[slot] = this.lruHead;
+    if (this.lruHead !== NONE) this.prev[this.lruHead] = slot;
+    this.lruHead = slot;
+    if (this.lruTail === NONE) this.lruTail = slot;
+    return slot;
+  }
+
+  /**
+   * Called with the key of every host evicted, so owners of other per-host state (the
+   * reassembler, sinks) can free it too.
+   */
+  onEvict: ((host: string) => void) | undefined;
+
+  private evict(slot: number): void {
+    const host = this.keys[slot]!;
+    const c = this.counters;
+    c.missing += this.segmentMissing(slot);
+    // Pending oos messages would have been emitted had the host stayed: count them as such.
+    c.oosEmitted += this.oosPending[slot];
+    c.hostsEvicted++;
+    this.unlink(slot);
+    this.slotOf.delete(host);
+    this.keys[slot] = undefined;
+    this.attention.delete(slot);
+    this.freeSlots.push(slot);
+    this.used--;
+    this.onEvict?.(host);
+  }
+
+  private unlink(slot: number): void {
+    const p = this.prev[slot];
+    const n = this.next[slot];
+    if (p !== NONE) this.next[p] = n;
+    else this.lruHead = n;
+    if (n !== NONE) this.prev[n] = p;
+    else this.lruTail = p;
+  }
+
+  private moveToFront(slot: number): void {
+    if (this.lruHead === slot) return;
+    this.unlink(slot);
+    this.prev[slot] = NONE;
+    this.next[slot] = this.lruHead;
+    if (this.lruHead !== NONE) this.prev[this.lruHead] = slot;
+    this.lruHead = slot;
+    if (this.lruTail === NONE) this.lruTail = slot;
+  }
+
+  /** Doubles the per-host arrays (up to maxHosts), so memory follows the hosts actually seen. */
+  private grow(): void {
+    const capacity = Math.min(this.maxHosts, Math.max(64, this.capacity * 2));
+    const f64 = (old: Float64Array, per = 1) => {
+      const a = new Float64Array(capacity * per);
+      a.set(old);
+      return a;
+    };
+    const i32 = (old: Int32Array, per = 1) => {
+      const a = new Int32Array(capacity * per);
+      a.set(old);
+      return a;
+    };
+    this.first = f64(this.first);
+    this.max = f64(this.max);
+    this.distinct = f64(this.distinct);
+    this.tail = f64(this.tail);
+    this.lastSeen = f64(this.lastSeen);
+    this.oosSince = f64(this.oosSince);
+    this.oosPending = i32(this.oosPending);
+    this.oosHistory = i32(this.oosHistory);
+    this.markCount = i32(this.markCount);
+    this.markSeq = f64(this.markSeq, MARKS);
+    this.markTime = f64(this.markTime, MARKS);
+    this.bits = i32(this.bits, this.words);
+    this.prev = i32(this.prev);
+    this.next = i32(this.next);
+    this.capacity = capacity;
+  }
+
+  private bitIndex(seq: number): number {
+    // seq may exceed 2^32: take the remainder in floating point, then it fits an int.
+    return seq % this.window;
+  }
+
+  private testBit(slot: number, seq: number): boolean {
+    const i = this.bitIndex(seq);
+    return (this.bits[slot * this.words + (i >>> 5)] & (1 << (i & 31))) !== 0;
+  }
+
+  private setBit(slot: number, seq: number): void {
+    const i = this.bitIndex(seq);
+    this.bits[slot * this.words + (i >>> 5)] |= 1 << (i & 31);
+  }
+
+  private clearBit(slot: number, seq: number): void {
+    const i = this.bitIndex(seq);
+    this.bits[slot * this.words + (i >>> 5)] &= ~(1 << (i & 31));
+  }
+}
