@@ -1,0 +1,139 @@
+/**
+ * Baseline comparison: a verdict per benchmark. Pure (no clocks, no I/O), tested on synthetic
+ * results.
+ *
+ * For each measurement present in both runs, `speed` is how many times better the new figure
+ * is (new/old when bigger is better, old/new when smaller is better), and `margin` is the noise
+ * allowance: the two relative margins of error (tinybench's 95% `rme`) combined in quadrature,
+ * which is the relative margin of a quotient of two independent means. Then:
+ *  - regression: speed < 1 - tolerance - margin  (slower by more than the tolerance even after
+ *    giving the noise the benefit of the doubt; fails the run when the figure is gated)
+ *  - slower:     speed < 1 - margin              (really slower, but within the tolerance)
+ *  - faster:     speed > 1 + margin
+ *  - same:       otherwise (the difference is within the noise)
+ * A count whose baseline is 0 (lost messages) has no ratio: any increase is a regression.
+ */
+import type { Kind, Measurement } from "./format.ts";
+
+/** Which figures decide the exit code. */
+export type Gate = "absolute" | "ratio" | "both";
+
+export type Verdict = "regression" | "slower" | "same" | "faster" | "new" | "missing";
+
+export interface Comparison {
+  name: string;
+  unit: string;
+  kind: Kind;
+  old?: number;
+  new?: number;
+  /** new / old (undefined when old is 0 or absent). */
+  ratio?: number;
+  /** How many times better the new figure is (direction-aware); undefined without both figures. */
+  speed?: number;
+  /** Noise allowance as a fraction (0.03 = 3%). */
+  margin: number;
+  verdict: Verdict;
+  /** Whether this figure can fail the run under the chosen gate. */
+  gated: boolean;
+}
+
+export interface CompareOptions {
+  /** Allowed slowdown as a fraction (0.1 = 10%). */
+  tolerance: number;
+  gate: Gate;
+}
+
+export interface CompareResult {
+  comparisons: Comparison[];
+  /** Gated regressions (the run fails when > 0). */
+  regressions: number;
+  pass: boolean;
+}
+
+export function isGated(kind: Kind, gate: Gate): boolean {
+  if (kind === "reference") return false;
+  return gate === "both" || gate === kind;
+}
+
+/** The verdict for one figure present in both runs. */
+export function judge(
+  old: Measurement,
+  current: Measurement,
+  tolerance: number,
+): Pick<Comparison, "ratio" | "speed" | "margin" | "verdict"> {
+  const margin = Math.hypot(old.rmePercent, current.rmePercent) / 100;
+  const ratio = old.value > 0 ? current.value / old.value : undefined;
+  let speed: number | undefined;
+  if (current.direction === "bigger") {
+    speed = ratio;
+  } else if (current.value > 0) {
+    speed = old.value / current.value;
+  } else {
+    // the new figure is 0 where smaller is better (e.g. no lost messages): as good as it gets.
+    speed = old.value > 0 ? Number.POSITIVE_INFINITY : 1;
+  }
+  if (speed === undefined) {
+    // bigger-is-better with a baseline of 0: nothing to divide by; any figure is no worse.
+    return { ratio, speed, margin, verdict: current.value > 0 ? "faster" : "same" };
+  }
+  let verdict: Verdict;
+  if (speed < 1 - tolerance - margin) verdict = "regression";
+  else if (speed < 1 - margin) verdict = "slower";
+  else if (speed > 1 + margin) verdict = "faster";
+  else verdict = "same";
+  return { ratio, speed, margin, verdict };
+}
+
+export function compareResults(
+  baseline: readonly Measurement[],
+  current: readonly Measurement[],
+  options: CompareOptions,
+): CompareResult {
+  const oldByName = new Map(baseline.map((m) => [m.name, m]));
+  const seen = new Set<string>();
+  const comparisons: Comparison[] = [];
+  let regressions = 0;
+  for (const m of current) {
+    seen.add(m.name);
+    const gated = isGated(m.kind, options.gate);
+    const old = oldByName.get(m.name);
+    if (!old) {
+      comparisons.push({
+        name: m.name,
+        unit: m.unit,
+        kind: m.kind,
+        new: m.value,
+        margin: m.rmePercent / 100,
+        verdict: "new",
+        gated,
+      });
+      continue;
+    }
+    const judged = judge(old, m, options.tolerance);
+    if (judged.verdict === "regression" && gated) regressions++;
+    comparisons.push({
+      name: m.name,
+      unit: m.unit,
+      kind: m.kind,
+      old: old.value,
+      new: m.value,
+      ...judged,
+      gated,
+    });
+  }
+  // A benchmark that disappeared is reported (a suite filtered out or removed) but does not fail
+  // the run: --filter legitimately runs a subset of a full baseline.
+  for (const old of baseline) {
+    if (seen.has(old.name)) continue;
+    comparisons.push({
+      name: old.name,
+      unit: old.unit,
+      kind: old.kind,
+      old: old.value,
+      margin: old.rmePercent / 100,
+      verdict: "missing",
+      gated: false,
+    });
+  }
+  return { comparisons, regressions, pass: regressions === 0 };
+}

@@ -1,0 +1,99 @@
+/**
+ * Readable tables of benchmark results and of a baseline comparison. Pure (strings in, strings
+ * out) so the command stays thin and the layout is testable.
+ */
+import type { CompareResult, Comparison, Gate } from "./compare.ts";
+import type { Measurement } from "./format.ts";
+
+/** A figure with enough digits to compare by eye: 2,158,566 / 3.41 / 0.0123. */
+export function formatValue(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return "-";
+  const abs = Math.abs(value);
+  if (abs >= 1000) return Math.round(value).toLocaleString("en-US");
+  if (abs >= 100) return value.toFixed(1);
+  if (abs >= 1) return value.toFixed(3);
+  if (abs === 0) return "0";
+  return value.toPrecision(3);
+}
+
+function percent(fraction: number): string {
+  return `${(fraction * 100).toFixed(2)}%`;
+}
+
+/** Left-aligns the first column, right-aligns the rest. */
+export function renderTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join("  ")
+      .trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/**
+ * One row per benchmark: its absolute figure, and its ratio to the reference next to it (the
+ * ratio measurement is folded into its absolute figure's row).
+ */
+export function resultsTable(measurements: readonly Measurement[]): string {
+  const ratios = new Map<string, Measurement>();
+  for (const m of measurements) if (m.kind === "ratio") ratios.set(m.name, m);
+  const rows: string[][] = [];
+  for (const m of measurements) {
+    if (m.kind === "ratio") continue;
+    const ratio = ratios.get(`${m.name} vs reference`);
+    rows.push([
+      m.kind === "reference" ? `${m.name} (reference workload)` : m.name,
+      formatValue(m.value),
+      m.unit,
+      `±${m.rmePercent.toFixed(2)}%`,
+      ratio ? formatValue(ratio.value) : "-",
+    ]);
+  }
+  return renderTable(["benchmark", "value", "unit", "±rme", "x reference"], rows);
+}
+
+const VERDICT_TEXT: Record<Comparison["verdict"], string> = {
+  regression: "REGRESSION",
+  slower: "slower (within tolerance)",
+  same: "same (within noise)",
+  faster: "faster",
+  new: "new",
+  missing: "missing",
+};
+
+/** old, new, ratio (new/old), noise margin and verdict per figure; gated figures marked `*`. */
+export function comparisonTable(result: CompareResult): string {
+  const rows = result.comparisons.map((c) => [
+    `${c.gated ? "* " : "  "}${c.name}`,
+    c.unit,
+    formatValue(c.old),
+    formatValue(c.new),
+    c.ratio === undefined ? "-" : c.ratio.toFixed(3),
+    `±${percent(c.margin)}`,
+    VERDICT_TEXT[c.verdict],
+  ]);
+  return renderTable(["  benchmark", "unit", "old", "new", "new/old", "noise", "verdict"], rows);
+}
+
+/** The closing lines: what was gated, with which tolerance, and the outcome. */
+export function verdictSummary(
+  result: CompareResult,
+  gate: Gate,
+  tolerance: number,
+  why: string,
+): string {
+  const gated = result.comparisons.filter((c) => c.gated && c.old !== undefined);
+  const lines = [
+    `gate: ${gate} figures (${why}); tolerance ${percent(tolerance)} beyond the noise margin; * = gated`,
+  ];
+  if (result.pass) {
+    lines.push(`PASS: no gated regression in ${gated.length} compared figures`);
+  } else {
+    const names = result.comparisons
+      .filter((c) => c.gated && c.verdict === "regression")
+      .map((c) => c.name);
+    lines.push(`FAIL: ${result.regressions} gated regression(s): ${names.join(", ")}`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,159 @@
+/**
+ * The JSON shapes: github-action-benchmark's custom formats, the baseline file, the reference
+ * workload's fixed result, and the tables.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { compareResults } from "../scenarios/bench/compare.ts";
+import {
+  BASELINE_FORMAT,
+  type Baseline,
+  type Measurement,
+  parseBaseline,
+  sameMachine,
+  toActionFormat,
+} from "../scenarios/bench/format.ts";
+import { REFERENCE_CHECKSUM, referenceOp, referenceState } from "../scenarios/bench/reference.ts";
+import { ratioMeasurement } from "../scenarios/bench/suite.ts";
+import { comparisonTable, formatValue, resultsTable } from "../scenarios/bench/table.ts";
+
+const env = { node: "v24.0.0", platform: "linux", arch: "x64", cpuModel: "Some CPU", cpus: 2 };
+
+const encode: Measurement = {
+  name: "codec/encode extended 64 B",
+  suite: "codec",
+  unit: "ops/s",
+  value: 2_500_000,
+  rmePercent: 1.5,
+  direction: "bigger",
+  kind: "absolute",
+  samples: 5000,
+  extra: "encodeExtended",
+};
+const reference: Measurement = {
+  ...encode,
+  name: "codec/reference",
+  value: 700_000,
+  rmePercent: 0.5,
+  kind: "reference",
+};
+const lost: Measurement = {
+  name: "e2e/lost messages",
+  suite: "e2e",
+  unit: "messages",
+  value: 0,
+  rmePercent: 0,
+  direction: "smaller",
+  kind: "absolute",
+  samples: 3,
+};
+
+describe("github-action-benchmark custom formats", () => {
+  it("writes exactly {name, unit, value, range, extra} per figure, split by direction", () => {
+    const all = [reference, encode, ratioMeasurement(encode, 700_000, 0.5), lost];
+    const bigger = toActionFormat(all, "bigger");
+    const smaller = toActionFormat(all, "smaller");
+    assert.deepEqual(
+      bigger.map((e) => e.name),
+      ["codec/reference", "codec/encode extended 64 B", "codec/encode extended 64 B vs reference"],
+    );
+    assert.deepEqual(
+      smaller.map((e) => e.name),
+      ["e2e/lost messages"],
+    );
+    for (const entry of [...bigger, ...smaller]) {
+      assert.deepEqual(Object.keys(entry).sort(), ["extra", "name", "range", "unit", "value"]);
+      assert.equal(typeof entry.value, "number");
+      assert.match(entry.range, /^±\d+\.\d\d%$/);
+      assert.equal(typeof entry.extra, "string");
+    }
+    assert.deepEqual(bigger[1], {
+      name: "codec/encode extended 64 B",
+      unit: "ops/s",
+      value: 2_500_000,
+      range: "±1.50%",
+      extra: "encodeExtended; 5000 samples; kind absolute",
+    });
+    // JSON round trip keeps it intact (what the CI integration reads)
+    assert.deepEqual(JSON.parse(JSON.stringify(bigger)), bigger);
+  });
+
+  it("gives a ratio to the reference with both margins combined", () => {
+    const r = ratioMeasurement(encode, 700_000, 2);
+    assert.equal(r.name, "codec/encode extended 64 B vs reference");
+    assert.equal(r.unit, "x reference");
+    assert.equal(r.kind, "ratio");
+    assert.ok(Math.abs(r.value - 2_500_000 / 700_000) < 1e-12);
+    assert.ok(Math.abs(r.rmePercent - 2.5) < 1e-12); // hypot(1.5, 2)
+  });
+});
+
+describe("baseline file", () => {
+  const doc: Baseline = {
+    format: BASELINE_FORMAT,
+    savedAt: "2026-11-21T12:00:00.000Z",
+    environment: env,
+    settings: { quick: true },
+    measurements: [reference, encode, lost],
+  };
+
+  it("round-trips through JSON", () => {
+    assert.deepEqual(parseBaseline(JSON.stringify(doc)), doc);
+  });
+
+  it("refuses what is not a baseline, saying why", () => {
+    assert.throws(() => parseBaseline("{"), /not JSON/);
+    assert.throws(
+      () => parseBaseline(JSON.stringify(toActionFormat([encode], "bigger"))),
+      /not a netcons-bench baseline/,
+    );
+    const bad = { ...doc, measurements: [{ ...encode, value: "fast" }] };
+    assert.throws(() => parseBaseline(JSON.stringify(bad)), /measurements\.0\.value/);
+  });
+
+  it("tells the same machine from another one", () => {
+    assert.equal(sameMachine(env, { ...env }), true);
+    assert.equal(sameMachine(env, { ...env, cpus: 4 }), false);
+    assert.equal(sameMachine(env, { ...env, node: "v24.1.0" }), false);
+  });
+});
+
+describe("reference workload", () => {
+  it("is unchanged (every saved ratio depends on it)", () => {
+    const state = referenceState();
+    assert.equal(referenceOp(state), REFERENCE_CHECKSUM);
+    assert.equal(referenceOp(state), REFERENCE_CHECKSUM);
+  });
+});
+
+describe("tables", () => {
+  it("shows each figure with its ratio to the reference on one row", () => {
+    const text = resultsTable([reference, encode, ratioMeasurement(encode, 700_000, 0.5)]);
+    const lines = text.split("\n");
+    assert.equal(lines.length, 4); // header, rule, reference, encode
+    assert.match(
+      lines[2],
+      /^codec\/reference \(reference workload\)\s+700,000\s+ops\/s\s+±0\.50%\s+-$/,
+    );
+    assert.match(lines[3], /^codec\/encode extended 64 B\s+2,500,000\s+ops\/s\s+±1\.50%\s+3\.571$/);
+  });
+
+  it("shows old, new, ratio and verdict, marking gated figures", () => {
+    const slower = { ...encode, value: 1_250_000 };
+    const result = compareResults([encode], [slower], { tolerance: 0.1, gate: "absolute" });
+    const row = comparisonTable(result).split("\n")[2];
+    assert.match(
+      row,
+      /^\* codec\/encode extended 64 B\s+ops\/s\s+2,500,000\s+1,250,000\s+0\.500\s+±2\.12%\s+REGRESSION$/,
+    );
+  });
+
+  it("formats figures of every size", () => {
+    assert.equal(formatValue(1234567.8), "1,234,568");
+    assert.equal(formatValue(123.45), "123.5");
+    assert.equal(formatValue(2.71828), "2.718");
+    assert.equal(formatValue(0.012345), "0.0123");
+    assert.equal(formatValue(0), "0");
+    assert.equal(formatValue(undefined), "-");
+  });
+});
