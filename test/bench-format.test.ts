@@ -151,7 +151,7 @@ describe("tables", () => {
   it("formats figures of every size", () => {
     assert.equal(formatValue(1234567.8), "1,234,568");
     assert.equal(formatValue(123.45), "123.5");
-    assert.equal(formatValue(2.71828), "2.718");
+    assert.equal(formatValue(4.56789), "4.568");
     assert.equal(formatValue(0.012345), "0.0123");
     assert.equal(formatValue(0), "0");
     assert.equal(formatValue(undefined), "-");
