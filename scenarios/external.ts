@@ -7,13 +7,8 @@
 import { spawn } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  readUdpErrorCounters,
-  readUdpSockets,
-  sampleProcessTree,
-  type TreeSample,
-  type UdpErrorCounters,
-} from "./procfs.ts";
+import { type KernelSample, sampleKernel } from "../receiver/kernel-drops.ts";
+import { sampleProcessTree, type TreeSample } from "./procfs.ts";
 
 /**
  * Fills `{name}` placeholders. Every placeholder must be known (a typo in a scenario file is an
@@ -95,7 +90,6 @@ export interface ExternalMeasurement {
   socketDrops: number;
   /** System-wide RcvbufErrors (UDP + UDP6) during the trial: includes any other UDP user. */
   rcvbufErrorsSystemWide: number;
-  inCsumErrorsSystemWide: number;
   /** CPU time the target's process tree used while loaded (ms). */
   cpuMs: number;
   rssIdleBytes: number;
@@ -141,7 +135,7 @@ export class TargetError extends Error {
 }
 
 export async function startExternalTarget(options: ExternalTargetOptions): Promise<ExternalTarget> {
-  if (readUdpSockets(options.port).length > 0) {
+  if (sampleKernel(options.port).sockets > 0) {
     throw new TargetError(`UDP port ${options.port} is already in use; choose another port`);
   }
   // `exec` makes the target itself the child (no shell in between to swallow SIGTERM); its own
@@ -195,7 +189,7 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
         `target exited (code ${e.code}, signal ${e.signal}) before binding port ${options.port}: "${options.command}"\n${tail()}`,
       );
     }
-    const bound = readUdpSockets(options.port).length;
+    const bound = sampleKernel(options.port).sockets;
     if (bound > 0 && firstBoundAt === 0) firstBoundAt = Date.now();
     // A multi-listener target binds its sockets one after another: give the rest a moment.
     if (firstBoundAt > 0 && Date.now() - firstBoundAt >= 200) break;
@@ -210,49 +204,35 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
   }
 
   const readyAt = Date.now();
-  const socketDrops = () => {
-    const sockets = readUdpSockets(options.port);
-    return { drops: sockets.reduce((s, x) => s + x.drops, 0), sockets: sockets.length };
-  };
   const idle = sampleProcessTree(pid!);
-  let start: { cpuMs: number; drops: number; snmp: UdpErrorCounters } = {
+  let start: { cpuMs: number; kernel: KernelSample } = {
     cpuMs: idle?.cpuMs ?? 0,
-    drops: socketDrops().drops,
-    snmp: readUdpErrorCounters(),
+    kernel: sampleKernel(options.port),
   };
   let sampledPeak = idle?.rssBytes ?? 0;
   let last: TreeSample | null = idle;
-  let end: {
-    cpuMs: number;
-    drops: number;
-    sockets: number;
-    snmp: UdpErrorCounters;
-    rss: number;
-  } | null = null;
+  let end: { cpuMs: number; kernel: KernelSample; rss: number } | null = null;
 
   const sample = (): ExternalSample | null => {
     const tree = sampleProcessTree(pid!);
     if (!tree) return null;
     last = tree;
     sampledPeak = Math.max(sampledPeak, tree.rssBytes, tree.peakRssBytes);
-    const d = socketDrops();
+    const k = sampleKernel(options.port);
     return {
       tMs: Date.now() - readyAt,
       cpuMs: tree.cpuMs - start.cpuMs,
       rssBytes: tree.rssBytes,
-      socketDrops: d.drops - start.drops,
-      sockets: d.sockets,
+      socketDrops: k.socketDrops - start.kernel.socketDrops,
+      sockets: k.sockets,
     };
   };
 
   const measureLoadEnd = (): void => {
     sample();
-    const d = socketDrops();
     end = {
       cpuMs: last?.cpuMs ?? start.cpuMs,
-      drops: d.drops,
-      sockets: d.sockets,
-      snmp: readUdpErrorCounters(),
+      kernel: sampleKernel(options.port),
       rss: last?.rssBytes ?? 0,
     };
   };
@@ -261,11 +241,7 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
     pid: pid!,
     markLoadStart() {
       const tree = sampleProcessTree(pid!);
-      start = {
-        cpuMs: tree?.cpuMs ?? start.cpuMs,
-        drops: socketDrops().drops,
-        snmp: readUdpErrorCounters(),
-      };
+      start = { cpuMs: tree?.cpuMs ?? start.cpuMs, kernel: sampleKernel(options.port) };
     },
     sample,
     measureLoadEnd,
@@ -299,10 +275,9 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
       return {
         pid: pid!,
         command: options.command,
-        sockets: e.sockets,
-        socketDrops: e.drops - start.drops,
-        rcvbufErrorsSystemWide: e.snmp.rcvbufErrors - start.snmp.rcvbufErrors,
-        inCsumErrorsSystemWide: e.snmp.inCsumErrors - start.snmp.inCsumErrors,
+        sockets: e.kernel.sockets,
+        socketDrops: Math.max(0, e.kernel.socketDrops - start.kernel.socketDrops),
+        rcvbufErrorsSystemWide: Math.max(0, e.kernel.rcvbufErrors - start.kernel.rcvbufErrors),
         cpuMs: e.cpuMs - start.cpuMs,
         rssIdleBytes: idle?.rssBytes ?? 0,
         rssFinalBytes: e.rss,

@@ -1,48 +1,11 @@
 /**
- * What the kernel tells about a target from outside: per-socket UDP drops and bound ports
- * (/proc/net/udp, /proc/net/udp6), system-wide UDP error counters (/proc/net/snmp, snmp6), and
- * a process tree's CPU time and memory (/proc/PID/stat, /proc/PID/status).
+ * A process tree's CPU time and memory as the kernel tells them (/proc/PID/stat,
+ * /proc/PID/status), for targets measured from outside. (Socket drops and UDP counters come
+ * from receiver/kernel-drops.ts, which our receiver uses too.)
  *
- * The parse* functions are pure (text in, numbers out) and tested on captured text; the read*
- * functions only add the file reads.
+ * The parse* functions are pure (text in, numbers out); the others only add the file reads.
  */
 import { readdirSync, readFileSync } from "node:fs";
-
-export interface UdpSocket {
-  /** Local address as printed by the kernel (hex), and the port as a number. */
-  localAddressHex: string;
-  port: number;
-  inode: number;
-  /** The per-socket `drops` column: datagrams this socket's receive queue refused. */
-  drops: number;
-  /** Bytes waiting in the receive queue. */
-  rxQueueBytes: number;
-}
-
-/** Parses /proc/net/udp or /proc/net/udp6 text. Lines it cannot read are skipped. */
-export function parseProcNetUdp(text: string): UdpSocket[] {
-  const out: UdpSocket[] = [];
-  const lines = text.split("\n");
-  for (let i = 1; i < lines.length; i++) {
-    const f = lines[i].trim().split(/\s+/);
-    // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
-    if (f.length < 13) continue;
-    const [addr, portHex] = f[1].split(":");
-    const queues = f[4].split(":");
-    const port = Number.parseInt(portHex, 16);
-    const inode = Number(f[9]);
-    const drops = Number(f[12]);
-    if (!Number.isFinite(port) || !Number.isFinite(drops)) continue;
-    out.push({
-      localAddressHex: addr,
-      port,
-      inode,
-      drops,
-      rxQueueBytes: Number.parseInt(queues[1] ?? "0", 16) || 0,
-    });
-  }
-  return out;
-}
 
 function readText(path: string): string {
   try {
@@ -50,64 +13,6 @@ function readText(path: string): string {
   } catch {
     return "";
   }
-}
-
-/** Every UDP socket (IPv4 and IPv6) bound to `port`. */
-export function readUdpSockets(port: number): UdpSocket[] {
-  return [
-    ...parseProcNetUdp(readText("/proc/net/udp")),
-    ...parseProcNetUdp(readText("/proc/net/udp6")),
-  ].filter((s) => s.port === port);
-}
-
-/**
- * Parses /proc/net/snmp (pairs of "Udp: names" / "Udp: values" lines) or /proc/net/snmp6
- * ("Udp6RcvbufErrors  12" lines) into a flat map such as { "Udp.RcvbufErrors": 3,
- * "Udp6.RcvbufErrors": 0 }.
- */
-export function parseSnmp(text: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === "") continue;
-    const pair = /^(\w+):\s+(.*)$/.exec(line);
-    if (pair) {
-      const next = /^(\w+):\s+(.*)$/.exec(lines[i + 1]?.trim() ?? "");
-      if (next && next[1] === pair[1] && /^[-\d\s]+$/.test(next[2])) {
-        const names = pair[2].split(/\s+/);
-        const values = next[2].split(/\s+/).map(Number);
-        names.forEach((n, k) => {
-          out[`${pair[1]}.${n}`] = values[k];
-        });
-        i++;
-      }
-      continue;
-    }
-    const six = /^(Udp6|UdpLite6|Ip6|Icmp6)(\w+)\s+(\d+)$/.exec(line);
-    if (six) out[`${six[1]}.${six[2]}`] = Number(six[3]);
-  }
-  return out;
-}
-
-export interface UdpErrorCounters {
-  rcvbufErrors: number;
-  inErrors: number;
-  inCsumErrors: number;
-}
-
-/** System-wide UDP error counters, IPv4 and IPv6 summed. */
-export function readUdpErrorCounters(): UdpErrorCounters {
-  const all = {
-    ...parseSnmp(readText("/proc/net/snmp")),
-    ...parseSnmp(readText("/proc/net/snmp6")),
-  };
-  const get = (k: string) => all[k] ?? 0;
-  return {
-    rcvbufErrors: get("Udp.RcvbufErrors") + get("Udp6.RcvbufErrors"),
-    inErrors: get("Udp.InErrors") + get("Udp6.InErrors"),
-    inCsumErrors: get("Udp.InCsumErrors") + get("Udp6.InCsumErrors"),
-  };
 }
 
 export interface ProcStat {

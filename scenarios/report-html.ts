@@ -1,0 +1,260 @@
+/**
+ * report.html: one self-contained file that opens from disk with no network. ECharts' minified
+ * build and the results are inlined; the chart data is prepared here (chartData) so the page
+ * only draws, and the browser test can compare what the charts hold with results.json.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { fmtBytes, type Results, resultsTable } from "./results.ts";
+
+/** HdrHistogram-style x positions: 1 / (1 - percentile). */
+export const PERCENTILES: readonly { key: string; label: string; x: number }[] = [
+  { key: "p50", label: "50%", x: 2 },
+  { key: "p90", label: "90%", x: 10 },
+  { key: "p99", label: "99%", x: 100 },
+  { key: "p999", label: "99.9%", x: 1000 },
+  { key: "p9999", label: "99.99%", x: 10000 },
+];
+
+export interface ChartData {
+  heatmap: {
+    listeners: number[];
+    workers: number[];
+    /** [workerIndex, listenerIndex, msg/s] */
+    cells: [number, number, number][];
+    metric: string;
+  } | null;
+  latency: { name: string; points: [number, number][] }[];
+  timeline: {
+    tMs: number[];
+    sentPps: number[];
+    receivedPps: (number | null)[];
+    drops: number[];
+    rssBytes: number[];
+  };
+}
+
+function pointNumber(point: Record<string, unknown>, name: "listeners" | "workers"): number | null {
+  const v = point[name] ?? point[`target.${name}`];
+  return typeof v === "number" ? v : null;
+}
+
+/** What each chart shows, computed from the results alone. */
+export function chartData(results: Results): ChartData {
+  let heatmap: ChartData["heatmap"] = null;
+  const gridPoints = results.points.filter(
+    (p) => pointNumber(p.point, "listeners") !== null && pointNumber(p.point, "workers") !== null,
+  );
+  if (gridPoints.length > 0) {
+    const listeners = [...new Set(gridPoints.map((p) => pointNumber(p.point, "listeners")!))].sort(
+      (a, b) => a - b,
+    );
+    const workers = [...new Set(gridPoints.map((p) => pointNumber(p.point, "workers")!))].sort(
+      (a, b) => a - b,
+    );
+    const anySearch = gridPoints.some((p) => p.search);
+    const cells: [number, number, number][] = [];
+    for (const p of gridPoints) {
+      const t = p.bestTrial === null ? undefined : results.trials[p.bestTrial];
+      const value = p.search ? p.search.zeroLossPps : t ? Math.round(t.rate.deliveredPps) : null;
+      if (value === null) continue;
+      cells.push([
+        workers.indexOf(pointNumber(p.point, "workers")!),
+        listeners.indexOf(pointNumber(p.point, "listeners")!),
+        value,
+      ]);
+    }
+    heatmap = {
+      listeners,
+      workers,
+      cells,
+      metric: anySearch ? "zero-loss msg/s" : "delivered msg/s",
+    };
+  }
+  const latency: ChartData["latency"] = [];
+  for (const p of results.points) {
+    const t = p.bestTrial === null ? undefined : results.trials[p.bestTrial];
+    const e2e = t?.latencyUs?.endToEnd;
+    if (!e2e || !(e2e.count > 0)) continue;
+    const points: [number, number][] = [];
+    for (const q of PERCENTILES) {
+      const v = e2e[q.key];
+      if (typeof v === "number" && v > 0) points.push([q.x, v]);
+    }
+    if (points.length > 0)
+      latency.push({ name: `${p.side ? `${p.side} ` : ""}${p.label}`, points });
+  }
+  const samples = results.samples;
+  return {
+    heatmap,
+    latency,
+    timeline: {
+      tMs: samples.map((s) => s.tMs),
+      sentPps: samples.map((s) => Math.round(s.sentPps)),
+      receivedPps: samples.map((s) => (s.receivedPps === null ? null : Math.round(s.receivedPps))),
+      drops: samples.map((s) => s.drops),
+      rssBytes: samples.map((s) => s.rssBytes),
+    },
+  };
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** JSON safe inside <script>: no "</script>" or "<!--" can close or confuse the element. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
+}
+
+let echartsSource: string | undefined;
+function echartsMin(): string {
+  echartsSource ??= readFileSync(
+    fileURLToPath(import.meta.resolve("echarts/dist/echarts.min.js")),
+    "utf8",
+  );
+  return echartsSource;
+}
+
+/** The page's own drawing code (plain browser JS, no network). */
+const DRAW = `
+(function () {
+  var data = JSON.parse(document.getElementById("chart-data").textContent);
+  var charts = {};
+  function make(id, option) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    var chart = echarts.init(el, null, { renderer: "canvas" });
+    chart.setOption(option);
+    charts[id] = chart;
+  }
+  function none(id, why) {
+    var el = document.getElementById(id);
+    el.className = "empty";
+    el.textContent = why;
+  }
+  var h = data.heatmap;
+  if (h && h.cells.length > 0) {
+    var max = 0;
+    h.cells.forEach(function (c) { if (c[2] > max) max = c[2]; });
+    make("heatmap", {
+      animation: false,
+      title: { text: "listeners x workers: " + h.metric, left: "center", textStyle: { fontSize: 14 } },
+      tooltip: { formatter: function (p) { return "-l " + h.listeners[p.value[1]] + " -w " + h.workers[p.value[0]] + ": " + p.value[2] + " msg/s"; } },
+      grid: { top: 40, bottom: 60, left: 70, right: 20 },
+      xAxis: { type: "category", name: "workers", nameLocation: "middle", nameGap: 28, data: h.workers.map(String) },
+      yAxis: { type: "category", name: "listeners", nameLocation: "middle", nameGap: 40, data: h.listeners.map(String) },
+      visualMap: { min: 0, max: max || 1, calculable: true, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120 },
+      series: [{ name: h.metric, type: "heatmap", data: h.cells, label: { show: true } }]
+    });
+  } else none("heatmap", "No listeners x workers grid in this scenario.");
+  if (data.latency.length > 0) {
+    make("latency", {
+      animation: false,
+      title: { text: "end-to-end latency by percentile (log scales)", left: "center", textStyle: { fontSize: 14 } },
+      tooltip: { trigger: "item", formatter: function (p) { return p.seriesName + ": " + (100 - 100 / p.value[0]) + "% <= " + p.value[1] + " µs"; } },
+      legend: { bottom: 0, type: "scroll" },
+      grid: { top: 40, bottom: 70, left: 70, right: 20 },
+      xAxis: { type: "log", name: "percentile", nameLocation: "middle", nameGap: 28, min: 1, max: 100000,
+        axisLabel: { formatter: function (v) { return (100 - 100 / v) + "%"; } } },
+      yAxis: { type: "log", name: "µs" },
+      series: data.latency.map(function (s) { return { name: s.name, type: "line", data: s.points, symbolSize: 6 }; })
+    });
+  } else none("latency", "The target reports no latency (an external command is measured from outside).");
+  var t = data.timeline;
+  if (t.tMs.length > 0) {
+    var secs = t.tMs.map(function (ms) { return ms / 1000; });
+    function pairs(ys) { return secs.map(function (x, i) { return [x, ys[i]]; }); }
+    make("timeline", {
+      animation: false,
+      title: { text: "rate and drops over time", left: "center", textStyle: { fontSize: 14 } },
+      tooltip: { trigger: "axis" },
+      legend: { bottom: 0 },
+      grid: { top: 40, bottom: 60, left: 70, right: 70 },
+      xAxis: { type: "value", name: "s", nameLocation: "middle", nameGap: 24 },
+      yAxis: [{ type: "value", name: "datagrams/s" }, { type: "value", name: "drops (cumulative per trial)" }],
+      series: [
+        { name: "sent/s", type: "line", showSymbol: false, data: pairs(t.sentPps) },
+        { name: "received/s", type: "line", showSymbol: false, data: pairs(t.receivedPps) },
+        { name: "drops", type: "line", step: "end", showSymbol: false, yAxisIndex: 1, data: pairs(t.drops) }
+      ]
+    });
+    make("rss", {
+      animation: false,
+      title: { text: "target RSS over time", left: "center", textStyle: { fontSize: 14 } },
+      tooltip: { trigger: "axis" },
+      grid: { top: 40, bottom: 40, left: 80, right: 20 },
+      xAxis: { type: "value", name: "s", nameLocation: "middle", nameGap: 24 },
+      yAxis: { type: "value", name: "MiB", axisLabel: { formatter: function (v) { return (v / 1048576).toFixed(0); } } },
+      series: [{ name: "RSS bytes", type: "line", showSymbol: false, data: pairs(t.rssBytes) }]
+    });
+  } else { none("timeline", "No samples were taken."); none("rss", "No samples were taken."); }
+  window.netconsBenchCharts = charts;
+  window.addEventListener("resize", function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); });
+})();
+`;
+
+export function renderReportHtml(results: Results): string {
+  const title = `netcons-bench: ${results.scenario.name}`;
+  const env = results.environment;
+  const failed = results.failedThresholds;
+  const status =
+    results.status !== "complete"
+      ? `<p class="warn">Run ${escapeHtml(results.status)}${results.error ? `: ${escapeHtml(results.error)}` : ""}; these are the results gathered so far.</p>`
+      : "";
+  const thresholds =
+    failed.length === 0
+      ? `<p class="ok">Every threshold held (${results.points.reduce((n, p) => n + p.thresholds.length, 0)} checks).</p>`
+      : `<ul class="bad">${failed.map((f) => `<li>${escapeHtml(f)}</li>`).join("")}</ul>`;
+  const trialRows = results.trials
+    .map(
+      (t) =>
+        `<tr><td>${t.trial}</td><td>${escapeHtml(`${t.side ? `${t.side} ` : ""}${t.label}`)}</td><td>${Math.round(t.rate.targetPps)}</td><td>${Math.round(t.rate.achievedPps)}</td><td>${Math.round(t.rate.deliveredPps)}</td><td>${t.loss.packets}</td><td>${t.drops.total}</td><td>${t.latencyUs?.endToEnd?.p99 ?? "-"}</td><td>${(t.target.cpuMs / 1000).toFixed(2)}</td><td>${escapeHtml(fmtBytes(t.target.rssPeakBytes))}</td><td>${t.error ? escapeHtml(t.error) : t.interrupted ? "interrupted" : ""}</td></tr>`,
+    )
+    .join("\n");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; padding: 0 1em; color: #222; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.6em; }
+.rec { font-size: 1.15em; background: #eef6ee; border-left: 4px solid #393; padding: .6em 1em; }
+.warn { background: #fff4e0; border-left: 4px solid #e90; padding: .5em 1em; }
+.ok { color: #262; } .bad { color: #a00; }
+.chart { width: 100%; height: 380px; margin: 1em 0; }
+.empty { color: #777; font-style: italic; height: auto; }
+table { border-collapse: collapse; font-size: 12px; } td, th { border: 1px solid #ccc; padding: 2px 6px; text-align: right; }
+td:nth-child(2) { text-align: left; }
+pre { background: #f6f6f6; padding: .8em; overflow-x: auto; font-size: 12px; }
+.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }
+</style></head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+<p>${escapeHtml(results.scenario.description)}</p>
+${status}
+<p class="rec" id="recommendation">${escapeHtml(results.recommendation)}</p>
+<h2>Thresholds</h2>
+${thresholds}
+<div class="grid2"><div id="heatmap" class="chart"></div><div id="latency" class="chart"></div></div>
+<div id="timeline" class="chart"></div>
+<div id="rss" class="chart"></div>
+<h2>Summary</h2>
+<pre>${escapeHtml(resultsTable(results))}</pre>
+<h2>Trials</h2>
+<table><thead><tr><th>#</th><th>point</th><th>target msg/s</th><th>achieved</th><th>delivered</th><th>lost</th><th>drops</th><th>p99 µs</th><th>cpu s</th><th>rss peak</th><th></th></tr></thead>
+<tbody>
+${trialRows}
+</tbody></table>
+<h2>Environment</h2>
+<p>${env.cpus} CPUs (${escapeHtml(env.cpuModel)}), kernel ${escapeHtml(env.kernel)}, Node ${escapeHtml(env.node)}, seed ${env.seed ?? "-"}, started ${escapeHtml(env.startedAt)}, plan ${escapeHtml(results.plan)}, scenario file ${escapeHtml(results.scenario.file)}${results.scenario.sets.length ? `, --set ${escapeHtml(results.scenario.sets.join(" "))}` : ""}.</p>
+<script>${echartsMin()}</script>
+<script type="application/json" id="chart-data">${scriptJson(chartData(results))}</script>
+<script type="application/json" id="results-data">${scriptJson(results)}</script>
+<script>${DRAW}</script>
+</body></html>
+`;
+}

@@ -1,0 +1,358 @@
+/**
+ * The results of a scenario run: the results.json shape, the terminal table per plan, and the
+ * recommendation sentence computed from the data. Pure: the runner fills these in; the HTML
+ * report and the tests read them.
+ */
+import type { CompareVerdict } from "./compare.ts";
+import type { ThresholdOutcome } from "./thresholds.ts";
+
+/** One sample of a trial's time series (all runs share one timeline: ms since the run began). */
+export interface Sample {
+  /** ms since the run started. */
+  tMs: number;
+  trial: number;
+  /** Send rate over the last interval (datagrams/s), from the blaster's progress. */
+  sentPps: number;
+  /** Datagrams the target took in over the last interval, when it says (our receiver). */
+  receivedPps: number | null;
+  /** Drops so far in this trial (kernel socket + receiver queue). */
+  drops: number;
+  /** RSS of the target (the external process tree; for our in-process receiver, this process). */
+  rssBytes: number;
+}
+
+/** Every figure of one trial; thresholds are evaluated over this object. */
+export interface TrialFigures {
+  trial: number;
+  label: string;
+  /** The sweep point or compare side this trial belongs to. */
+  point: Record<string, unknown>;
+  side?: "A" | "B";
+  targetKind: "receiver" | "command";
+  startedAt: string;
+  durationMs: number;
+  interrupted: boolean;
+  error?: string;
+  rate: { targetPps: number; achievedPps: number; deliveredPps: number };
+  sent: { messages: number; packets: number; packetsOnWire: number };
+  /** Datagrams lost by the target (not the ones the blaster dropped on purpose). */
+  loss: { packets: number; ratio: number; source: string };
+  drops: { total: number; kernel: number; queue: number; rcvbufErrorsSystemWide?: number };
+  latencyUs?: Record<string, Record<string, number>>;
+  injected?: Record<string, number>;
+  expected?: Record<string, number>;
+  /** Our receiver's findings (packets, messages, sequence, ...). */
+  packets?: Record<string, number>;
+  messages?: Record<string, number>;
+  sequence?: Record<string, number>;
+  hosts?: number;
+  ledger?: { balanced: number; unexplained: number; lines: unknown };
+  /** What was measured about the target process. */
+  target: {
+    cpuMs: number;
+    rssIdleBytes: number;
+    rssPeakBytes: number;
+    rssFinalBytes: number;
+    memoryPerHostBytes: number;
+    netconsd?: {
+      processed: number;
+      hosts: number;
+      /** sent on the wire - processed: what the target never counted. */
+      unaccounted: number;
+      /** unaccounted - socket drops: loss the kernel counters do not explain. */
+      unexplained: number;
+    };
+    exitCode?: number | null;
+    exitSignal?: string | null;
+    logFile?: string;
+    outputTail?: string;
+  };
+  /** The reports as the blaster and the target gave them. */
+  blast: unknown;
+  receiver?: unknown;
+  external?: unknown;
+}
+
+/** A point of a plan: one once-trial (or repeats), one search, one compare side run. */
+export interface PointResult {
+  label: string;
+  point: Record<string, unknown>;
+  side?: "A" | "B";
+  kind: "once" | "zero-loss-search" | "soak";
+  trials: number[];
+  /** The trial that stands for this point (the last repeat, or the search's best). */
+  bestTrial: number | null;
+  search?: {
+    zeroLossPps: number;
+    failedPps: number | null;
+    stoppedBy: string;
+    steps: { ratePps: number; pass: boolean; trial: number; failed: string[] }[];
+  };
+  thresholds: ThresholdOutcome[];
+}
+
+export interface Results {
+  tool: "netcons-bench";
+  version: string;
+  status: "complete" | "interrupted" | "failed";
+  error?: string;
+  scenario: {
+    name: string;
+    file: string;
+    description: string;
+    definition: unknown;
+    sets: string[];
+  };
+  environment: {
+    cpus: number;
+    cpuModel: string;
+    kernel: string;
+    node: string;
+    platform: string;
+    seed: number | null;
+    startedAt: string;
+    finishedAt: string | null;
+  };
+  plan: string;
+  trials: TrialFigures[];
+  points: PointResult[];
+  /** Time series of the whole run (every trial on one timeline). */
+  samples: Sample[];
+  compare?: CompareVerdict;
+  /** Run-level figures the thresholds may use besides each point's (compare.*, hostScale.*). */
+  summary: Record<string, unknown>;
+  passed: boolean;
+  failedThresholds: string[];
+  recommendation: string;
+}
+
+function fmtRate(pps: number): string {
+  if (pps >= 1e6) return `${(pps / 1e6).toFixed(2)}M`;
+  if (pps >= 1e4) return `${Math.round(pps / 1e3)}k`;
+  if (pps >= 1e3) return `${(pps / 1e3).toFixed(1)}k`;
+  return `${Math.round(pps)}`;
+}
+
+export function fmtBytes(b: number): string {
+  if (b >= 1 << 30) return `${(b / (1 << 30)).toFixed(2)} GiB`;
+  if (b >= 1 << 20) return `${(b / (1 << 20)).toFixed(1)} MiB`;
+  if (b >= 1 << 10) return `${(b / (1 << 10)).toFixed(1)} KiB`;
+  return `${Math.round(b)} B`;
+}
+
+function fmtUs(us: number | undefined): string {
+  if (us === undefined || !Number.isFinite(us)) return "-";
+  return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} µs`;
+}
+
+export function p99Of(t: TrialFigures | undefined): number | undefined {
+  return t?.latencyUs?.endToEnd?.p99;
+}
+
+/** Least-squares slope and intercept of y over x. */
+export function linearFit(
+  xs: readonly number[],
+  ys: readonly number[],
+): { slope: number; intercept: number } | null {
+  const n = xs.length;
+  if (n < 2) return null;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  for (let i = 0; i < n; i++) {
+    sxx += (xs[i] - mx) ** 2;
+    sxy += (xs[i] - mx) * (ys[i] - my);
+  }
+  if (sxx === 0) return null;
+  const slope = sxy / sxx;
+  return { slope, intercept: my - slope * mx };
+}
+
+/** The figure a point is ranked by: its zero-loss rate, or the delivered rate of its trial. */
+export function pointRate(results: Results, p: PointResult): number {
+  if (p.search) return p.search.zeroLossPps;
+  const t = p.bestTrial === null ? undefined : results.trials[p.bestTrial];
+  return t ? t.rate.deliveredPps : 0;
+}
+
+function configLabel(point: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(point)) {
+    if (k === "listeners" || k === "target.listeners") parts.push(`-l ${v}`);
+    else if (k === "workers" || k === "target.workers") parts.push(`-w ${v}`);
+    else parts.push(`${k}=${v}`);
+  }
+  return parts.join(" ");
+}
+
+/**
+ * The recommendation sentence, from the data: for a listeners x workers sweep, the smallest
+ * configuration within 5% of the best, what it held, its p99, and what one more worker or
+ * listener added; for a host sweep, memory per host and where drops began; for a soak, RSS
+ * growth; for a compare, the verdict.
+ */
+export function recommend(results: Results): string {
+  const points = results.points.filter((p) => p.bestTrial !== null || p.search);
+  if (results.compare) return results.compare.summary;
+  if (points.length === 0) return "No trial completed, so there is nothing to recommend.";
+  const trialOf = (p: PointResult) =>
+    p.bestTrial === null ? undefined : results.trials[p.bestTrial];
+  const lossless = (p: PointResult) =>
+    p.search ? p.search.zeroLossPps > 0 : (trialOf(p)?.loss.packets ?? 1) === 0;
+
+  if (results.plan === "sweep") {
+    const keys = Object.keys(points[0].point);
+    const lw = keys.filter((k) => /(^|\.)(listeners|workers)$/.test(k));
+    const other = keys.filter((k) => !lw.includes(k));
+    if (other.length === 1 && lw.length === 0) {
+      // A sweep over one load setting (host-scale): memory per step and where loss began.
+      const key = other[0];
+      const xs: number[] = [];
+      const ys: number[] = [];
+      for (const p of points) {
+        const t = trialOf(p);
+        if (t && typeof p.point[key] === "number") {
+          xs.push(p.point[key] as number);
+          ys.push(t.target.rssPeakBytes);
+        }
+      }
+      const fit = linearFit(xs, ys);
+      const firstLoss = points.find((p) => !lossless(p));
+      const memory = fit
+        ? `RSS grew by ${fmtBytes(Math.max(0, fit.slope))} per unit of ${key} (linear fit over ${xs.length} steps)`
+        : "";
+      const loss = firstLoss
+        ? `loss began at ${key}=${firstLoss.point[key]} (${trialOf(firstLoss)?.loss.packets ?? "?"} datagrams lost)`
+        : `no loss up to ${key}=${points[points.length - 1].point[key]}`;
+      return [memory, loss].filter((s) => s !== "").join("; ") + ".";
+    }
+    const ranked = [...points].sort((a, b) => pointRate(results, b) - pointRate(results, a));
+    const best = ranked[0];
+    const bestRate = pointRate(results, best);
+    if (bestRate <= 0) return "No configuration of the sweep ran without loss.";
+    // The cheapest configuration (fewest threads) within 5% of the best.
+    const cost = (p: PointResult) => lw.reduce((s, k) => s + Number(p.point[k] ?? 0), 0);
+    const pick =
+      points
+        .filter((p) => pointRate(results, p) >= 0.95 * bestRate && lossless(p))
+        .sort((a, b) => cost(a) - cost(b) || pointRate(results, b) - pointRate(results, a))[0] ??
+      best;
+    const rate = pointRate(results, pick);
+    const what = pick.search ? "held" : "delivered";
+    const p99 = p99Of(trialOf(pick));
+    let sentence = `${configLabel(pick.point)} ${what} ${fmtRate(rate)} msg/s with no loss`;
+    if (!lossless(pick))
+      sentence = `${configLabel(pick.point)} delivered ${fmtRate(rate)} msg/s (with loss)`;
+    if (p99 !== undefined) sentence += `; p99 ${fmtUs(p99)}`;
+    // What one more of each thread kind added, relative to the pick.
+    for (const k of lw) {
+      const more = points
+        .filter(
+          (p) =>
+            Number(p.point[k]) > Number(pick.point[k]) &&
+            keys.every((o) => o === k || p.point[o] === pick.point[o]),
+        )
+        .sort((a, b) => Number(a.point[k]) - Number(b.point[k]))[0];
+      if (more) {
+        const gain = pointRate(results, more) / rate - 1;
+        const name = k.endsWith("listeners") ? "listener" : "worker";
+        sentence += `; ${gain >= 0 ? "+" : ""}${(gain * 100).toFixed(1)}% with one more ${name} step (${configLabel(more.point)})`;
+      }
+    }
+    if (pick !== best)
+      sentence += ` (best: ${configLabel(best.point)} at ${fmtRate(bestRate)} msg/s)`;
+    return `${sentence}.`;
+  }
+
+  const p = points[points.length - 1];
+  const t = trialOf(p);
+  if (results.plan === "zero-loss-search" && p.search) {
+    const p99 = p99Of(t);
+    return p.search.zeroLossPps > 0
+      ? `Highest rate with no loss: ${fmtRate(p.search.zeroLossPps)} msg/s${p99 !== undefined ? ` (p99 ${fmtUs(p99)})` : ""}; ${p.search.failedPps === null ? "the top of the range passed, so raise highPps" : `${fmtRate(p.search.failedPps)} msg/s lost messages`}.`
+      : `Even ${fmtRate(p.search.steps.find((s) => !s.pass)?.ratePps ?? 0)} msg/s lost messages: lower lowPps.`;
+  }
+  if (!t) return "No trial completed, so there is nothing to recommend.";
+  if (results.plan === "soak") {
+    const slope = (results.summary.soak as { rssSlopeBytesPerMin?: number } | undefined)
+      ?.rssSlopeBytesPerMin;
+    return `Over ${(t.durationMs / 60000).toFixed(1)} min at ${fmtRate(t.rate.achievedPps)} msg/s: ${t.loss.packets} datagrams lost, RSS ${fmtBytes(t.target.rssIdleBytes)} -> ${fmtBytes(t.target.rssFinalBytes)}${slope !== undefined ? ` (${slope >= 0 ? "+" : ""}${fmtBytes(Math.abs(slope))}/min${slope < 0 ? " down" : ""})` : ""}${p99Of(t) !== undefined ? `, p99 ${fmtUs(p99Of(t))}` : ""}.`;
+  }
+  return `${fmtRate(t.rate.deliveredPps)} msg/s delivered of ${fmtRate(t.rate.targetPps)} msg/s asked, ${t.loss.packets} datagrams lost by the target${p99Of(t) !== undefined ? `, p99 ${fmtUs(p99Of(t))}` : ""}.`;
+}
+
+/** Column layout for terminal tables. */
+export function renderTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/** The table printed after a run (one row per point; for searches also one per step). */
+export function resultsTable(results: Results): string {
+  const header = [
+    "point",
+    "trials",
+    "target msg/s",
+    "delivered",
+    "lost",
+    "drops",
+    "p99",
+    "cpu",
+    "rss peak",
+    "verdict",
+  ];
+  const rows: string[][] = [];
+  for (const p of results.points) {
+    const t = p.bestTrial === null ? undefined : results.trials[p.bestTrial];
+    const failed = p.thresholds.filter((o) => !o.pass).length;
+    const rate = p.search
+      ? `${fmtRate(p.search.zeroLossPps)} (zero-loss)`
+      : t
+        ? fmtRate(t.rate.deliveredPps)
+        : "-";
+    rows.push([
+      `${p.side ? `${p.side} ` : ""}${p.label}`,
+      String(p.trials.length),
+      t ? fmtRate(t.rate.targetPps) : "-",
+      rate,
+      t ? String(t.loss.packets) : "-",
+      t ? String(t.drops.total) : "-",
+      fmtUs(p99Of(t)),
+      t ? `${(t.target.cpuMs / 1000).toFixed(2)} s` : "-",
+      t ? fmtBytes(t.target.rssPeakBytes) : "-",
+      p.thresholds.length === 0 ? "-" : failed === 0 ? "ok" : `${failed} FAILED`,
+    ]);
+  }
+  let out = renderTable(header, rows);
+  const searches = results.points.filter((p) => p.search);
+  if (searches.length > 0) {
+    const stepRows: string[][] = [];
+    for (const p of searches) {
+      for (const s of p.search!.steps) {
+        const t = results.trials[s.trial];
+        stepRows.push([
+          p.label,
+          fmtRate(s.ratePps),
+          t ? fmtRate(t.rate.achievedPps) : "-",
+          t ? String(t.loss.packets) : "-",
+          s.pass ? "pass" : `fail: ${s.failed.join("; ")}`,
+        ]);
+      }
+    }
+    out += `\n\nsearch steps\n${renderTable(["point", "rate", "achieved", "lost", "result"], stepRows)}`;
+  }
+  if (results.compare) {
+    const rows2 = results.compare.metrics.map((m) => [
+      m.metric,
+      m.a.map((v) => v.toPrecision(4)).join(" "),
+      m.b.map((v) => v.toPrecision(4)).join(" "),
+      m.ratio === null ? "-" : m.ratio.toFixed(3),
+      m.verdict,
+    ]);
+    out += `\n\nbaseline (A) vs candidate (B)\n${renderTable(["metric", "A runs", "B runs", "B/A", "verdict"], rows2)}`;
+  }
+  return out;
+}
