@@ -1,0 +1,250 @@
+/**
+ * `netcons-bench bench`: micro-benchmarks of the hot paths and a short end-to-end loopback run,
+ * a readable table, JSON for CI benchmark integrations, and a verdict against a saved baseline.
+ * A thin layer over scenarios/bench/.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { type Command, InvalidArgumentError } from "commander";
+import { type CompareResult, compareResults, type Gate } from "../bench/compare.ts";
+import {
+  BASELINE_FORMAT,
+  type Baseline,
+  type Environment,
+  type Measurement,
+  parseBaseline,
+  sameMachine,
+  toActionFormat,
+} from "../bench/format.ts";
+import {
+  type BenchRun,
+  runMicroBenchmarks,
+  selectSuites,
+  suiteList,
+  suiteNames,
+} from "../bench/run.ts";
+import { comparisonTable, resultsTable, verdictSummary } from "../bench/table.ts";
+import { choiceOption, durationOption, EXIT, UsageError } from "../options.ts";
+
+export const REPORT_FORMAT = "netcons-bench/bench-report@1";
+
+/** Defaults per mode: full (what CI should gate on) and quick (tests, smoke checks). */
+const MODES = {
+  full: { timeMs: 1000, warmupMs: 200 },
+  quick: { timeMs: 40, warmupMs: 10 },
+} as const;
+
+export interface BenchCommandOptions {
+  filter?: string;
+  list?: boolean;
+  quick?: boolean;
+  time?: number;
+  warmup?: number;
+  json?: string;
+  jsonSmaller?: string;
+  report?: string;
+  save?: string;
+  baseline?: string;
+  tolerance: number;
+  gate: Gate | "auto";
+}
+
+/** `10`, `10%`, `2.5%`: a percentage (the `%` is optional); returns a fraction. */
+export function percentOption(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(value);
+  const n = m ? Number(m[1]) : Number.NaN;
+  if (!Number.isFinite(n) || n > 1000) {
+    throw new InvalidArgumentError("expected a percentage such as 10 or 10% (0 to 1000).");
+  }
+  return n / 100;
+}
+
+export function register(program: Command): void {
+  program
+    .command("bench")
+    .description(
+      "Benchmark the hot paths (tinybench, each also as a ratio to a fixed reference workload); compare with a baseline",
+    )
+    .option("--filter <suites>", "run only these suites (comma-separated, substrings of names)")
+    .option("--list", "list the suites and exit")
+    .option("--quick", "quick mode: short time per task (for tests and smoke checks)")
+    .option(
+      "--time <duration>",
+      "time per task (default 1s; 40ms with --quick)",
+      durationOption("--time"),
+    )
+    .option(
+      "--warmup <duration>",
+      "warm-up per task (default 200ms; 10ms with --quick)",
+      durationOption("--warmup"),
+    )
+    .option(
+      "--json <file>",
+      'write the bigger-is-better figures (github-action-benchmark "customBiggerIsBetter"); - = stdout',
+    )
+    .option(
+      "--json-smaller <file>",
+      'write the smaller-is-better figures ("customSmallerIsBetter"); - = stdout',
+    )
+    .option(
+      "--report <file>",
+      "write the full report (measurements, environment, comparison) as JSON",
+    )
+    .option("--save <file>", "write these results as a baseline file")
+    .option("--baseline <file>", "compare with a baseline file; a gated regression exits with 99")
+    .option(
+      "--tolerance <percent>",
+      "allowed slowdown beyond the noise margin before a figure counts as a regression",
+      percentOption,
+      0.1,
+    )
+    .option(
+      "--gate <figures>",
+      "which figures decide the exit code: auto (absolute on the same machine, else ratio), absolute, ratio, both",
+      choiceOption("--gate", ["auto", "absolute", "ratio", "both"] as const),
+      "auto",
+    )
+    .action(async (options: BenchCommandOptions) => {
+      process.exitCode = await benchCommand(options);
+    });
+}
+
+function readBaseline(file: string): Baseline {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      `--baseline ${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? error})`,
+    );
+  }
+  try {
+    return parseBaseline(text);
+  } catch (error) {
+    throw new UsageError(`--baseline ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** auto: absolute figures only where they mean something, i.e. on the same machine and Node. */
+export function resolveGate(
+  gate: Gate | "auto",
+  baseline: Environment,
+  current: Environment,
+): { gate: Gate; why: string } {
+  if (gate !== "auto") return { gate, why: "--gate" };
+  return sameMachine(baseline, current)
+    ? {
+        gate: "absolute",
+        why: "auto: same CPU model, core count, Node and platform as the baseline",
+      }
+    : { gate: "ratio", why: "auto: the baseline comes from another machine or Node version" };
+}
+
+function writeOut(file: string, data: unknown): void {
+  const text = `${JSON.stringify(data, null, 2)}\n`;
+  if (file === "-") process.stdout.write(text);
+  else writeFileSync(file, text);
+}
+
+export async function benchCommand(options: BenchCommandOptions): Promise<number> {
+  if (options.list) {
+    for (const s of suiteList()) process.stdout.write(`${s.name.padEnd(12)} ${s.description}\n`);
+    return EXIT.ok;
+  }
+  let suites: string[] | undefined;
+  if (options.filter !== undefined) {
+    const { selected, unmatched } = selectSuites(options.filter.split(","), suiteNames());
+    if (unmatched.length > 0 || selected.length === 0) {
+      throw new UsageError(
+        `--filter ${options.filter}: no suite matches ${unmatched.join(", ") || "it"} (suites: ${suiteNames().join(", ")})`,
+      );
+    }
+    suites = selected;
+  }
+  // Read the baseline first: a bad file should fail in a second, not after the benchmarks.
+  const baseline = options.baseline ? readBaseline(options.baseline) : undefined;
+  const mode = options.quick ? MODES.quick : MODES.full;
+  const settings = {
+    quick: Boolean(options.quick),
+    timeMs: options.time ?? mode.timeMs,
+    warmupMs: options.warmup ?? mode.warmupMs,
+    suites: suites ?? suiteNames(),
+  };
+  // When stdout carries JSON, the table goes to stderr so the JSON stays parseable.
+  const human =
+    options.json === "-" || options.jsonSmaller === "-" ? process.stderr : process.stdout;
+  const progress = process.stderr.isTTY
+    ? (line: string) => process.stderr.write(`\r\x1b[2K${line}`)
+    : undefined;
+
+  // Ctrl-C / SIGTERM stop the run; what was measured is still reported and written.
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  let run: BenchRun;
+  try {
+    run = await runMicroBenchmarks({
+      suites,
+      timeMs: settings.timeMs,
+      warmupMs: settings.warmupMs,
+      signal: controller.signal,
+      onProgress: (e) =>
+        progress?.(
+          `bench: ${e.phase === "start" ? "running" : "done"} ${e.suite} (${e.index + 1}/${e.of})`,
+        ),
+    });
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    progress?.("");
+  }
+  const measurements: Measurement[] = run.measurements;
+
+  human.write(`${resultsTable(measurements)}\n`);
+  let comparison: (CompareResult & { gate: Gate; why: string; tolerance: number }) | undefined;
+  if (baseline) {
+    const { gate, why } = resolveGate(options.gate, baseline.environment, run.environment);
+    // Only the suites this run chose: a --filter run against a full baseline is not missing
+    // the others.
+    const ran = new Set(settings.suites);
+    const relevant = baseline.measurements.filter((m) => ran.has(m.suite));
+    const result = compareResults(relevant, measurements, {
+      tolerance: options.tolerance,
+      gate,
+    });
+    comparison = { ...result, gate, why, tolerance: options.tolerance };
+    human.write(`\nbaseline ${options.baseline} (saved ${baseline.savedAt})\n`);
+    human.write(
+      `${comparisonTable(result)}\n${verdictSummary(result, gate, options.tolerance, why)}\n`,
+    );
+  }
+
+  if (options.json) writeOut(options.json, toActionFormat(measurements, "bigger"));
+  if (options.jsonSmaller) writeOut(options.jsonSmaller, toActionFormat(measurements, "smaller"));
+  if (options.save) {
+    const doc: Baseline = {
+      format: BASELINE_FORMAT,
+      savedAt: new Date().toISOString(),
+      environment: run.environment,
+      settings,
+      measurements,
+    };
+    writeOut(options.save, doc);
+  }
+  if (options.report) {
+    writeOut(options.report, {
+      format: REPORT_FORMAT,
+      environment: run.environment,
+      settings,
+      aborted: run.aborted,
+      measurements,
+      comparison: comparison ?? null,
+    });
+  }
+  if (run.aborted) {
+    human.write("interrupted: the figures above cover what ran before the signal\n");
+    return EXIT.interrupted;
+  }
+  if (comparison && !comparison.pass) return EXIT.thresholds;
+  return EXIT.ok;
+}

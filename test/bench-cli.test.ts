@@ -1,0 +1,99 @@
+/**
+ * `netcons-bench bench` end to end as a user runs it (a child process, real files): --save
+ * then --baseline on the same build passes, a doctored baseline that is much faster fails with
+ * exit 99, the JSON files have the CI integration's shape, bad input exits 2.
+ * Quick mode, one small suite: this checks the wiring and exit codes, never the speed.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { parseBaseline } from "../scenarios/bench/format.ts";
+
+const CLI = fileURLToPath(new URL("../scenarios/cli.ts", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "ncb-bench-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function bench(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, "bench", ...args], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// The histogram suite is the quickest; the e2e run is skipped: this is about the comparison.
+const QUICK = ["--quick", "--filter", "histogram"];
+
+describe("bench --save / --baseline", () => {
+  const baselineFile = join(dir, "baseline.json");
+  const jsonFile = join(dir, "bigger.json");
+
+  it("--save writes a baseline and --json the customBiggerIsBetter list", () => {
+    const r = bench(...QUICK, "--save", baselineFile, "--json", jsonFile);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /histogram\/recordValue, 32-bit, 3 digits/);
+    const baseline = parseBaseline(readFileSync(baselineFile, "utf8"));
+    assert.ok(baseline.measurements.some((m) => m.kind === "reference"));
+    assert.ok(baseline.measurements.some((m) => m.kind === "ratio"));
+    const entries = JSON.parse(readFileSync(jsonFile, "utf8")) as Record<string, unknown>[];
+    assert.ok(entries.length >= 3);
+    for (const e of entries) {
+      assert.deepEqual(Object.keys(e).sort(), ["extra", "name", "range", "unit", "value"]);
+      assert.ok(typeof e.value === "number" && e.value > 0);
+    }
+  });
+
+  it("--baseline on the same build passes (exit 0) and shows old, new and the ratio", () => {
+    // A generous tolerance: two quick runs on a shared machine differ by more than 10%, and
+    // this test is about the verdict's wiring, not about the machine's stability.
+    const r = bench(...QUICK, "--baseline", baselineFile, "--tolerance", "60%");
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /new\/old/);
+    assert.match(r.stdout, /gate: absolute figures \(auto: same CPU model/);
+    assert.match(r.stdout, /PASS: no gated regression/);
+  });
+
+  it("a baseline doctored to be much faster fails with exit 99, under either gate", () => {
+    const baseline = parseBaseline(readFileSync(baselineFile, "utf8"));
+    for (const m of baseline.measurements) {
+      m.value *= 100;
+      m.rmePercent = 0;
+    }
+    const doctored = join(dir, "doctored.json");
+    writeFileSync(doctored, JSON.stringify(baseline));
+    const r = bench(...QUICK, "--baseline", doctored, "--tolerance", "60%");
+    assert.equal(r.code, 99, r.stdout + r.stderr);
+    assert.match(r.stdout, /REGRESSION/);
+    assert.match(r.stdout, /FAIL: \d+ gated regression/);
+    const ratio = bench(...QUICK, "--baseline", doctored, "--gate", "ratio");
+    assert.equal(ratio.code, 99, ratio.stdout + ratio.stderr);
+  });
+});
+
+describe("bench input errors", () => {
+  it("exits 2 naming the problem", () => {
+    const unknownSuite = bench("--quick", "--filter", "nosuchsuite");
+    assert.equal(unknownSuite.code, 2);
+    assert.match(unknownSuite.stderr, /--filter nosuchsuite: no suite matches/);
+    const notBaseline = join(dir, "not-a-baseline.json");
+    writeFileSync(notBaseline, "[]");
+    const bad = bench("--quick", "--baseline", notBaseline);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /not a netcons-bench baseline/);
+    const tolerance = bench("--quick", "--tolerance", "lots");
+    assert.equal(tolerance.code, 2);
+    assert.match(tolerance.stderr, /--tolerance/);
+  });
+
+  it("--list names every suite", () => {
+    const r = bench("--list");
+    assert.equal(r.code, 0);
+    for (const name of ["codec", "reassembly", "sequence", "histogram"]) {
+      assert.match(r.stdout, new RegExp(`^${name} `, "m"));
+    }
+  });
+});
