@@ -12,15 +12,19 @@
  *       kind: "raw6" | "raw4" | "udp6" | "udp4". Throws an Error with .code = errno name and
  *       .errno = number when the socket cannot be opened, bound or connected.
  *   sendBatch(fd, buffer, offsets: Uint32Array, lengths: Uint32Array, count, result: Int32Array,
- *             destAddress?, destPort?) -> sent
+ *             destAddress?, destPort?, sources?) -> sent
  *       result[0] = datagrams sent, result[1] = datagrams that failed, result[2] = last errno (0 if
- *       none). A datagram the kernel refuses is skipped and counted, the rest still go out, so one
+ *       none), result[3] = bytes sent (sum of the sent datagrams' lengths). A datagram the kernel refuses is skipped and counted, the rest still go out, so one
  *       bad packet never loses a batch. destAddress/destPort are for unconnected sockets.
+ *       sources (UDP sockets only): a Buffer with one source address per datagram (4 bytes each
+ *       for udp4, 16 for udp6), passed as IP_PKTINFO / IPV6_PKTINFO so one socket sends for many
+ *       hosts (127.0.0.0/8 is all local; IPv6 prefixes need IPV6_FREEBIND, set by open()).
  *   close(fd)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -127,6 +131,10 @@ static napi_value do_open(napi_env env, napi_callback_info info) {
     return throw_errno(env, err, "setsockopt(IP_HDRINCL)");
   }
 
+  /* Lets IPV6_PKTINFO name source addresses that are routed here but not configured (a
+   * prefix the user prepared). Unprivileged; harmless where unused. */
+  if (family == AF_INET6 && type == SOCK_DGRAM) setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof one);
+
   int32_t sndbuf = 0;
   if (argc > 5 && !is_missing(env, argv[5])) napi_get_value_int32(env, argv[5], &sndbuf);
   if (sndbuf > 0) {
@@ -189,8 +197,8 @@ static int get_u32_array(napi_env env, napi_value v, uint32_t **data, size_t *le
 }
 
 static napi_value do_send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 9;
+  napi_value argv[9];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 6) return throw_type(env, "netraw.sendBatch: (fd, buffer, offsets, lengths, count, result) required");
 
@@ -216,8 +224,8 @@ static napi_value do_send_batch(napi_env env, napi_callback_info info) {
   napi_value rab;
   size_t roff;
   if (napi_get_typedarray_info(env, argv[5], &rtype, &rlen, &rptr, &rab, &roff) != napi_ok ||
-      rtype != napi_int32_array || rlen < 3)
-    return throw_type(env, "netraw.sendBatch: result must be an Int32Array of length >= 3");
+      rtype != napi_int32_array || rlen < 4)
+    return throw_type(env, "netraw.sendBatch: result must be an Int32Array of length >= 4");
   int32_t *result = rptr;
 
   for (int32_t i = 0; i < count; i++) {
@@ -237,9 +245,29 @@ static napi_value do_send_batch(napi_env env, napi_callback_info info) {
       return throw_type(env, "netraw.sendBatch: destination is not a numeric address of the socket's family");
   }
 
+  uint8_t *sources = NULL;
+  size_t sources_len = 0;
+  int source_family = 0;
+  if (argc > 8 && !is_missing(env, argv[8])) {
+    struct sockaddr_storage own;
+    socklen_t ownlen = sizeof own;
+    if (napi_get_buffer_info(env, argv[8], (void **)&sources, &sources_len) != napi_ok)
+      return throw_type(env, "netraw.sendBatch: sources must be a Buffer");
+    if (getsockname(fd, (struct sockaddr *)&own, &ownlen) < 0) return throw_errno(env, errno, "getsockname");
+    source_family = own.ss_family;
+    size_t need = (size_t)count * (source_family == AF_INET6 ? 16 : 4);
+    if (sources_len < need) return throw_type(env, "netraw.sendBatch: sources is shorter than count addresses");
+  }
+
   struct mmsghdr msgs[CHUNK];
   struct iovec iov[CHUNK];
+  /* Control data for per-datagram source addresses (sized for the larger IPv6 form). */
+  union {
+    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    struct cmsghdr align;
+  } control[CHUNK];
   int32_t sent = 0, failed = 0, last_errno = 0;
+  int64_t bytes = 0;
   int32_t next = 0;
   while (next < count) {
     int32_t n = count - next < CHUNK ? count - next : CHUNK;
@@ -252,6 +280,25 @@ static napi_value do_send_batch(napi_env env, napi_callback_info info) {
       if (destlen) {
         msgs[i].msg_hdr.msg_name = &dest;
         msgs[i].msg_hdr.msg_namelen = destlen;
+      }
+      if (sources) {
+        struct msghdr *h = &msgs[i].msg_hdr;
+        memset(control[i].buf, 0, sizeof control[i].buf);
+        h->msg_control = control[i].buf;
+        struct cmsghdr *c = (struct cmsghdr *)control[i].buf;
+        if (source_family == AF_INET6) {
+          struct in6_pktinfo info = {0};
+          memcpy(&info.ipi6_addr, sources + (size_t)(next + i) * 16, 16);
+          c->cmsg_level = IPPROTO_IPV6, c->cmsg_type = IPV6_PKTINFO, c->cmsg_len = CMSG_LEN(sizeof info);
+          memcpy(CMSG_DATA(c), &info, sizeof info);
+          h->msg_controllen = CMSG_SPACE(sizeof info);
+        } else {
+          struct in_pktinfo info = {0};
+          memcpy(&info.ipi_spec_dst, sources + (size_t)(next + i) * 4, 4);
+          c->cmsg_level = IPPROTO_IP, c->cmsg_type = IP_PKTINFO, c->cmsg_len = CMSG_LEN(sizeof info);
+          memcpy(CMSG_DATA(c), &info, sizeof info);
+          h->msg_controllen = CMSG_SPACE(sizeof info);
+        }
       }
     }
     int r = sendmmsg(fd, msgs, (unsigned)n, 0);
@@ -269,12 +316,14 @@ static napi_value do_send_batch(napi_env env, napi_callback_info info) {
       next++;
       continue;
     }
+    for (int i = 0; i < r; i++) bytes += msgs[i].msg_len;
     sent += r;
     next += r;
   }
   result[0] = sent;
   result[1] = failed;
   result[2] = last_errno;
+  result[3] = (int32_t)(bytes > INT32_MAX ? INT32_MAX : bytes);
   napi_value out;
   CHECK(env, napi_create_int32(env, sent, &out));
   return out;

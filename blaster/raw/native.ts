@@ -19,7 +19,7 @@ export interface NetRaw {
     sndbufBytes?: number,
     sendTimeoutMs?: number,
   ): number;
-  /** result[0] sent, result[1] failed, result[2] last errno; returns sent. */
+  /** result[0] sent, result[1] failed, result[2] last errno, result[3] bytes sent; returns sent. */
   sendBatch(
     fd: number,
     buffer: Buffer,
@@ -29,6 +29,7 @@ export interface NetRaw {
     result: Int32Array,
     destAddress?: string,
     destPort?: number,
+    sources?: Buffer,
   ): number;
   close(fd: number): void;
 }

@@ -152,12 +152,21 @@ export class DatagramBuilder {
     out[udp + 5] = udpLength & 0xff;
     out[udp + 6] = check >>> 8;
     out[udp + 7] = check & 0xff;
-    out.set(
-      start === 0 && end === payload.length ? payload : payload.subarray(start, end),
-      udp + UDP_HEADER_BYTES,
-    );
+    copyPayload(payload, start, end, out, udp + UDP_HEADER_BYTES);
     return this.headerBytes + payloadBytes;
   }
+}
+
+/** memcpy without a subarray view per packet when the payload is a Buffer (the hot path). */
+function copyPayload(
+  payload: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  at: number,
+): void {
+  if (Buffer.isBuffer(payload)) payload.copy(out, at, start, end);
+  else out.set(start === 0 && end === payload.length ? payload : payload.subarray(start, end), at);
 }
 
 function checkPort(what: string, port: number): void {
