@@ -91,6 +91,18 @@ const TRANSPORTS: Record<string, { url: URL; description: string }> = {
     url: new URL("./socket-transport.ts", import.meta.url),
     description: "one connected UDP socket per host, bound to its own source address",
   },
+  raw: {
+    url: new URL("./raw/raw-transport.ts", import.meta.url),
+    description: "hand-built datagrams from spoofed per-host sources, sendmmsg on a raw socket",
+  },
+  "udp-batch": {
+    url: new URL("./raw/udp-batch-transport.ts", import.meta.url),
+    description: "ordinary UDP in sendmmsg batches, per-host sources via IP_PKTINFO",
+  },
+  auto: {
+    url: new URL("./raw/auto-transport.ts", import.meta.url),
+    description: "raw where permitted (CAP_NET_RAW), else socket; says which it picked",
+  },
 };
 
 export function transportNames(): string[] {
