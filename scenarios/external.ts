@@ -5,6 +5,7 @@
  * statistics parsed from it.
  */
 import { spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type KernelSample, sampleKernel } from "../receiver/kernel-drops.ts";
@@ -138,9 +139,11 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
   if (sampleKernel(options.port).sockets > 0) {
     throw new TargetError(`UDP port ${options.port} is already in use; choose another port`);
   }
-  // `exec` makes the target itself the child (no shell in between to swallow SIGTERM); its own
-  // process group lets stop() signal anything it forks.
-  const child = spawn("/bin/sh", ["-c", `exec ${options.command}`], {
+  // For a simple command, `exec` makes the target itself the child (its exit code and status are
+  // its own); a compound one (`a; b`, pipes) keeps the shell. Either way the child leads its own
+  // process group, and stop() signals the whole group.
+  const simple = !/[;&|()\n`]/.test(options.command);
+  const child = spawn("/bin/sh", ["-c", simple ? `exec ${options.command}` : options.command], {
     cwd: options.cwd,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
@@ -269,7 +272,7 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
         else child.stdout.once("end", done);
         if (child.stderr.readableEnded) done();
         else child.stderr.once("end", done);
-        setTimeout(resolve, 1000).unref();
+        setTimeout(resolve, options.stopTimeoutMs).unref();
       });
       await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
       return {
@@ -291,4 +294,16 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
       };
     },
   };
+}
+
+/** A free UDP port on the dual-stack wildcard (for external targets given port 0). */
+export async function freeUdpPort(): Promise<number> {
+  const socket = createSocket({ type: "udp6", ipv6Only: false });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(0, "::", resolve);
+  });
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
 }

@@ -281,12 +281,12 @@ export function loadScenario(file: string, sets: readonly string[] = []): Loaded
       `${file}: cannot read the scenario file (${(error as NodeJS.ErrnoException).code ?? error})`,
     );
   }
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text);
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const pos = e.linePos?.[0];
     throw new UsageError(
-      `${file}${pos ? `:${pos.line}:${pos.col}` : ""}: not valid YAML: ${e.message.split("\n")[0]}`,
+      `${file}${pos ? `:${pos.line}:${pos.col}` : ""}: not valid YAML: ${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`,
     );
   }
   const raw = doc.toJS() as unknown;
