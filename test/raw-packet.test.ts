@@ -18,17 +18,7 @@ import {
 import { DatagramBatch } from "../blaster/raw/batch.ts";
 import { finishUdp, internetChecksum, sumWords } from "../blaster/raw/checksum.ts";
 import { DatagramBuilder } from "../blaster/raw/packet.ts";
-
-/** Naive RFC 1071 sum of a list of byte arrays concatenated (odd bytes padded at the very end). */
-function naiveSum(...parts: Uint8Array[]): number {
-  const all = Buffer.concat(parts);
-  let sum = 0;
-  for (let i = 0; i < all.length; i += 2) {
-    sum += (all[i] << 8) + (i + 1 < all.length ? all[i + 1] : 0);
-    sum = (sum & 0xffff) + (sum >>> 16);
-  }
-  return sum;
-}
+import { naiveSum } from "./raw-support.ts";
 
 function u16(n: number): Uint8Array {
   return Uint8Array.of(n >> 8, n & 0xff);
