@@ -1,0 +1,139 @@
+/**
+ * A receiver listener: one long-lived piscina task per thread, owning one UDP socket bound with
+ * SO_REUSEPORT (so the kernel spreads flows over the listeners, as with netconsd's -l). Each
+ * datagram goes to the worker chosen by a hash of its source address, packed into that worker's
+ * batch; batches are transferred when full or once the current burst of socket reads is over.
+ * A worker with `queueLimit` datagrams in flight gets no more: further datagrams for it are
+ * counted as queue drops (bounded memory instead of netconsd's unbounded queues).
+ */
+import dgram from "node:dgram";
+import type { MessagePort } from "node:worker_threads";
+import { monotonicUs } from "../blaster/stamp.ts";
+import { BatchWriter, fastMonotonicClock, workerForAddress } from "./batch.ts";
+
+/** Live figures per listener in the shared Float64Array, in this order. */
+export const LISTENER_LIVE = ["datagrams", "bytes", "queueDrops", "batches"] as const;
+
+export interface ListenerTask {
+  index: number;
+  bind: string;
+  port: number;
+  /** Requested SO_RCVBUF in bytes, 0 = the system default. */
+  rcvbuf: number;
+  workers: number;
+  /** One port per worker, in worker order. */
+  ports: MessagePort[];
+  control: MessagePort;
+  inFlight: SharedArrayBuffer;
+  queueLimit: number;
+  live: SharedArrayBuffer;
+  batchBytes: number;
+}
+
+export interface ListenerResult {
+  index: number;
+  datagrams: number;
+  bytes: number;
+  queueDrops: number;
+  batches: number;
+  rcvbufBytes: number;
+}
+
+export type ListenerNotice =
+  | { type: "bound"; address: string; port: number; rcvbufBytes: number }
+  | { type: "error"; message: string; code?: string };
+
+export default function runListener(task: ListenerTask): Promise<ListenerResult> {
+  const clock = fastMonotonicClock(monotonicUs);
+  const inFlight = new Int32Array(task.inFlight);
+  const live = new Float64Array(
+    task.live,
+    task.index * LISTENER_LIVE.length * 8,
+    LISTENER_LIVE.length,
+  );
+  const workers = task.workers;
+  const limit = task.queueLimit;
+  const writers = Array.from({ length: workers }, () => new BatchWriter(task.batchBytes));
+  let datagrams = 0;
+  let bytes = 0;
+  let queueDrops = 0;
+  let batches = 0;
+  let flushScheduled = false;
+  let rcvbufBytes = 0;
+
+  const flush = (w: number) => {
+    const writer = writers[w];
+    if (writer.count === 0) return;
+    Atomics.add(inFlight, w, writer.count);
+    const batch = writer.take();
+    task.ports[w].postMessage(batch, [batch.buffer]);
+    batches++;
+  };
+  const flushAll = () => {
+    flushScheduled = false;
+    for (let w = 0; w < workers; w++) flush(w);
+    live[0] = datagrams;
+    live[1] = bytes;
+    live[2] = queueDrops;
+    live[3] = batches;
+  };
+
+  const family = task.bind.includes(":") ? "udp6" : "udp4";
+  const socket = dgram.createSocket({
+    type: family,
+    reuseAddr: false,
+    reusePort: true,
+    ...(task.rcvbuf > 0 ? { recvBufferSize: task.rcvbuf } : {}),
+  });
+
+  socket.on("message", (msg, rinfo) => {
+    const recvUs = clock();
+    datagrams++;
+    bytes += msg.length;
+    const address = rinfo.address;
+    const w = workers === 1 ? 0 : workerForAddress(address, workers);
+    const writer = writers[w];
+    if (Atomics.load(inFlight, w) + writer.count >= limit) {
+      queueDrops++;
+      return;
+    }
+    if (!writer.fits(msg.length, address.length)) flush(w);
+    writer.add(msg, address, rinfo.port, recvUs);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushAll); // after this burst of reads: one batch per worker per loop turn
+    }
+  });
+
+  return new Promise<ListenerResult>((resolve, reject) => {
+    let bound = false;
+    socket.once("error", (error: NodeJS.ErrnoException) => {
+      if (!bound) {
+        task.control.postMessage({ type: "error", message: error.message, code: error.code });
+        task.control.close();
+        for (const port of task.ports) port.close();
+        reject(error);
+      }
+    });
+    socket.bind({ address: task.bind, port: task.port, exclusive: true }, () => {
+      bound = true;
+      rcvbufBytes = socket.getRecvBufferSize();
+      const a = socket.address();
+      task.control.postMessage({
+        type: "bound",
+        address: a.address,
+        port: a.port,
+        rcvbufBytes,
+      } satisfies ListenerNotice);
+    });
+    task.control.on("message", (m: { type: string }) => {
+      if (m.type !== "stop") return;
+      socket.close(() => {
+        flushAll();
+        // The workers close the ports once they have read this (closing here could lose it).
+        for (const port of task.ports) port.postMessage({ end: true });
+        resolve({ index: task.index, datagrams, bytes, queueDrops, batches, rcvbufBytes });
+      });
+    });
+  });
+}

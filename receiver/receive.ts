@@ -1,0 +1,619 @@
+/**
+ * The paired receiver's programmatic API. `startReceiver` binds --listeners sockets (one
+ * listener thread each, SO_REUSEPORT) feeding --workers worker threads (piscina pools with one
+ * long-lived task per thread), and resolves once every socket is bound. `stop()` samples the
+ * kernel's drop counters while the sockets still exist, stops the listeners, lets the workers
+ * drain, merges their counters and histograms, and returns the report. `runReceiver` adds the
+ * stop conditions (duration, idle, abort signal) for the CLI and scenarios.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { MessageChannel, type MessagePort } from "node:worker_threads";
+import { Piscina } from "piscina";
+import { sumCounters } from "../blaster/counters.ts";
+import { type AdviceLine, adviseTuning } from "./advice.ts";
+import { DEFAULT_BATCH_BYTES } from "./batch.ts";
+import { type KernelSample, kernelDelta, sampleKernel } from "./kernel-drops.ts";
+import { type LatencySummary, mergeEncoded, percentileText, summarize } from "./latency.ts";
+import {
+  LISTENER_LIVE,
+  type ListenerNotice,
+  type ListenerResult,
+  type ListenerTask,
+} from "./listener-thread.ts";
+import { SEQUENCE_COUNTERS, type SequenceCounters } from "./sequence.ts";
+import { formatOutputSpec, type OutputSpec, openOutput } from "./sinks.ts";
+import { WORKER_LIVE, type WorkerResult, type WorkerTask } from "./worker-thread.ts";
+
+export interface ReceiverOptions {
+  /** Listen address (default `::`, dual-stack, as netconsd). */
+  bind?: string;
+  /** UDP port (default 1514; 0 = any free port, see the returned `port`). */
+  port?: number;
+  listeners?: number;
+  workers?: number;
+  /** Requested SO_RCVBUF in bytes (0 = system default). */
+  rcvbuf?: number;
+  /** Datagrams in flight per worker before further ones are dropped (counted). */
+  queueLimit?: number;
+  msgTimeoutMs?: number;
+  oosTimeoutMs?: number;
+  /** Sequence slots per host (netconsd: 512). */
+  seqWindow?: number;
+  maxHosts?: number;
+  /** Evict a host silent this long (0 = only when the table is full). */
+  hostIdleMs?: number;
+  maxMessageBytes?: number;
+  fragmentTimeoutMs?: number;
+  output?: OutputSpec;
+  /** Progress interval (onProgress, live p99). */
+  intervalMs?: number;
+  /** Bytes per listener -> worker batch. */
+  batchBytes?: number;
+}
+
+export interface ReceiverProgress {
+  elapsedMs: number;
+  packets: { read: number; received: number; malformed: number };
+  messages: { extended: number; legacy: number };
+  /** Datagrams read per second over the last interval. */
+  ratePps: number;
+  drops: { kernel: number; queue: number };
+  hosts: number;
+  /** End-to-end p99 over the last interval (0 without stamped messages). */
+  p99Us: number;
+  queueMaxDepth: number;
+}
+
+export interface ReceiverReport {
+  tool: "netcons-bench receive";
+  startedAt: string;
+  durationMs: number;
+  stopReason: string;
+  config: {
+    bind: string;
+    address: string;
+    port: number;
+    listeners: number;
+    workers: number;
+    queueLimit: number;
+    msgTimeoutMs: number;
+    oosTimeoutMs: number;
+    seqWindow: number;
+    maxHosts: number;
+    hostIdleMs: number;
+    maxMessageBytes: number;
+    fragmentTimeoutMs: number;
+    output: string;
+  };
+  packets: { read: number; received: number; malformed: number; bytes: number; ratePps: number };
+  messages: {
+    extended: number;
+    legacy: number;
+    fragments: number;
+    reassembled: number;
+    incomplete: number;
+    duplicateFragments: number;
+    fragmentsOverLimit: number;
+    stamped: number;
+  };
+  sequence: Omit<SequenceCounters, "messages" | "hosts" | "hostsEvicted">;
+  drops: {
+    kernel: number;
+    queue: number;
+    kernelRcvbufErrorsSystem: number;
+    kernelCountersAvailable: boolean;
+  };
+  hosts: number;
+  hostsTracked: number;
+  hostsEvicted: number;
+  rcvbuf: { requestedBytes: number; grantedBytes: number; rmemMaxBytes: number };
+  queue: { limit: number; maxDepth: number };
+  perWorker: {
+    index: number;
+    datagrams: number;
+    messages: number;
+    hosts: number;
+    queueMaxDepth: number;
+    busyUs: number;
+    busyPercent: number;
+  }[];
+  perListener: { index: number; datagrams: number; queueDrops: number; batches: number }[];
+  latencyUs: { endToEnd: LatencySummary; queue: LatencySummary; processing: LatencySummary };
+  advice: AdviceLine[];
+}
+
+export interface RunningReceiver {
+  port: number;
+  address: string;
+  snapshot(): ReceiverProgress;
+  /** Stops, drains and reports; `reason` lands in report.stopReason. Idempotent. */
+  stop(reason?: string): Promise<ReceiverReport>;
+  /** HdrHistogram percentile text of the three histograms (valid after stop()). */
+  percentiles(): { endToEnd: string; queue: string; processing: string } | null;
+}
+
+const DEFAULTS = {
+  bind: "::",
+  port: 1514,
+  listeners: 1,
+  workers: 2,
+  rcvbuf: 0,
+  queueLimit: 65536,
+  msgTimeoutMs: 200,
+  oosTimeoutMs: 200,
+  seqWindow: 512,
+  maxHosts: 1_000_000,
+  hostIdleMs: 0,
+  maxMessageBytes: 8192,
+  fragmentTimeoutMs: 5000,
+  intervalMs: 1000,
+  batchBytes: DEFAULT_BATCH_BYTES,
+};
+
+/** How often workers expire timed state and flush sinks. */
+const TICK_MS = 50;
+
+function readRmemMax(): number {
+  try {
+    return Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8").trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+function waitNotice(port: MessagePort): Promise<ListenerNotice> {
+  return new Promise((resolve) => port.once("message", resolve));
+}
+
+export async function startReceiver(
+  options: ReceiverOptions = {},
+  hooks: { onProgress?: (p: ReceiverProgress) => void } = {},
+): Promise<RunningReceiver> {
+  const o = { ...DEFAULTS, ...stripUndefined(options) };
+  const output: OutputSpec = options.output ?? { kind: "none" };
+  const L = o.listeners;
+  const W = o.workers;
+  const startedAt = new Date();
+  const t0 = performance.now();
+
+  const inFlight = new SharedArrayBuffer(4 * W);
+  const workerLive = new SharedArrayBuffer(8 * W * WORKER_LIVE.length);
+  const listenerLive = new SharedArrayBuffer(8 * L * LISTENER_LIVE.length);
+  const wl = new Float64Array(workerLive);
+  const ll = new Float64Array(listenerLive);
+  const channels = Array.from({ length: L }, () =>
+    Array.from({ length: W }, () => new MessageChannel()),
+  );
+  const out = openOutput(output);
+
+  const poolOptions = { atomics: "disabled" as const, idleTimeout: Number.POSITIVE_INFINITY };
+  const workerPool = new Piscina({
+    ...poolOptions,
+    filename: new URL("./worker-thread.ts", import.meta.url).href,
+    minThreads: W,
+    maxThreads: W,
+  });
+  const listenerPool = new Piscina({
+    ...poolOptions,
+    filename: new URL("./listener-thread.ts", import.meta.url).href,
+    minThreads: L,
+    maxThreads: L,
+  });
+
+  const workerControls: MessagePort[] = [];
+  const workerResults: Promise<WorkerResult>[] = [];
+  for (let w = 0; w < W; w++) {
+    const control = new MessageChannel();
+    workerControls.push(control.port1);
+    const ports = channels.map((row) => row[w].port2);
+    const task: WorkerTask = {
+      index: w,
+      listeners: L,
+      ports,
+      control: control.port2,
+      inFlight,
+      live: workerLive,
+      core: {
+        maxMessageBytes: o.maxMessageBytes,
+        fragmentTimeoutMs: o.fragmentTimeoutMs,
+        sequence: {
+          window: o.seqWindow,
+          msgTimeoutMs: o.msgTimeoutMs,
+          oosTimeoutMs: o.oosTimeoutMs,
+          maxHosts: Math.max(1, Math.ceil(o.maxHosts / W)),
+          hostIdleMs: o.hostIdleMs,
+        },
+      },
+      output,
+      outputFd: out.fd,
+      tickMs: TICK_MS,
+    };
+    workerResults.push(workerPool.run(task, { transferList: [...ports, control.port2] }));
+  }
+
+  const listenerControls: MessagePort[] = [];
+  const listenerResults: Promise<ListenerResult>[] = [];
+  let boundPort = o.port;
+  let boundAddress = o.bind;
+  let rcvbufGranted = 0;
+  const cleanup = async () => {
+    await Promise.allSettled([listenerPool.destroy(), workerPool.destroy()]);
+    out.close();
+  };
+  try {
+    for (let l = 0; l < L; l++) {
+      const control = new MessageChannel();
+      listenerControls.push(control.port1);
+      const ports = channels[l].map((c) => c.port1);
+      const task: ListenerTask = {
+        index: l,
+        bind: o.bind,
+        // The first listener may take any free port (0); the others join it.
+        port: boundPort,
+        rcvbuf: o.rcvbuf,
+        workers: W,
+        ports,
+        control: control.port2,
+        inFlight,
+        queueLimit: o.queueLimit,
+        live: listenerLive,
+        batchBytes: o.batchBytes,
+      };
+      const notice = waitNotice(control.port1);
+      const result = listenerPool.run(task, { transferList: [...ports, control.port2] });
+      result.catch(() => {}); // its failure is reported through the notice
+      listenerResults.push(result);
+      const n = await notice;
+      if (n.type === "error") {
+        throw new Error(
+          `cannot listen on [${o.bind}]:${boundPort}: ${n.message}` +
+            (n.code === "EADDRINUSE" ? " (is another receiver or netconsd using it?)" : ""),
+        );
+      }
+      boundPort = n.port;
+      boundAddress = n.address;
+      rcvbufGranted = n.rcvbufBytes;
+    }
+  } catch (error) {
+    for (const c of listenerControls) c.postMessage({ type: "stop" });
+    await cleanup();
+    throw error;
+  }
+
+  const kernelStart = sampleKernel(boundPort);
+  let kernelLast: KernelSample = kernelStart;
+  const rmemMax = readRmemMax();
+
+  const totals = () => {
+    let read = 0;
+    let queueDrops = 0;
+    for (let l = 0; l < L; l++) {
+      read += ll[l * LISTENER_LIVE.length];
+      queueDrops += ll[l * LISTENER_LIVE.length + 2];
+    }
+    const w = (field: (typeof WORKER_LIVE)[number]) => {
+      const at = WORKER_LIVE.indexOf(field);
+      let sum = 0;
+      let max = 0;
+      for (let i = 0; i < W; i++) {
+        const v = wl[i * WORKER_LIVE.length + at];
+        sum += v;
+        max = Math.max(max, v);
+      }
+      return { sum, max };
+    };
+    return { read, queueDrops, w };
+  };
+
+  let lastP99 = 0;
+  let lastRead = 0;
+  let lastAt = t0;
+  let lastRate = 0;
+  const snapshot = (): ReceiverProgress => {
+    const t = totals();
+    return {
+      elapsedMs: Math.round(performance.now() - t0),
+      packets: {
+        read: t.read,
+        received: t.w("datagrams").sum,
+        malformed: t.w("malformed").sum,
+      },
+      messages: { extended: t.w("extended").sum, legacy: t.w("legacy").sum },
+      ratePps: lastRate,
+      drops: {
+        kernel: kernelDelta(kernelStart, kernelLast).socketDrops,
+        queue: t.queueDrops,
+      },
+      hosts: t.w("hosts").sum,
+      p99Us: lastP99,
+      queueMaxDepth: t.w("queueMaxDepth").max,
+    };
+  };
+
+  // Progress: kernel sample, rate, and the interval p99 merged from the workers' histograms.
+  let snapPending = false;
+  const progressTimer = setInterval(async () => {
+    kernelLast = sampleKernel(boundPort);
+    const now = performance.now();
+    const read = totals().read;
+    lastRate = Math.round(((read - lastRead) * 1000) / Math.max(1, now - lastAt));
+    lastRead = read;
+    lastAt = now;
+    if (!snapPending && !stopping) {
+      snapPending = true;
+      const replies = workerControls.map(
+        (c) =>
+          new Promise<string>((resolve) => {
+            c.once("message", (m: { endToEnd: string }) => resolve(m.endToEnd));
+            c.postMessage({ type: "snap" });
+          }),
+      );
+      const encoded = await Promise.race([
+        Promise.all(replies),
+        new Promise<null>((r) => setTimeout(() => r(null), o.intervalMs)),
+      ]);
+      snapPending = false;
+      if (encoded) {
+        const h = mergeEncoded(encoded);
+        lastP99 = h.totalCount > 0 ? h.getValueAtPercentile(99) : 0;
+        h.destroy();
+      }
+    }
+    hooks.onProgress?.(snapshot());
+  }, o.intervalMs);
+  progressTimer.unref();
+
+  let stopping: Promise<ReceiverReport> | null = null;
+  let texts: { endToEnd: string; queue: string; processing: string } | null = null;
+
+  const stop = (reason = "stopped"): Promise<ReceiverReport> => {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      clearInterval(progressTimer);
+      // While the sockets exist: closed sockets vanish from /proc/net/udp with their counts.
+      const kernelEnd = sampleKernel(boundPort);
+      for (const c of listenerControls) c.postMessage({ type: "stop" });
+      const listeners = await Promise.all(listenerResults);
+      const workers = await Promise.all(workerResults);
+      const durationMs = performance.now() - t0;
+      for (const c of [...listenerControls, ...workerControls]) c.close();
+      await cleanup();
+      const e2e = mergeEncoded(workers.map((r) => r.histograms.endToEnd));
+      const queue = mergeEncoded(workers.map((r) => r.histograms.queue));
+      const processing = mergeEncoded(workers.map((r) => r.histograms.processing));
+      texts = {
+        endToEnd: percentileText(e2e),
+        queue: percentileText(queue),
+        processing: percentileText(processing, 1000),
+      };
+      const report = buildReport({
+        o,
+        output,
+        startedAt,
+        durationMs,
+        reason,
+        address: boundAddress,
+        port: boundPort,
+        rcvbufGranted,
+        rmemMax,
+        kernel: kernelDelta(kernelStart, kernelEnd),
+        listeners,
+        workers,
+        latency: {
+          endToEnd: summarize(e2e),
+          queue: summarize(queue),
+          processing: summarize(processing, 1000),
+        },
+      });
+      for (const h of [e2e, queue, processing]) h.destroy();
+      return report;
+    })();
+    return stopping;
+  };
+
+  return {
+    port: boundPort,
+    address: boundAddress,
+    snapshot,
+    stop,
+    percentiles: () => texts,
+  };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function buildReport(input: {
+  o: typeof DEFAULTS;
+  output: OutputSpec;
+  startedAt: Date;
+  durationMs: number;
+  reason: string;
+  address: string;
+  port: number;
+  rcvbufGranted: number;
+  rmemMax: number;
+  kernel: ReturnType<typeof kernelDelta>;
+  listeners: ListenerResult[];
+  workers: WorkerResult[];
+  latency: ReceiverReport["latencyUs"];
+}): ReceiverReport {
+  const { o, workers, listeners } = input;
+  const core = sumCounters(workers.map((w) => w.counters));
+  const seq = sumCounters(workers.map((w) => w.sequence)) as SequenceCounters;
+  for (const name of SEQUENCE_COUNTERS) seq[name] ??= 0;
+  const reasm = sumCounters(workers.map((w) => w.reassembly));
+  const read = listeners.reduce((s, l) => s + l.datagrams, 0);
+  const queueDrops = listeners.reduce((s, l) => s + l.queueDrops, 0);
+  const durationMs = Math.round(input.durationMs);
+  const { messages: _m, hosts: _h, hostsEvicted: _e, ...sequenceRest } = seq;
+  const sequence = {
+    ...sequenceRest,
+    duplicates: seq.duplicates + (reasm.duplicateFragments ?? 0),
+  };
+  const perWorker = workers.map((w) => ({
+    index: w.index,
+    datagrams: w.counters.datagrams,
+    messages: w.counters.extended + w.counters.legacy,
+    hosts: w.sequence.hosts,
+    queueMaxDepth: w.queueMaxDepth,
+    busyUs: Math.round(w.busyUs),
+    busyPercent: durationMs > 0 ? Math.round((w.busyUs / 10 / durationMs) * 10) / 10 : 0,
+  }));
+  const queueMaxDepth = Math.max(0, ...perWorker.map((w) => w.queueMaxDepth));
+  const report: ReceiverReport = {
+    tool: "netcons-bench receive",
+    startedAt: input.startedAt.toISOString(),
+    durationMs,
+    stopReason: input.reason,
+    config: {
+      bind: o.bind,
+      address: input.address,
+      port: input.port,
+      listeners: o.listeners,
+      workers: o.workers,
+      queueLimit: o.queueLimit,
+      msgTimeoutMs: o.msgTimeoutMs,
+      oosTimeoutMs: o.oosTimeoutMs,
+      seqWindow: o.seqWindow,
+      maxHosts: o.maxHosts,
+      hostIdleMs: o.hostIdleMs,
+      maxMessageBytes: o.maxMessageBytes,
+      fragmentTimeoutMs: o.fragmentTimeoutMs,
+      output: formatOutputSpec(input.output),
+    },
+    packets: {
+      read,
+      received: core.datagrams ?? 0,
+      malformed: core.malformed ?? 0,
+      bytes: core.bytes ?? 0,
+      ratePps: durationMs > 0 ? Math.round((read * 1000) / durationMs) : 0,
+    },
+    messages: {
+      extended: core.extended ?? 0,
+      legacy: core.legacy ?? 0,
+      fragments: core.fragments ?? 0,
+      reassembled: reasm.reassembled ?? 0,
+      incomplete: reasm.incomplete ?? 0,
+      duplicateFragments: reasm.duplicateFragments ?? 0,
+      fragmentsOverLimit: reasm.overLimit ?? 0,
+      stamped: core.stamped ?? 0,
+    },
+    sequence,
+    drops: {
+      kernel: input.kernel.socketDrops,
+      queue: queueDrops,
+      kernelRcvbufErrorsSystem: input.kernel.rcvbufErrorsSystem,
+      kernelCountersAvailable: input.kernel.available,
+    },
+    hosts: seq.hosts,
+    hostsTracked: workers.reduce((s, w) => s + w.hostsTracked, 0),
+    hostsEvicted: seq.hostsEvicted,
+    rcvbuf: {
+      requestedBytes: o.rcvbuf,
+      grantedBytes: input.rcvbufGranted,
+      rmemMaxBytes: input.rmemMax,
+    },
+    queue: { limit: o.queueLimit, maxDepth: queueMaxDepth },
+    perWorker,
+    perListener: listeners.map((l) => ({
+      index: l.index,
+      datagrams: l.datagrams,
+      queueDrops: l.queueDrops,
+      batches: l.batches,
+    })),
+    latencyUs: input.latency,
+    advice: [],
+  };
+  report.advice = adviseTuning({
+    durationMs,
+    listeners: o.listeners,
+    workers: o.workers,
+    datagramsRead: read,
+    kernelDrops: report.drops.kernel,
+    queueDrops,
+    queueLimit: o.queueLimit,
+    queueMaxDepth,
+    rcvbufGrantedBytes: input.rcvbufGranted,
+    rmemMaxBytes: input.rmemMax,
+    workerDatagrams: perWorker.map((w) => w.datagrams),
+    workerBusyUs: perWorker.map((w) => w.busyUs),
+    hosts: report.hosts,
+    hostsEvicted: report.hostsEvicted,
+    maxHosts: o.maxHosts,
+    incomplete: report.messages.incomplete,
+    malformed: report.packets.malformed,
+    received: report.packets.received,
+  });
+  return report;
+}
+
+/** Writes the three HdrHistogram percentile files: FILE (end to end), FILE.queue, FILE.processing. */
+export function writeHdrFiles(
+  file: string,
+  texts: { endToEnd: string; queue: string; processing: string },
+): void {
+  writeFileSync(file, texts.endToEnd);
+  writeFileSync(`${file}.queue`, texts.queue);
+  writeFileSync(`${file}.processing`, texts.processing);
+}
+
+export interface RunOptions extends ReceiverOptions {
+  /** Stop after this long (0 = no limit). */
+  durationMs?: number;
+  /** Stop once no datagram has arrived for this long (0 = never). */
+  idleExitMs?: number;
+}
+
+/**
+ * Starts a receiver and stops it on the first of: duration, idle, abort signal. Always resolves
+ * with the report (the signal only makes it stop early).
+ */
+export async function runReceiver(
+  options: RunOptions,
+  hooks: {
+    onProgress?: (p: ReceiverProgress) => void;
+    onStarted?: (r: RunningReceiver) => void;
+    signal?: AbortSignal;
+  } = {},
+): Promise<{ report: ReceiverReport; receiver: RunningReceiver }> {
+  const receiver = await startReceiver(options, { onProgress: hooks.onProgress });
+  hooks.onStarted?.(receiver);
+  const reason = await new Promise<string>((resolve) => {
+    let durationTimer: NodeJS.Timeout | undefined;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const done = (why: string) => {
+      clearTimeout(durationTimer);
+      clearTimeout(idleTimer);
+      hooks.signal?.removeEventListener("abort", onAbort);
+      resolve(why);
+    };
+    const onAbort = () => done(String(hooks.signal?.reason ?? "signal"));
+    if (hooks.signal?.aborted) return done(String(hooks.signal.reason ?? "signal"));
+    hooks.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.durationMs && options.durationMs > 0) {
+      durationTimer = setTimeout(() => done("duration"), options.durationMs);
+    }
+    if (options.idleExitMs && options.idleExitMs > 0) {
+      // Idle = nothing read for idleExitMs, counted from the start or the last datagram.
+      let lastRead = -1;
+      let lastChange = performance.now();
+      const step = Math.min(100, options.idleExitMs);
+      const poll = () => {
+        const read = receiver.snapshot().packets.read;
+        const now = performance.now();
+        if (read !== lastRead) {
+          lastRead = read;
+          lastChange = now;
+        } else if (now - lastChange >= options.idleExitMs!) {
+          return done("idle");
+        }
+        idleTimer = setTimeout(poll, step);
+      };
+      poll();
+    }
+  });
+  const report = await receiver.stop(reason);
+  return { report, receiver };
+}

@@ -1,0 +1,142 @@
+/**
+ * A receiver worker: one long-lived piscina task per thread. It reads batches from one port per
+ * listener, runs each datagram through WorkerCore, keeps live figures in shared memory for the
+ * main thread's progress line, and returns its counters and encoded histograms once every
+ * listener has said it ended.
+ */
+import type { MessagePort } from "node:worker_threads";
+import { monotonicUs } from "../blaster/stamp.ts";
+import { type BatchMessage, BatchReader, fastMonotonicClock } from "./batch.ts";
+import { CORE_COUNTERS, type CoreOptions, WorkerCore } from "./core.ts";
+import { encodeHistogram } from "./latency.ts";
+import type { SequenceCounters } from "./sequence.ts";
+import { createSink, type OutputSpec } from "./sinks.ts";
+
+/** Live figures per worker in the shared Float64Array, in this order. */
+export const WORKER_LIVE = [
+  "datagrams",
+  "bytes",
+  "malformed",
+  "extended",
+  "legacy",
+  "hosts",
+  "hostsTracked",
+  "queueMaxDepth",
+  "busyUs",
+] as const;
+
+export interface WorkerTask {
+  index: number;
+  listeners: number;
+  ports: MessagePort[];
+  control: MessagePort;
+  /** Int32Array per worker: datagrams handed over but not yet processed. */
+  inFlight: SharedArrayBuffer;
+  live: SharedArrayBuffer;
+  core: CoreOptions;
+  output: OutputSpec;
+  outputFd: number;
+  /** How often to expire timed state and flush the sink. */
+  tickMs: number;
+}
+
+export interface WorkerResult {
+  index: number;
+  counters: Record<string, number>;
+  sequence: SequenceCounters;
+  reassembly: Record<string, number>;
+  hostsTracked: number;
+  queueMaxDepth: number;
+  busyUs: number;
+  histograms: { endToEnd: string; queue: string; processing: string };
+}
+
+export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
+  const clock = fastMonotonicClock(monotonicUs);
+  const core = new WorkerCore(task.core, createSink(task.output, task.outputFd));
+  const inFlight = new Int32Array(task.inFlight);
+  const live = new Float64Array(task.live, task.index * WORKER_LIVE.length * 8, WORKER_LIVE.length);
+  const reader = new BatchReader();
+  const processing = core.processing;
+  let queueMaxDepth = 0;
+  let busyUs = 0;
+  let ended = 0;
+
+  const publish = () => {
+    const c = core.counters;
+    live[0] = c.datagrams;
+    live[1] = c.bytes;
+    live[2] = c.malformed;
+    live[3] = c.extended;
+    live[4] = c.legacy;
+    live[5] = core.sequence.counters.hosts;
+    live[6] = core.sequence.size;
+    live[7] = queueMaxDepth;
+    live[8] = busyUs;
+  };
+
+  const onBatch = (message: BatchMessage) => {
+    if ("end" in message) {
+      ended++;
+      if (ended === task.listeners) finish();
+      return;
+    }
+    const depth = Atomics.load(inFlight, task.index);
+    if (depth > queueMaxDepth) queueMaxDepth = depth;
+    reader.reset(message.buffer, message.used);
+    const start = clock();
+    let t = start;
+    while (reader.next()) {
+      core.handle(reader.address, reader.payload, reader.recvUs, t);
+      const after = clock();
+      processing.recordValue(Math.round((after - t) * 1000)); // ns
+      t = after;
+    }
+    busyUs += t - start;
+    Atomics.sub(inFlight, task.index, message.count);
+  };
+
+  let resolveResult: (r: WorkerResult) => void;
+  const result = new Promise<WorkerResult>((resolve) => {
+    resolveResult = resolve;
+  });
+  const ticker = setInterval(() => {
+    core.tick(clock() / 1000);
+    publish();
+  }, task.tickMs);
+
+  for (const port of task.ports) port.on("message", onBatch);
+  task.control.on("message", (m: { type: string }) => {
+    if (m.type === "snap") {
+      // The live p99 is per interval: hand over this interval's histogram and start a new one.
+      const encoded = encodeHistogram(core.endToEndInterval);
+      core.endToEndInterval.reset();
+      task.control.postMessage({ type: "snap", endToEnd: encoded });
+    }
+  });
+
+  function finish(): void {
+    clearInterval(ticker);
+    core.finish(clock() / 1000);
+    publish();
+    for (const port of task.ports) port.close();
+    const counters: Record<string, number> = {};
+    for (const name of CORE_COUNTERS) counters[name] = core.counters[name];
+    const sequence = core.sequence.totals();
+    resolveResult({
+      index: task.index,
+      counters,
+      sequence,
+      reassembly: { ...core.reassembler.counters },
+      hostsTracked: core.sequence.size,
+      queueMaxDepth,
+      busyUs,
+      histograms: {
+        endToEnd: encodeHistogram(core.endToEnd),
+        queue: encodeHistogram(core.queue),
+        processing: encodeHistogram(core.processing),
+      },
+    });
+  }
+  return result;
+}

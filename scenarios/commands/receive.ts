@@ -1,0 +1,231 @@
+/**
+ * `netcons-bench receive`: the paired full receiver. A thin layer over receiver/receive.ts
+ * (runReceiver): options, live line, NDJSON progress, final report, JSON and HDR files, signals.
+ */
+import { appendFileSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { type ReceiverReport, runReceiver, writeHdrFiles } from "../../receiver/receive.ts";
+import { formatProgress, formatReport } from "../../receiver/report.ts";
+import { type OutputSpec, parseOutputSpec } from "../../receiver/sinks.ts";
+import { durationOption, EXIT, integerOption, UsageError } from "../options.ts";
+
+interface ReceiveOptions {
+  listeners: number;
+  workers: number;
+  bind: string;
+  port: number;
+  rcvbuf: number;
+  queueLimit: number;
+  msgTimeout: number;
+  oosTimeout: number;
+  seqWindow: number;
+  maxHosts: number;
+  hostIdle: number;
+  maxMessageBytes: number;
+  fragTimeout: number;
+  output: OutputSpec;
+  duration: number;
+  idleExit: number;
+  interval: number;
+  json?: string;
+  ndjson?: string;
+  hdr?: string;
+  progress?: boolean;
+}
+
+function addressOption(value: string): string {
+  if (isIP(value) === 0) throw new InvalidArgumentError("expected an IPv4 or IPv6 address.");
+  return value;
+}
+
+function outputOption(value: string): OutputSpec {
+  try {
+    return parseOutputSpec(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`${(error as Error).message}.`);
+  }
+}
+
+function seqWindowOption(value: string): number {
+  const n = integerOption("--seq-window", 32, 1 << 20)(value);
+  if (n % 32 !== 0) throw new InvalidArgumentError("expected a multiple of 32 from 32 to 1048576.");
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command("receive")
+    .description(
+      "Receive netconsole traffic like netconsd (SO_REUSEPORT listeners, workers by source address) " +
+        "and report what arrived, what was lost where, and how late: per-host sequence tracking, " +
+        "kernel and queue drops, latency histograms, tuning advice.",
+    )
+    .option(
+      "-l, --listeners <n>",
+      "listener threads, one socket each",
+      integerOption("--listeners", 1, 64),
+      1,
+    )
+    .option(
+      "-w, --workers <n>",
+      "worker threads (hosts hashed by address)",
+      integerOption("--workers", 1, 64),
+      2,
+    )
+    .option("-b, --bind <address>", "listen address (:: is dual-stack)", addressOption, "::")
+    .option(
+      "-p, --port <port>",
+      "UDP port (0 = any free port)",
+      integerOption("--port", 0, 65535),
+      1514,
+    )
+    .option(
+      "--rcvbuf <bytes>",
+      "SO_RCVBUF to ask for, 0 = system default (the granted size is reported)",
+      integerOption("--rcvbuf", 0, 1 << 30),
+      0,
+    )
+    .option(
+      "--queue-limit <n>",
+      "datagrams in flight per worker before drops",
+      integerOption("--queue-limit", 1, 1 << 30),
+      65536,
+    )
+    .addOption(
+      new Option("--msg-timeout <duration>", "give a sequence hole up after this long")
+        .argParser(durationOption("--msg-timeout"))
+        .default(200, "200ms"),
+    )
+    .addOption(
+      new Option("--oos-timeout <duration>", "emit out-of-sequence messages after this long")
+        .argParser(durationOption("--oos-timeout"))
+        .default(200, "200ms"),
+    )
+    .option("--seq-window <n>", "sequence slots per host (multiple of 32)", seqWindowOption, 512)
+    .option(
+      "--max-hosts <n>",
+      "hosts tracked at once; the least recently seen is evicted",
+      integerOption("--max-hosts", 1, 1e8),
+      1_000_000,
+    )
+    .addOption(
+      new Option("--host-idle <duration>", "evict a host silent this long, 0 = never")
+        .argParser(durationOption("--host-idle"))
+        .default(0, "0"),
+    )
+    .option(
+      "--max-message-bytes <n>",
+      "largest ncfrag total accepted",
+      integerOption("--max-message-bytes", 1, 1 << 24),
+      8192,
+    )
+    .addOption(
+      new Option(
+        "--frag-timeout <duration>",
+        "give an incomplete fragmented message up after this long",
+      )
+        .argParser(durationOption("--frag-timeout"))
+        .default(5000, "5s"),
+    )
+    .addOption(
+      new Option("-o, --output <sink>", "messages to none, print, jsonl:FILE or dir:PATH")
+        .argParser(outputOption)
+        .default({ kind: "none" }, "none"),
+    )
+    .addOption(
+      new Option("-d, --duration <duration>", "stop after this long, 0 = until Ctrl-C")
+        .argParser(durationOption("--duration"))
+        .default(0, "0"),
+    )
+    .addOption(
+      new Option(
+        "--idle-exit <duration>",
+        "stop once nothing has arrived for this long (plain number = seconds), 0 = never",
+      )
+        .argParser(durationOption("--idle-exit"))
+        .default(0, "0"),
+    )
+    .addOption(
+      new Option("--interval <duration>", "live line and NDJSON interval")
+        .argParser(durationOption("--interval"))
+        .default(1000, "1s"),
+    )
+    .option("--json <file>", "write the final report as JSON (- = stdout)")
+    .option("--ndjson <file>", "append one JSON progress object per interval")
+    .option(
+      "--hdr <file>",
+      "write HdrHistogram percentile text: FILE end-to-end, FILE.queue, FILE.processing",
+    )
+    .option("--progress", "live line even when stderr is not a TTY")
+    .action(async (opts: ReceiveOptions) => {
+      if (opts.interval <= 0) throw new UsageError("--interval must be above 0");
+      if (opts.ndjson) writeFileSync(opts.ndjson, "");
+      const live = opts.progress || process.stderr.isTTY;
+      const controller = new AbortController();
+      let signals = 0;
+      const onSignal = (name: NodeJS.Signals) => {
+        signals++;
+        if (signals > 1) process.exit(EXIT.interrupted); // a second Ctrl-C: give up at once
+        process.stderr.write(`\nreceive: ${name}, stopping and writing the report\n`);
+        controller.abort(name);
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      let report: ReceiverReport;
+      let percentiles: ReturnType<
+        Awaited<ReturnType<typeof runReceiver>>["receiver"]["percentiles"]
+      >;
+      try {
+        const done = await runReceiver(
+          {
+            bind: opts.bind,
+            port: opts.port,
+            listeners: opts.listeners,
+            workers: opts.workers,
+            rcvbuf: opts.rcvbuf,
+            queueLimit: opts.queueLimit,
+            msgTimeoutMs: opts.msgTimeout,
+            oosTimeoutMs: opts.oosTimeout,
+            seqWindow: opts.seqWindow,
+            maxHosts: opts.maxHosts,
+            hostIdleMs: opts.hostIdle,
+            maxMessageBytes: opts.maxMessageBytes,
+            fragmentTimeoutMs: opts.fragTimeout,
+            output: opts.output,
+            durationMs: opts.duration,
+            idleExitMs: opts.idleExit,
+            intervalMs: opts.interval,
+          },
+          {
+            signal: controller.signal,
+            onStarted: (r) => {
+              process.stderr.write(
+                `receive: listening on [${r.address}]:${r.port} with ${opts.listeners} listener(s), ${opts.workers} worker(s)\n`,
+              );
+            },
+            onProgress: (p) => {
+              if (live) process.stderr.write(`${formatProgress(p)}\n`);
+              if (opts.ndjson) appendFileSync(opts.ndjson, `${JSON.stringify(p)}\n`);
+            },
+          },
+        );
+        report = done.report;
+        percentiles = done.receiver.percentiles();
+      } catch (error) {
+        const e = error as Error;
+        if (/cannot listen/.test(e.message)) throw new UsageError(e.message);
+        throw error;
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
+      // With --output print the messages own stdout; the report then goes to stderr.
+      const human = opts.output.kind === "print" ? process.stderr : process.stdout;
+      human.write(formatReport(report));
+      if (opts.json === "-") process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+      if (opts.hdr && percentiles) writeHdrFiles(opts.hdr, percentiles);
+      if (signals > 0) process.exitCode = EXIT.interrupted;
+    });
+}
