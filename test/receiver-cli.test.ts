@@ -1,0 +1,116 @@
+/**
+ * The `receive` command as a child process: Ctrl-C (SIGINT) and SIGTERM still write the report.
+ * The child registers only this command (as scenarios/cli.ts does for every command), so the
+ * test depends on nothing but the receiver.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { encodeExtended } from "../blaster/codec.ts";
+import { EXIT } from "../scenarios/options.ts";
+import { sender, targetPort } from "./receiver-helpers.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const ENTRY = `
+import { Command, CommanderError } from "commander";
+import { register } from "./scenarios/commands/receive.ts";
+import { EXIT, UsageError } from "./scenarios/options.ts";
+const program = new Command("netcons-bench").exitOverride();
+register(program);
+for (const c of program.commands) c.exitOverride();
+try {
+  await program.parseAsync(process.argv.slice(1), { from: "user" });
+} catch (e) {
+  if (e instanceof UsageError) { process.stderr.write("netcons-bench: " + e.message + "\\n"); process.exitCode = EXIT.usage; }
+  else if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : EXIT.usage;
+  else throw e;
+}
+`;
+
+function run(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string } {
+  const child = spawn(process.execPath, ["--input-type=module", "-e", ENTRY, "--", ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d) => {
+    out += d;
+  });
+  child.stderr!.on("data", (d) => {
+    err += d;
+  });
+  return { child, stdout: () => out, stderr: () => err };
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
+
+async function listeningPort(stderr: () => string, timeoutMs = 10_000): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const m = /listening on \[[^\]]+\]:(\d+)/.exec(stderr());
+    if (m) return Number(m[1]);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`receive did not start: ${stderr()}`);
+}
+
+describe("receive command (child process)", () => {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    it(`writes the report on ${signal}`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "ncb-receive-cli-"));
+      const json = join(dir, "report.json");
+      const ndjson = join(dir, "progress.ndjson");
+      const hdr = join(dir, "latency.hdr");
+      const p = run([
+        "receive",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--json",
+        json,
+        "--ndjson",
+        ndjson,
+        "--interval",
+        "100ms",
+        "--hdr",
+        hdr,
+      ]);
+      const done = exited(p.child);
+      targetPort(await listeningPort(p.stderr));
+      const s = await sender("127.0.0.9");
+      for (let seq = 0; seq < 25; seq++) {
+        await s.send(encodeExtended({ facility: 0, level: 6, seq, tsUs: 0, text: `m${seq}` })[0]);
+      }
+      s.close();
+      await new Promise((r) => setTimeout(r, 300));
+      p.child.kill(signal);
+      const code = await done;
+      assert.equal(code, EXIT.interrupted, p.stderr());
+      const report = JSON.parse(readFileSync(json, "utf8"));
+      assert.equal(report.stopReason, signal);
+      assert.equal(report.packets.received, 25);
+      assert.equal(report.messages.extended, 25);
+      assert.match(p.stdout(), /sequence {2}missing 0/);
+      assert.ok(readFileSync(ndjson, "utf8").trim().split("\n").length >= 1);
+      assert.match(readFileSync(hdr, "utf8"), /Percentile/);
+      assert.match(readFileSync(`${hdr}.queue`, "utf8"), /Total count\s+=\s+25\]/);
+    });
+  }
+
+  it("stops by itself on --idle-exit and rejects bad flags with exit 2", async () => {
+    const p = run(["receive", "--bind", "127.0.0.1", "--port", "0", "--idle-exit", "300ms"]);
+    assert.equal(await exited(p.child), EXIT.ok, p.stderr());
+    assert.match(p.stdout(), /\(idle\)/);
+    const bad = run(["receive", "--workers", "0"]);
+    assert.equal(await exited(bad.child), EXIT.usage);
+    assert.match(bad.stderr(), /--workers.*expected an integer from 1 to 64/);
+  });
+});
