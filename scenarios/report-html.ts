@@ -138,16 +138,17 @@ const DRAW = `
   }
   var h = data.heatmap;
   if (h && h.cells.length > 0) {
-    var max = 0;
-    h.cells.forEach(function (c) { if (c[2] > max) max = c[2]; });
+    var max = 0, min = Infinity;
+    h.cells.forEach(function (c) { if (c[2] > max) max = c[2]; if (c[2] < min) min = c[2]; });
+    if (min === max) min = 0;
     make("heatmap", {
       animation: false,
       title: { text: "listeners x workers: " + h.metric, left: "center", textStyle: { fontSize: 14 } },
       tooltip: { formatter: function (p) { return "-l " + h.listeners[p.value[1]] + " -w " + h.workers[p.value[0]] + ": " + p.value[2] + " msg/s"; } },
-      grid: { top: 40, bottom: 60, left: 70, right: 20 },
+      grid: { top: 40, bottom: 80, left: 70, right: 20 },
       xAxis: { type: "category", name: "workers", nameLocation: "middle", nameGap: 28, data: h.workers.map(String) },
       yAxis: { type: "category", name: "listeners", nameLocation: "middle", nameGap: 40, data: h.listeners.map(String) },
-      visualMap: { min: 0, max: max || 1, calculable: true, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120 },
+      visualMap: { min: min, max: max || 1, calculable: true, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120 },
       series: [{ name: h.metric, type: "heatmap", data: h.cells, label: { show: true } }]
     });
   } else none("heatmap", "No listeners x workers grid in this scenario.");

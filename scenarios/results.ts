@@ -121,6 +121,8 @@ export interface Results {
   compare?: CompareVerdict;
   /** Run-level figures the thresholds may use besides each point's (compare.*, hostScale.*). */
   summary: Record<string, unknown>;
+  /** Thresholds judged on the run as a whole (the compare plan's verdict). */
+  runThresholds: ThresholdOutcome[];
   passed: boolean;
   failedThresholds: string[];
   recommendation: string;

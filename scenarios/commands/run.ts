@@ -1,0 +1,108 @@
+/**
+ * `netcons-bench run FILE`: runs a scenario file. A thin layer over runScenario (runner.ts):
+ * parse flags, install the Ctrl-C handler, show the live view, print the table and the
+ * thresholds, set the exit code (0 ok, 2 bad scenario, 99 a threshold failed, 130 interrupted,
+ * 1 the run failed).
+ */
+import { join } from "node:path";
+import type { Command } from "commander";
+import { liveView } from "../live.ts";
+import { EXIT } from "../options.ts";
+import { resultsTable } from "../results.ts";
+import { runScenario } from "../runner.ts";
+import { loadScenario } from "../schema.ts";
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function timestamp(d = new Date()): string {
+  return d.toISOString().replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-");
+}
+
+export function register(program: Command): void {
+  program
+    .command("run")
+    .description(
+      "Run a scenario file (YAML): start the target, drive the blaster's load into it, check thresholds, write results.json and report.html",
+    )
+    .argument("<file>", "scenario file, e.g. scenarios/smoke.yaml")
+    .option(
+      "-o, --out <dir>",
+      "output directory for results.json, report.html and the target's logs (default results/<scenario>-<timestamp>)",
+    )
+    .option(
+      "-s, --set <key=value>",
+      "override a scenario value by its key path, value read as YAML (repeatable): --set load.rate=20000 --set plan.grid.workers=[1,2]",
+      collect,
+      [] as string[],
+    )
+    .option("--json", "print results.json to stdout instead of the table")
+    .addHelpText(
+      "after",
+      `
+Exit codes: 0 every threshold held; 2 bad scenario file or --set; 99 a threshold failed;
+130 interrupted (Ctrl-C: the results so far are written); 1 the run failed (target would not start...).
+Bundled scenarios: scenarios/smoke.yaml, impairment-oracle.yaml, thread-sweep.yaml, panic-storm.yaml,
+host-scale.yaml, soak.yaml, ci-regression.yaml.`,
+    )
+    .action(async (file: string, opts: { out?: string; set: string[]; json?: boolean }) => {
+      const loaded = loadScenario(file, opts.set);
+      const outDir = opts.out ?? join("results", `${loaded.scenario.name}-${timestamp()}`);
+      const controller = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (controller.signal.aborted) return;
+        process.stderr.write(
+          `\n${signal}: stopping after the current trial, writing the results so far\n`,
+        );
+        controller.abort();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      let results: Awaited<ReturnType<typeof runScenario>>;
+      try {
+        results = await runScenario(loaded, {
+          outDir,
+          sets: opts.set,
+          signal: controller.signal,
+          onEvent: liveView(),
+        });
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      } else {
+        const lines = [
+          `${results.scenario.name}: plan ${results.plan}, seed ${results.environment.seed ?? "-"}, ${results.trials.length} trial(s)`,
+          resultsTable(results),
+          "",
+          ...results.points.flatMap((p) =>
+            p.thresholds.map(
+              (o) =>
+                `${o.pass ? "  ok  " : "  FAIL"} [${p.side ? `${p.side} ` : ""}${p.label}] ${o.message}`,
+            ),
+          ),
+          ...results.runThresholds.map((o) => `${o.pass ? "  ok  " : "  FAIL"} ${o.message}`),
+          "",
+          results.recommendation,
+          `results: ${join(outDir, "results.json")}  report: ${join(outDir, "report.html")}`,
+        ];
+        process.stdout.write(`${lines.join("\n")}\n`);
+      }
+      if (results.status === "failed") {
+        process.stderr.write(`netcons-bench run: the run failed: ${results.error}\n`);
+        process.exitCode = EXIT.failure;
+      } else if (results.status === "interrupted") {
+        process.exitCode = EXIT.interrupted;
+      } else if (!results.passed) {
+        process.stderr.write(
+          `netcons-bench run: ${results.failedThresholds.length} threshold(s) failed\n`,
+        );
+        process.exitCode = EXIT.thresholds;
+      } else {
+        process.exitCode = EXIT.ok;
+      }
+    });
+}

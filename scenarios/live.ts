@@ -1,0 +1,76 @@
+/**
+ * The live view of a scenario run on a TTY: one cli-progress bar for the running trial (which
+ * trial, how far, current send rate, drops so far) and a line per finished trial above it.
+ * Quiet when stderr is not a TTY (CI logs get the final table only).
+ */
+import { SingleBar } from "cli-progress";
+import type { RunEvent } from "./runner.ts";
+
+function rate(pps: number): string {
+  return pps >= 1e4 ? `${(pps / 1e3).toFixed(0)}k` : pps.toFixed(0);
+}
+
+export function liveView(stream: NodeJS.WriteStream = process.stderr): (event: RunEvent) => void {
+  if (!stream.isTTY) return () => {};
+  let bar: SingleBar | null = null;
+  let planned = 0;
+  let done = 0;
+  const stopBar = () => {
+    bar?.stop();
+    bar = null;
+  };
+  return (event) => {
+    switch (event.type) {
+      case "plan":
+        planned = event.points;
+        stream.write(
+          `netcons-bench run: ${event.scenario}, plan ${event.plan} (${planned} point${planned === 1 ? "" : "s"}), seed ${event.seed ?? "chosen by the blaster"}, results in ${event.outDir}\n`,
+        );
+        break;
+      case "trial-start":
+        stopBar();
+        bar = new SingleBar(
+          {
+            stream,
+            format: `trial {trial} {label} [{bar}] {percentage}% {elapsed}s | {rate} dgram/s sent | drops {drops}`,
+            barsize: 24,
+            hideCursor: true,
+            clearOnComplete: true,
+            fps: 5,
+          },
+          undefined,
+        );
+        bar.start(Math.max(1, Math.round(event.durationMs / 100)), 0, {
+          trial: event.trial,
+          label: event.label,
+          rate: "0",
+          drops: 0,
+          elapsed: "0.0",
+        });
+        break;
+      case "live":
+        bar?.update(Math.round(event.live.elapsedMs / 100), {
+          rate: rate(event.live.sentPps),
+          drops: event.live.drops,
+          elapsed: (event.live.elapsedMs / 1000).toFixed(1),
+        });
+        break;
+      case "trial-end": {
+        stopBar();
+        const f = event.figures;
+        stream.write(
+          `  trial ${f.trial} ${f.side ? `${f.side} ` : ""}${f.label}: ${rate(f.rate.achievedPps)}/s sent of ${rate(f.rate.targetPps)}/s, ${rate(f.rate.deliveredPps)}/s delivered, ${f.loss.packets} lost, drops ${f.drops.total}${f.latencyUs?.endToEnd?.p99 !== undefined ? `, p99 ${f.latencyUs.endToEnd.p99} µs` : ""}${f.interrupted ? " (interrupted)" : ""}\n`,
+        );
+        break;
+      }
+      case "point-end":
+        done++;
+        if (event.point.search) {
+          stream.write(
+            `  point ${done}/${planned} ${event.point.label}: zero-loss ${rate(event.point.search.zeroLossPps)}/s (${event.point.search.stoppedBy})\n`,
+          );
+        }
+        break;
+    }
+  };
+}

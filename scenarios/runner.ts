@@ -1,0 +1,389 @@
+/**
+ * The scenario runner: the programmatic API under `netcons-bench run`. It runs a plan's trials
+ * (once, sweep, zero-loss search, soak, compare), evaluates thresholds, and writes results.json
+ * after every trial (so Ctrl-C or a crash keeps what was measured) and report.html at the end.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { compareRuns } from "./compare.ts";
+import { kernelRelease } from "./procfs.ts";
+import { renderReportHtml } from "./report-html.ts";
+import {
+  linearFit,
+  type PointResult,
+  type Results,
+  recommend,
+  type Sample,
+  type TrialFigures,
+} from "./results.ts";
+import {
+  type EachPlan,
+  gridPoints,
+  type LoadedScenario,
+  pointScenario,
+  type Scenario,
+  sideScenario,
+} from "./schema.ts";
+import { zeroLossSearch } from "./search.ts";
+import {
+  evaluateThreshold,
+  parseThreshold,
+  type Threshold,
+  type ThresholdOutcome,
+} from "./thresholds.ts";
+import { runTrial, type TrialLive } from "./trial.ts";
+
+export type RunEvent =
+  | {
+      type: "plan";
+      plan: string;
+      points: number;
+      scenario: string;
+      seed: number | null;
+      outDir: string;
+    }
+  | { type: "trial-start"; trial: number; label: string; ratePps?: number; durationMs: number }
+  | { type: "live"; live: TrialLive }
+  | { type: "trial-end"; figures: TrialFigures }
+  | { type: "point-end"; point: PointResult };
+
+export interface RunScenarioOptions {
+  /** Output directory (created). */
+  outDir: string;
+  /** The --set assignments, recorded in the results. */
+  sets?: string[];
+  /** Abort = stop after the current trial is cut short; the results so far are written. */
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+}
+
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+function sampleEvery(durationMs: number): number {
+  return Math.min(1000, Math.max(200, Math.round(durationMs / 20)));
+}
+
+function pointLabel(point: Record<string, unknown>): string {
+  const entries = Object.entries(point);
+  return entries.length === 0 ? "once" : entries.map(([k, v]) => `${k}=${v}`).join(" ");
+}
+
+function fileSafe(s: string): string {
+  return s.replace(/[^\w.=-]+/g, "_").slice(0, 80);
+}
+
+export async function runScenario(
+  loaded: LoadedScenario,
+  options: RunScenarioOptions,
+): Promise<Results> {
+  const { scenario, raw, file } = loaded;
+  const emit = options.onEvent ?? (() => {});
+  const signal = options.signal;
+  mkdirSync(join(options.outDir, "logs"), { recursive: true });
+  const thresholds: Threshold[] = scenario.thresholds.map(parseThreshold);
+  const runStartMs = Date.now();
+  const results: Results = {
+    tool: "netcons-bench",
+    version: pkg.version,
+    status: "complete",
+    scenario: {
+      name: scenario.name,
+      file,
+      description: scenario.description,
+      definition: scenario,
+      sets: options.sets ?? [],
+    },
+    environment: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? "unknown",
+      kernel: kernelRelease(),
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      seed: scenario.load.seed ?? null,
+      startedAt: new Date(runStartMs).toISOString(),
+      finishedAt: null,
+    },
+    plan: scenario.plan.kind,
+    trials: [],
+    points: [],
+    samples: [],
+    summary: {},
+    runThresholds: [],
+    passed: true,
+    failedThresholds: [],
+    recommendation: "",
+  };
+  const save = () =>
+    writeAtomic(join(options.outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+
+  const trial = async (
+    sc: Scenario,
+    label: string,
+    point: Record<string, unknown>,
+    extra: { side?: "A" | "B"; ratePps?: number; durationMs?: number; sampleEveryMs?: number },
+  ): Promise<TrialFigures> => {
+    const index = results.trials.length;
+    const durationMs = extra.durationMs ?? sc.load.duration;
+    emit({
+      type: "trial-start",
+      trial: index,
+      label,
+      ratePps: extra.ratePps ?? sc.load.rate,
+      durationMs,
+    });
+    const { figures, samples } = await runTrial(
+      {
+        index,
+        label,
+        point,
+        side: extra.side,
+        scenario: sc,
+        ratePps: extra.ratePps,
+        durationMs,
+        sampleEveryMs: extra.sampleEveryMs ?? sampleEvery(durationMs),
+        logFile: join(
+          options.outDir,
+          "logs",
+          `${String(index).padStart(3, "0")}-${fileSafe(`${extra.side ?? ""}${label}`)}.log`,
+        ),
+        runStartMs,
+      },
+      { signal, onLive: (live) => emit({ type: "live", live }) },
+    );
+    results.trials.push(figures);
+    results.samples.push(...(samples as Sample[]));
+    if (results.environment.seed === null) {
+      const seed = (figures.blast as { seed?: unknown } | undefined)?.seed;
+      if (typeof seed === "number") results.environment.seed = seed;
+    }
+    save();
+    emit({ type: "trial-end", figures });
+    return figures;
+  };
+
+  /** Runs what `each` says at one point; returns the point (thresholds filled later). */
+  const runEach = async (
+    sc: Scenario,
+    each: EachPlan,
+    point: Record<string, unknown>,
+    side?: "A" | "B",
+  ): Promise<PointResult> => {
+    const label = pointLabel(point);
+    const result: PointResult = {
+      label,
+      point,
+      side,
+      kind: each.kind,
+      trials: [],
+      bestTrial: null,
+      thresholds: [],
+    };
+    results.points.push(result);
+    if (each.kind === "once") {
+      for (let i = 0; i < each.repeat && !signal?.aborted; i++) {
+        const f = await trial(sc, each.repeat > 1 ? `${label} #${i + 1}` : label, point, { side });
+        result.trials.push(f.trial);
+        result.bestTrial = f.trial;
+      }
+      return result;
+    }
+    const passIf = each.passIf.map(parseThreshold);
+    const steps: NonNullable<PointResult["search"]>["steps"] = [];
+    result.search = { zeroLossPps: 0, failedPps: null, stoppedBy: "aborted", steps };
+    const found = await zeroLossSearch(
+      {
+        lowPps: each.lowPps,
+        highPps: each.highPps,
+        resolutionPps: each.resolutionPps,
+        maxTrials: each.maxTrials,
+      },
+      async (ratePps) => {
+        const f = await trial(sc, `${label} @${Math.round(ratePps)}/s`, point, {
+          side,
+          ratePps,
+          durationMs: each.trialDuration,
+        });
+        const failed = passIf.map((t) => evaluateThreshold(t, f)).filter((o) => !o.pass);
+        const pass = failed.length === 0 && !f.interrupted && !f.error;
+        steps.push({ ratePps, pass, trial: f.trial, failed: failed.map((o) => o.message) });
+        result.trials.push(f.trial);
+        if (pass && ratePps >= result.search!.zeroLossPps) {
+          result.search!.zeroLossPps = ratePps;
+          result.bestTrial = f.trial;
+        }
+        return { pass, trial: f.trial };
+      },
+      () => signal?.aborted ?? false,
+    );
+    result.search.zeroLossPps = found.zeroLossPps;
+    result.search.failedPps = found.failedPps;
+    result.search.stoppedBy = signal?.aborted ? "aborted" : found.stoppedBy;
+    if (result.bestTrial === null && result.trials.length > 0)
+      result.bestTrial = result.trials.at(-1)!;
+    return result;
+  };
+
+  const plan = scenario.plan;
+  try {
+    const planned =
+      plan.kind === "sweep"
+        ? gridPoints(plan.grid).length
+        : plan.kind === "compare"
+          ? plan.rounds * 2
+          : 1;
+    emit({
+      type: "plan",
+      plan: plan.kind,
+      points: planned,
+      scenario: scenario.name,
+      seed: results.environment.seed,
+      outDir: options.outDir,
+    });
+    if (plan.kind === "once" || plan.kind === "zero-loss-search") {
+      emit({ type: "point-end", point: await runEach(scenario, plan, {}) });
+    } else if (plan.kind === "sweep") {
+      for (const point of gridPoints(plan.grid)) {
+        if (signal?.aborted) break;
+        emit({
+          type: "point-end",
+          point: await runEach(pointScenario(raw, point, file), plan.each, point),
+        });
+      }
+    } else if (plan.kind === "soak") {
+      const point: PointResult = {
+        label: "soak",
+        point: {},
+        kind: "soak",
+        trials: [],
+        bestTrial: null,
+        thresholds: [],
+      };
+      results.points.push(point);
+      const f = await trial(
+        scenario,
+        "soak",
+        {},
+        { durationMs: plan.duration, sampleEveryMs: plan.sampleEvery },
+      );
+      point.trials.push(f.trial);
+      point.bestTrial = f.trial;
+      emit({ type: "point-end", point });
+    } else if (plan.kind === "compare") {
+      const sides = {
+        A: sideScenario(raw, "baseline", file),
+        B: sideScenario(raw, "candidate", file),
+      };
+      for (let round = 1; round <= plan.rounds && !signal?.aborted; round++) {
+        for (const side of ["A", "B"] as const) {
+          if (signal?.aborted) break;
+          const p = await runEach(sides[side], plan.each, { round }, side);
+          emit({ type: "point-end", point: p });
+        }
+      }
+    }
+  } catch (error) {
+    results.status = "failed";
+    results.error = (error as Error).message;
+  }
+  if (signal?.aborted && results.status === "complete") results.status = "interrupted";
+
+  // Run-level figures and thresholds.
+  summarize(results, scenario);
+  // A compare plan is judged on its verdict (compare.*); every other plan point by point.
+  if (plan.kind === "compare") results.runThresholds = evaluateAll(thresholds, results.summary);
+  else
+    for (const p of results.points)
+      p.thresholds = evaluateAll(thresholds, pointFigures(results, p));
+  for (const p of results.points) {
+    for (const o of p.thresholds)
+      if (!o.pass) results.failedThresholds.push(`[${p.label}] ${o.message}`);
+  }
+  for (const o of results.runThresholds) if (!o.pass) results.failedThresholds.push(o.message);
+  results.passed = results.status === "complete" && results.failedThresholds.length === 0;
+  results.recommendation = recommend(results);
+  results.environment.finishedAt = new Date().toISOString();
+  save();
+  writeAtomic(join(options.outDir, "report.html"), renderReportHtml(results));
+  return results;
+}
+
+function evaluateAll(thresholds: readonly Threshold[], figures: unknown): ThresholdOutcome[] {
+  return thresholds.map((t) => evaluateThreshold(t, figures));
+}
+
+/** What thresholds see for a point: its trial's figures, plus the search and run summaries. */
+export function pointFigures(results: Results, p: PointResult): Record<string, unknown> {
+  const t = p.bestTrial === null ? {} : results.trials[p.bestTrial];
+  return { ...t, ...results.summary, search: p.search };
+}
+
+function summarize(results: Results, scenario: Scenario): void {
+  const plan = scenario.plan;
+  if (plan.kind === "soak") {
+    const t = results.trials[0];
+    const s = results.samples.filter((x) => x.trial === 0);
+    const fit = linearFit(
+      s.map((x) => x.tMs / 60000),
+      s.map((x) => x.rssBytes),
+    );
+    results.summary.soak = {
+      samples: s.length,
+      rssSlopeBytesPerMin: fit ? fit.slope : 0,
+      rssGrowthBytes: t ? t.target.rssFinalBytes - t.target.rssIdleBytes : 0,
+      maxDropsInSample: s.reduce((m, x) => Math.max(m, x.drops), 0),
+    };
+  }
+  if (plan.kind === "sweep") {
+    const keys = Object.keys(plan.grid);
+    if (keys.length === 1) {
+      const key = keys[0];
+      const xs: number[] = [];
+      const ys: number[] = [];
+      for (const p of results.points) {
+        const t = p.bestTrial === null ? undefined : results.trials[p.bestTrial];
+        if (t && typeof p.point[key] === "number") {
+          xs.push(p.point[key] as number);
+          ys.push(t.target.rssPeakBytes);
+        }
+      }
+      const fit = linearFit(xs, ys);
+      const firstLoss = results.points.find(
+        (p) => p.bestTrial !== null && results.trials[p.bestTrial].loss.packets > 0,
+      );
+      results.summary.fit = {
+        key,
+        rssPerUnitBytes: fit ? fit.slope : null,
+        firstLossAt: firstLoss ? firstLoss.point[key] : null,
+      };
+    }
+  }
+  if (plan.kind === "compare") {
+    const runs = results.points
+      .filter((p) => p.side !== undefined && p.bestTrial !== null)
+      .map((p) => {
+        const t = results.trials[p.bestTrial!];
+        return {
+          side: p.side!,
+          metrics: {
+            throughputPps: p.search ? p.search.zeroLossPps : t.rate.deliveredPps,
+            lossRatio: t.loss.ratio,
+            p99Us: t.latencyUs?.endToEnd?.p99,
+          },
+        };
+      });
+    results.compare = compareRuns(runs, {
+      tolerance: plan.tolerance,
+      lossTolerance: plan.lossTolerance,
+    });
+    results.summary.compare = results.compare;
+  }
+}

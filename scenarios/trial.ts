@@ -1,0 +1,420 @@
+/**
+ * One trial: start the target (our receiver in this process, or an external command), run the
+ * blaster's load into it, let queues drain, take the final readings, stop the target, and turn
+ * everything into one flat figures object (TrialFigures) that thresholds and reports read.
+ */
+import { readFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type BlastOptions, type BlastReport, runBlast } from "../blaster/blast.ts";
+import { type ReceiverOptions, type SenderTruthHost, startReceiver } from "../receiver/receive.ts";
+import {
+  type ExternalMeasurement,
+  expandTemplate,
+  freeUdpPort,
+  startExternalTarget,
+} from "./external.ts";
+import type { Sample, TrialFigures } from "./results.ts";
+import type { Scenario } from "./schema.ts";
+import { lookup } from "./thresholds.ts";
+
+export interface TrialSpec {
+  index: number;
+  label: string;
+  point: Record<string, unknown>;
+  side?: "A" | "B";
+  scenario: Scenario;
+  /** Overrides load.rate (searches). */
+  ratePps?: number;
+  /** Overrides load.duration. */
+  durationMs?: number;
+  /** Sampling interval of the time series. */
+  sampleEveryMs: number;
+  /** Where the target's output is kept. */
+  logFile: string;
+  /** Run start (Date.now()), the zero of the shared timeline. */
+  runStartMs: number;
+}
+
+export interface TrialLive {
+  trial: number;
+  label: string;
+  elapsedMs: number;
+  durationMs: number;
+  sentPps: number;
+  sent: number;
+  drops: number;
+}
+
+export interface TrialHooks {
+  signal?: AbortSignal;
+  onSample?: (sample: Sample) => void;
+  onLive?: (live: TrialLive) => void;
+}
+
+function num(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : 0;
+}
+
+function numbers(value: unknown): Record<string, number> | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(value)) if (typeof v === "number") out[k] = v;
+  return out;
+}
+
+function sendHost(address: string): string {
+  return address.includes(":") ? `[${address}]` : address;
+}
+
+/** The blaster's options for this trial: the scenario's load, the target and the trial's rate. */
+export function blastOptionsFor(
+  scenario: Scenario,
+  address: string,
+  port: number,
+  ratePps: number | undefined,
+  durationMs: number,
+): BlastOptions {
+  const { duration: _duration, rate, stormAt, ...rest } = scenario.load;
+  const options: BlastOptions = { ...rest, target: `${sendHost(address)}:${port}`, durationMs };
+  const r = ratePps ?? rate;
+  if (r !== undefined) options.ratePps = r;
+  if (stormAt !== undefined) options.stormAtMs = stormAt;
+  return options;
+}
+
+/** The per-host lines of the blaster's truth file, as the receiver takes them. */
+export async function readTruthHosts(file: string): Promise<SenderTruthHost[]> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    return [];
+  }
+  const out: SenderTruthHost[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const h = JSON.parse(line) as {
+      kind?: string;
+      source?: string | null;
+      format?: string;
+      firstSeq?: number;
+      lastSeq?: number;
+    };
+    if (
+      h.kind === "host" &&
+      h.format === "extended" &&
+      typeof h.source === "string" &&
+      typeof h.firstSeq === "number" &&
+      typeof h.lastSeq === "number"
+    ) {
+      out.push({ source: h.source, firstSeq: h.firstSeq, lastSeq: h.lastSeq });
+    }
+  }
+  return out;
+}
+
+export async function runTrial(
+  spec: TrialSpec,
+  hooks: TrialHooks = {},
+): Promise<{ figures: TrialFigures; samples: Sample[] }> {
+  const { scenario } = spec;
+  const target = scenario.target;
+  const durationMs = spec.durationMs ?? scenario.load.duration;
+  const startedAt = new Date().toISOString();
+  const samples: Sample[] = [];
+  const t0 = Date.now();
+  const rssStart = process.memoryUsage.rss();
+  const cpuStart = process.cpuUsage();
+  const truthFile = spec.logFile.replace(/\.log$/, ".truth.jsonl");
+
+  // Start the target.
+  let port = target.port;
+  let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
+  let external: Awaited<ReturnType<typeof startExternalTarget>> | undefined;
+  if (target.kind === "receiver") {
+    // Bound on the dual-stack wildcard like netconsd unless the scenario says otherwise; the
+    // load goes to target.address.
+    receiver = await startReceiver({
+      bind: "::",
+      ...target.options,
+      listeners: target.listeners,
+      workers: target.workers,
+      port,
+    } as ReceiverOptions);
+    port = receiver.port;
+  } else {
+    if (port === 0) port = await freeUdpPort();
+    const command = expandTemplate(target.command, {
+      ...target.vars,
+      listeners: target.listeners,
+      workers: target.workers,
+      port,
+      address: target.address,
+      node: process.execPath,
+      out: spec.logFile.replace(/\.log$/, ""),
+    });
+    external = await startExternalTarget({
+      command,
+      port,
+      cwd: target.cwd,
+      readyTimeoutMs: target.readyTimeout,
+      stopTimeoutMs: target.stopTimeout,
+      logFile: spec.logFile,
+    });
+    external.markLoadStart();
+  }
+
+  // Sample the time series while the load runs.
+  let lastProgress = { elapsedMs: 0, sent: 0, errors: 0, ratePps: 0, messages: 0 };
+  let lastReceived: { at: number; packets: number } | null = null;
+  let lastDrops = 0;
+  const takeSample = () => {
+    const now = Date.now();
+    let rssBytes = process.memoryUsage.rss();
+    let receivedPps: number | null = null;
+    let drops = 0;
+    if (receiver) {
+      const snap = receiver.snapshot() as unknown;
+      const packets = num(lookup(snap, "packets.received"));
+      drops = num(lookup(snap, "drops.kernel")) + num(lookup(snap, "drops.queue"));
+      if (lastReceived && now > lastReceived.at) {
+        receivedPps = ((packets - lastReceived.packets) * 1000) / (now - lastReceived.at);
+      }
+      lastReceived = { at: now, packets };
+    } else if (external) {
+      const s = external.sample();
+      if (s) {
+        rssBytes = s.rssBytes;
+        drops = s.socketDrops;
+      }
+    }
+    lastDrops = drops;
+    const sample: Sample = {
+      tMs: now - spec.runStartMs,
+      trial: spec.index,
+      sentPps: lastProgress.ratePps,
+      receivedPps,
+      drops,
+      rssBytes,
+    };
+    samples.push(sample);
+    hooks.onSample?.(sample);
+  };
+  takeSample();
+  const timer = setInterval(takeSample, spec.sampleEveryMs);
+
+  let blastReport: BlastReport | undefined;
+  let error: string | undefined;
+  let receiverReport: unknown;
+  let measurement: ExternalMeasurement | undefined;
+  try {
+    const options = blastOptionsFor(scenario, target.address, port, spec.ratePps, durationMs);
+    // Our receiver gets the sender's truth at the end, so losses at the stream edges count too.
+    if (receiver) options.truthFile = truthFile;
+    blastReport = await runBlast(options, {
+      signal: hooks.signal,
+      onProgress: (p) => {
+        lastProgress = p;
+        hooks.onLive?.({
+          trial: spec.index,
+          label: spec.label,
+          elapsedMs: p.elapsedMs,
+          durationMs,
+          sentPps: p.ratePps,
+          sent: p.sent,
+          drops: lastDrops,
+        });
+      },
+    });
+    // Let the target drain its queues before the final reading (bounded by the scenario).
+    await sleep(scenario.settle);
+  } catch (e) {
+    error = (e as Error).message;
+  } finally {
+    clearInterval(timer);
+    takeSample();
+    if (receiver) {
+      const truth = blastReport ? await readTruthHosts(truthFile) : [];
+      receiverReport = await receiver.stop(hooks.signal?.aborted ? "signal" : "end of load", {
+        truth,
+      });
+    }
+    if (external) {
+      external.measureLoadEnd();
+      measurement = await external.stop();
+    }
+  }
+  if (blastReport === undefined) throw new Error(`trial ${spec.label}: the load failed: ${error}`);
+
+  const figures = buildFigures({
+    spec,
+    durationMs,
+    startedAt,
+    elapsedMs: Date.now() - t0,
+    blast: blastReport,
+    receiver: receiverReport,
+    external: measurement,
+    samples,
+    rssStart,
+    cpuMs: (() => {
+      const c = process.cpuUsage(cpuStart);
+      return (c.user + c.system) / 1000;
+    })(),
+    interrupted: hooks.signal?.aborted ?? false,
+    error,
+  });
+  return { figures, samples };
+}
+
+interface FigureInputs {
+  spec: TrialSpec;
+  durationMs: number;
+  startedAt: string;
+  elapsedMs: number;
+  blast: unknown;
+  receiver: unknown;
+  external: ExternalMeasurement | undefined;
+  samples: Sample[];
+  rssStart: number;
+  /** CPU time of this process during the trial (for our receiver: blaster included). */
+  cpuMs: number;
+  interrupted: boolean;
+  error?: string;
+}
+
+/** Flattens the blaster's, the receiver's and the outside measurements into one figures object. */
+export function buildFigures(input: FigureInputs): TrialFigures {
+  const { spec, blast, receiver, external } = input;
+  const b = (path: string) => num(lookup(blast, path));
+  const r = (path: string) => num(lookup(receiver, path));
+  const blastDurationMs = b("durationMs") || input.durationMs;
+  const packetsOnWire = b("packets.sent");
+  const hosts = b("hosts") || num(spec.scenario.load.hosts);
+  let loss: TrialFigures["loss"];
+  let drops: TrialFigures["drops"];
+  let deliveredPackets: number;
+  const peakFromSamples = Math.max(0, ...input.samples.map((s) => s.rssBytes));
+  let target: TrialFigures["target"];
+  if (receiver !== undefined) {
+    const received = r("packets.received");
+    drops = {
+      total: r("drops.kernel") + r("drops.queue"),
+      kernel: r("drops.kernel"),
+      queue: r("drops.queue"),
+    };
+    // What the receiver did not get of what was on the wire; its own drop counters say where
+    // most of it went, and the larger of the two is the honest figure.
+    const gap = Math.max(0, packetsOnWire - received);
+    loss = {
+      packets: Math.max(gap, drops.total),
+      ratio: packetsOnWire > 0 ? Math.max(gap, drops.total) / packetsOnWire : 0,
+      source: "receiver report (packets on the wire - packets received, and its drop counters)",
+    };
+    deliveredPackets = received;
+    const rssFinal = input.samples.at(-1)?.rssBytes ?? process.memoryUsage.rss();
+    target = {
+      // In-process: this process's CPU time, which includes the blaster (the receiver's
+      // per-worker busy time is in receiver.perWorker).
+      cpuMs: input.cpuMs,
+      rssIdleBytes: input.rssStart,
+      rssPeakBytes: peakFromSamples,
+      rssFinalBytes: rssFinal,
+      memoryPerHostBytes: hosts > 0 ? Math.max(0, rssFinal - input.rssStart) / hosts : 0,
+    };
+  } else {
+    const m = external!;
+    drops = {
+      total: m.socketDrops,
+      kernel: m.socketDrops,
+      queue: 0,
+      rcvbufErrorsSystemWide: m.rcvbufErrorsSystemWide,
+    };
+    const processed = m.stats?.workerMessages ?? m.stats?.listenerMessages;
+    let lost = m.socketDrops;
+    let source = "per-socket drops of the target's port (/proc/net/udp, udp6)";
+    target = {
+      cpuMs: m.cpuMs,
+      rssIdleBytes: m.rssIdleBytes,
+      rssPeakBytes: Math.max(m.rssPeakBytes, m.rssFinalBytes),
+      rssFinalBytes: m.rssFinalBytes,
+      memoryPerHostBytes: hosts > 0 ? Math.max(0, m.rssFinalBytes - m.rssIdleBytes) / hosts : 0,
+      exitCode: m.exitCode,
+      exitSignal: m.exitSignal,
+      logFile: m.logFile,
+      outputTail: m.outputTail,
+    };
+    if (processed !== undefined) {
+      const unaccounted = packetsOnWire - processed;
+      target.netconsd = {
+        processed,
+        hosts: m.stats?.hosts ?? 0,
+        unaccounted,
+        unexplained: unaccounted - m.socketDrops,
+      };
+      if (unaccounted > lost) {
+        lost = unaccounted;
+        source = "the target's exit statistics (packets on the wire - messages processed)";
+      }
+    }
+    loss = {
+      packets: Math.max(0, lost),
+      ratio: packetsOnWire > 0 ? Math.max(0, lost) / packetsOnWire : 0,
+      source,
+    };
+    deliveredPackets = Math.max(0, packetsOnWire - loss.packets);
+  }
+  // The packet ledger (our receiver only): every datagram on the wire was read by a listener or
+  // dropped by the kernel; every one read was processed by a worker or dropped at its queue.
+  let ledger: TrialFigures["ledger"];
+  if (receiver !== undefined) {
+    const read = r("packets.read");
+    const received = r("packets.received");
+    const kernelSide = packetsOnWire - read - r("drops.kernel");
+    const queueSide = read - received - r("drops.queue");
+    ledger = {
+      balanced: kernelSide === 0 && queueSide === 0 ? 1 : 0,
+      unexplained: kernelSide + queueSide,
+      lines: {
+        packetsOnWire,
+        read,
+        kernelDrops: r("drops.kernel"),
+        received,
+        queueDrops: r("drops.queue"),
+        unexplainedBeforeRead: kernelSide,
+        unexplainedAfterRead: queueSide,
+      },
+    };
+  }
+  const figures: TrialFigures = {
+    trial: spec.index,
+    label: spec.label,
+    point: spec.point,
+    side: spec.side,
+    targetKind: spec.scenario.target.kind,
+    startedAt: input.startedAt,
+    durationMs: blastDurationMs,
+    interrupted: input.interrupted,
+    error: input.error,
+    rate: {
+      targetPps: b("rate.targetPps") || (spec.ratePps ?? num(spec.scenario.load.rate)),
+      achievedPps: b("rate.achievedPps"),
+      deliveredPps: blastDurationMs > 0 ? (deliveredPackets * 1000) / blastDurationMs : 0,
+    },
+    sent: { messages: b("messages"), packets: b("packets.sent"), packetsOnWire },
+    loss,
+    drops,
+    latencyUs: lookup(receiver, "latencyUs") as TrialFigures["latencyUs"],
+    injected: numbers(lookup(blast, "injected")),
+    expected: numbers(lookup(blast, "expected")),
+    packets: numbers(lookup(receiver, "packets")),
+    messages: numbers(lookup(receiver, "messages")),
+    sequence: numbers(lookup(receiver, "sequence")),
+    hosts: receiver !== undefined ? r("hosts") : external?.stats?.hosts,
+    ledger,
+    target,
+    blast,
+    receiver,
+    external,
+  };
+  return figures;
+}
