@@ -7,11 +7,12 @@
  * stop conditions (duration, idle, abort signal) for the CLI and scenarios.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { sumCounters } from "../blaster/counters.ts";
 import { type AdviceLine, adviseTuning } from "./advice.ts";
-import { DEFAULT_BATCH_BYTES } from "./batch.ts";
+import { DEFAULT_BATCH_BYTES, workerForAddress } from "./batch.ts";
 import { type KernelSample, kernelDelta, sampleKernel } from "./kernel-drops.ts";
 import { type LatencySummary, mergeEncoded, percentileText, summarize } from "./latency.ts";
 import {
@@ -22,7 +23,13 @@ import {
 } from "./listener-thread.ts";
 import { SEQUENCE_COUNTERS, type SequenceCounters } from "./sequence.ts";
 import { formatOutputSpec, type OutputSpec, openOutput } from "./sinks.ts";
-import { WORKER_LIVE, type WorkerResult, type WorkerTask } from "./worker-thread.ts";
+import {
+  type FinishMessage,
+  type TruthHost,
+  WORKER_LIVE,
+  type WorkerResult,
+  type WorkerTask,
+} from "./worker-thread.ts";
 
 export interface ReceiverOptions {
   /** Listen address (default `::`, dual-stack, as netconsd). */
@@ -96,7 +103,12 @@ export interface ReceiverReport {
     fragmentsOverLimit: number;
     stamped: number;
   };
-  sequence: Omit<SequenceCounters, "messages" | "hosts" | "hostsEvicted">;
+  sequence: Omit<SequenceCounters, "messages" | "hosts" | "hostsEvicted"> & {
+    /** Part of `missing` found at the stream edges from the sender's truth (0 without it). */
+    missingEdges: number;
+    /** Hosts in the sender's truth never seen here (their whole range is in missingEdges). */
+    truthHostsUnseen: number;
+  };
   drops: {
     kernel: number;
     queue: number;
@@ -122,12 +134,23 @@ export interface ReceiverReport {
   advice: AdviceLine[];
 }
 
+/** What the sender says one host sent (its source address as the sender bound it). */
+export interface SenderTruthHost {
+  source: string;
+  firstSeq: number;
+  lastSeq: number;
+}
+
 export interface RunningReceiver {
   port: number;
   address: string;
   snapshot(): ReceiverProgress;
-  /** Stops, drains and reports; `reason` lands in report.stopReason. Idempotent. */
-  stop(reason?: string): Promise<ReceiverReport>;
+  /**
+   * Stops, drains and reports; `reason` lands in report.stopReason. With the sender's truth
+   * (per-host first and last seq, see readBlastTruth), `sequence.missing` includes the seqs lost
+   * at the edges of each stream, as the blaster's `expected.missing` does. Idempotent.
+   */
+  stop(reason?: string, end?: { truth?: SenderTruthHost[] }): Promise<ReceiverReport>;
   /** HdrHistogram percentile text of the three histograms (valid after stop()). */
   percentiles(): { endToEnd: string; queue: string; processing: string } | null;
 }
@@ -280,6 +303,8 @@ export async function startReceiver(
     throw error;
   }
 
+  // A dual-stack (IPv6) socket sees IPv4 senders as ::ffff:a.b.c.d.
+  const boundFamily6 = isIP(boundAddress) === 6;
   const kernelStart = sampleKernel(boundPort);
   let kernelLast: KernelSample = kernelStart;
   const rmemMax = readRmemMax();
@@ -366,7 +391,10 @@ export async function startReceiver(
   let stopping: Promise<ReceiverReport> | null = null;
   let texts: { endToEnd: string; queue: string; processing: string } | null = null;
 
-  const stop = (reason = "stopped"): Promise<ReceiverReport> => {
+  const stop = (
+    reason = "stopped",
+    end: { truth?: SenderTruthHost[] } = {},
+  ): Promise<ReceiverReport> => {
     if (stopping) return stopping;
     stopping = (async () => {
       clearInterval(progressTimer);
@@ -374,6 +402,21 @@ export async function startReceiver(
       const kernelEnd = sampleKernel(boundPort);
       for (const c of listenerControls) c.postMessage({ type: "stop" });
       const listeners = await Promise.all(listenerResults);
+      const truthByWorker: TruthHost[][] = Array.from({ length: W }, () => []);
+      const mapped = boundFamily6
+        ? (a: string) => (isIP(a) === 4 ? `::ffff:${a}` : a)
+        : (a: string) => a;
+      for (const h of end.truth ?? []) {
+        const key = mapped(h.source);
+        truthByWorker[workerForAddress(key, W)].push({
+          key,
+          firstSeq: h.firstSeq,
+          lastSeq: h.lastSeq,
+        });
+      }
+      workerControls.forEach((c, w) => {
+        c.postMessage({ type: "finish", truth: truthByWorker[w] } satisfies FinishMessage);
+      });
       const workers = await Promise.all(workerResults);
       const durationMs = performance.now() - t0;
       for (const c of [...listenerControls, ...workerControls]) c.close();
@@ -448,8 +491,12 @@ function buildReport(input: {
   const queueDrops = listeners.reduce((s, l) => s + l.queueDrops, 0);
   const durationMs = Math.round(input.durationMs);
   const { messages: _m, hosts: _h, hostsEvicted: _e, ...sequenceRest } = seq;
+  const missingEdges = workers.reduce((sum, w) => sum + w.missingEdges, 0);
   const sequence = {
     ...sequenceRest,
+    missing: seq.missing + missingEdges,
+    missingEdges,
+    truthHostsUnseen: workers.reduce((sum, w) => sum + w.truthHostsUnseen, 0),
     duplicates: seq.duplicates + (reasm.duplicateFragments ?? 0),
   };
   const perWorker = workers.map((w) => ({

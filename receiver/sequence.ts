@@ -286,6 +286,17 @@ export class SequenceTracker {
     };
   }
 
+  /**
+   * Missing seqs at the edges, which only the sender's truth can reveal: the host sent
+   * [firstSeq, lastSeq] but the stream we saw began later or ended earlier. Null when the host is
+   * not tracked (never seen, or evicted).
+   */
+  edgeMissing(host: string, firstSeq: number, lastSeq: number): number | null {
+    const slot = this.slotOf.get(host);
+    if (slot === undefined || Number.isNaN(this.max[slot])) return null;
+    return Math.max(0, this.first[slot] - firstSeq) + Math.max(0, lastSeq - this.max[slot]);
+  }
+
   /** Typed-array bytes of state per tracked host (excluding the map entry and key string). */
   static bytesPerHost(window = 512): number {
     return 7 * 8 + 6 * 4 + MARKS * 16 + window / 8;

@@ -40,6 +40,19 @@ export interface WorkerTask {
   tickMs: number;
 }
 
+/** A host the sender says it sent [firstSeq, lastSeq] from, keyed as this receiver sees it. */
+export interface TruthHost {
+  key: string;
+  firstSeq: number;
+  lastSeq: number;
+}
+
+/** Main -> worker: the listeners have all stopped; finish (with the sender's truth, if any). */
+export interface FinishMessage {
+  type: "finish";
+  truth: TruthHost[];
+}
+
 export interface WorkerResult {
   index: number;
   counters: Record<string, number>;
@@ -48,6 +61,10 @@ export interface WorkerResult {
   hostsTracked: number;
   queueMaxDepth: number;
   busyUs: number;
+  /** Seqs missing at the edges of the streams, from the sender's truth (0 without it). */
+  missingEdges: number;
+  /** Truth hosts this worker never saw (their whole range counts in missingEdges). */
+  truthHostsUnseen: number;
   histograms: { endToEnd: string; queue: string; processing: string };
 }
 
@@ -61,6 +78,7 @@ export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
   let queueMaxDepth = 0;
   let busyUs = 0;
   let ended = 0;
+  let finishMessage: FinishMessage | null = null;
 
   const publish = () => {
     const c = core.counters;
@@ -78,7 +96,7 @@ export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
   const onBatch = (message: BatchMessage) => {
     if ("end" in message) {
       ended++;
-      if (ended === task.listeners) finish();
+      if (ended === task.listeners && finishMessage) finish(finishMessage);
       return;
     }
     const depth = Atomics.load(inFlight, task.index);
@@ -107,7 +125,12 @@ export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
 
   for (const port of task.ports) port.on("message", onBatch);
   task.control.on("message", (m: { type: string }) => {
-    if (m.type === "snap") {
+    if (m.type === "finish") {
+      // Ports are not ordered with each other: finish once both this and every listener's end
+      // marker have arrived.
+      finishMessage = m as FinishMessage;
+      if (ended === task.listeners) finish(finishMessage);
+    } else if (m.type === "snap") {
       // The live p99 is per interval: hand over this interval's histogram and start a new one.
       const encoded = encodeHistogram(core.endToEndInterval);
       core.endToEndInterval.reset();
@@ -115,10 +138,21 @@ export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
     }
   });
 
-  function finish(): void {
+  function finish(message: FinishMessage): void {
     clearInterval(ticker);
     core.finish(clock() / 1000);
     publish();
+    let missingEdges = 0;
+    let truthHostsUnseen = 0;
+    for (const h of message.truth) {
+      const edges = core.sequence.edgeMissing(h.key, h.firstSeq, h.lastSeq);
+      if (edges === null) {
+        truthHostsUnseen++;
+        missingEdges += h.lastSeq - h.firstSeq + 1;
+      } else {
+        missingEdges += edges;
+      }
+    }
     for (const port of task.ports) port.close();
     const counters: Record<string, number> = {};
     for (const name of CORE_COUNTERS) counters[name] = core.counters[name];
@@ -131,6 +165,8 @@ export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
       hostsTracked: core.sequence.size,
       queueMaxDepth,
       busyUs,
+      missingEdges,
+      truthHostsUnseen,
       histograms: {
         endToEnd: encodeHistogram(core.endToEnd),
         queue: encodeHistogram(core.queue),

@@ -171,3 +171,14 @@ describe("SequenceTracker (pure, exact timings)", () => {
     assert.equal(t.totals().missing, 0);
   });
 });
+
+describe("SequenceTracker edges from the sender's truth", () => {
+  it("counts seqs lost before the first and after the last seen", () => {
+    const t = new SequenceTracker();
+    for (const s of [3, 4, 6]) t.observe("h", s, false, 0);
+    assert.equal(t.edgeMissing("h", 0, 9), 3 + 3);
+    assert.equal(t.edgeMissing("h", 3, 6), 0);
+    assert.equal(t.edgeMissing("nobody", 0, 9), null);
+    assert.equal(t.totals().missing, 1, "the inner hole (5) is counted without the truth");
+  });
+});
