@@ -623,6 +623,8 @@ export async function runReceiver(
     onProgress?: (p: ReceiverProgress) => void;
     onStarted?: (r: RunningReceiver) => void;
     signal?: AbortSignal;
+    /** Called at stop time for the sender's truth (it is often written only when the sender ends). */
+    truth?: () => SenderTruthHost[] | undefined;
   } = {},
 ): Promise<{ report: ReceiverReport; receiver: RunningReceiver }> {
   const receiver = await startReceiver(options, { onProgress: hooks.onProgress });
@@ -661,6 +663,6 @@ export async function runReceiver(
       poll();
     }
   });
-  const report = await receiver.stop(reason);
+  const report = await receiver.stop(reason, { truth: hooks.truth?.() });
   return { report, receiver };
 }

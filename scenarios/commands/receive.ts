@@ -2,9 +2,10 @@
  * `netcons-bench receive`: the paired full receiver. A thin layer over receiver/receive.ts
  * (runReceiver): options, live line, NDJSON progress, final report, JSON and HDR files, signals.
  */
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { formatLedger, type Ledger, readBlastTruth, reconcile } from "../../receiver/ledger.ts";
 import { type ReceiverReport, runReceiver, writeHdrFiles } from "../../receiver/receive.ts";
 import { formatProgress, formatReport } from "../../receiver/report.ts";
 import { type OutputSpec, parseOutputSpec } from "../../receiver/sinks.ts";
@@ -31,6 +32,8 @@ interface ReceiveOptions {
   json?: string;
   ndjson?: string;
   hdr?: string;
+  truth?: string;
+  blastReport?: string;
   progress?: boolean;
 }
 
@@ -151,6 +154,14 @@ export function register(program: Command): void {
         .argParser(durationOption("--interval"))
         .default(1000, "1s"),
     )
+    .option(
+      "--truth <file>",
+      "the blaster's --truth file, read at the end: missing then includes losses at stream edges",
+    )
+    .option(
+      "--blast-report <file>",
+      "the blaster's --json report, read at the end: adds the loss ledger to the report",
+    )
     .option("--json <file>", "write the final report as JSON (- = stdout)")
     .option("--ndjson <file>", "append one JSON progress object per interval")
     .option(
@@ -199,6 +210,17 @@ export function register(program: Command): void {
           },
           {
             signal: controller.signal,
+            truth: () => {
+              if (!opts.truth) return undefined;
+              try {
+                return readBlastTruth(opts.truth);
+              } catch (error) {
+                process.stderr.write(
+                  `receive: --truth ${opts.truth} not used: ${(error as Error).message}\n`,
+                );
+                return undefined;
+              }
+            },
             onStarted: (r) => {
               process.stderr.write(
                 `receive: listening on [${r.address}]:${r.port} with ${opts.listeners} listener(s), ${opts.workers} worker(s)\n`,
@@ -223,8 +245,20 @@ export function register(program: Command): void {
       // With --output print the messages own stdout; the report then goes to stderr.
       const human = opts.output.kind === "print" ? process.stderr : process.stdout;
       human.write(formatReport(report));
-      if (opts.json === "-") process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+      let ledger: Ledger | undefined;
+      if (opts.blastReport) {
+        try {
+          ledger = reconcile(JSON.parse(readFileSync(opts.blastReport, "utf8")), report);
+          human.write(formatLedger(ledger));
+        } catch (error) {
+          process.stderr.write(
+            `receive: --blast-report ${opts.blastReport} not used: ${(error as Error).message}\n`,
+          );
+        }
+      }
+      const json = `${JSON.stringify(ledger ? { ...report, ledger } : report, null, 2)}\n`;
+      if (opts.json === "-") process.stdout.write(json);
+      else if (opts.json) writeFileSync(opts.json, json);
       if (opts.hdr && percentiles) writeHdrFiles(opts.hdr, percentiles);
       if (signals > 0) process.exitCode = EXIT.interrupted;
     });
