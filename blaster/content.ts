@@ -121,6 +121,7 @@ const CUMULATIVE: number[] = [];
 const RELEASE_BYTES = RELEASES.map(enc);
 const FILLER = enc("0123456789".repeat(7000));
 const STAMP_PREFIX = enc("ncb1:");
+const NOTHING = Buffer.alloc(0);
 
 /** Host flags. */
 const LEGACY = 1;
@@ -371,7 +372,11 @@ export class MessageWriter {
     let head = decimalLength(p.prival) + 1 + decimalLength(m.seq) + 1 + decimalLength(m.tsUs) + 2;
     if (o.releasePrefix) head += release.length + 1;
     if (o.caller) head += 9 + decimalLength(callerId); // ",caller=T"
-    let suffix = p.dict.length + this.userdata.length;
+    // A fixed or ranged size is exact: the corpus's dictionary lines (SUBSYSTEM, DEVICE) would
+    // not fit small sizes, so only realistic sizes carry them. Userdata and sysdata, which the
+    // user asked for, stay and count in the size.
+    const dict = size < 0 ? p.dict : NOTHING;
+    let suffix = dict.length + this.userdata.length;
     const sys = o.sysdata;
     if (sys.cpu) suffix += 6 + decimalLength(m.cpu);
     if (sys.taskname) suffix += 11 + p.task.length;
@@ -413,7 +418,7 @@ export class MessageWriter {
     if (stampLen > 0) at = this.writeStamp(slab, at);
     at = writeText(p, textBudget, slab, at, true);
     slab[at++] = 0x0a;
-    at = copy(p.dict, slab, at);
+    at = copy(dict, slab, at);
     at = copy(this.userdata, slab, at);
     if (sys.cpu) {
       at += slab.write(" cpu=", at, "latin1");
@@ -457,7 +462,7 @@ export class MessageWriter {
       cont: p.cont,
       caller: o.caller ? (p.record.pid === 0 ? `C${m.cpu}` : `T${p.record.pid}`) : undefined,
       text: Buffer.concat([this.stampBytes(), rawText(p, textBudget, true)]),
-      dict: p.record.dict,
+      dict: textBudget < 0 ? p.record.dict : undefined,
       userdata: o.userdata,
       sysdata,
     };

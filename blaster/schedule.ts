@@ -63,10 +63,10 @@ export class Schedule {
     const n = Math.floor(slot / this.burst) * this.burst;
     if (n <= this.rampSlots && this.overUs > 0) {
       const slope = (this.b - this.a) / this.overUs;
-      if (Math.abs(slope) < 1e-18) return n / this.a;
-      // Solve a t + slope t^2 / 2 = n for the smallest t >= 0.
-      const disc = this.a * this.a + 2 * slope * n;
-      return (-this.a + Math.sqrt(Math.max(0, disc))) / slope;
+      // Solve a t + slope t^2 / 2 = n for the smallest t >= 0, in the form without the
+      // cancellation of (-a + sqrt(...)) / slope when the slope is small.
+      const root = Math.sqrt(Math.max(0, this.a * this.a + 2 * slope * n));
+      return n === 0 ? 0 : (2 * n) / (this.a + root);
     }
     if (this.b === 0) return Number.POSITIVE_INFINITY;
     return this.overUs + (n - this.rampSlots) / this.b;
