@@ -193,7 +193,7 @@ describe("auto transport", () => {
     const o = options("::1", 1514, { kind: "ipv6-prefix", prefix: "2001:db8:1::/64" });
     assert.deepEqual(chooseAuto(o), {
       name: "raw",
-      reason: "raw sockets permitted; hosts send from 2001:db8:1::/64",
+      reason: "raw sockets permitted; hosts send from 2001:db8:1::/64 to ::1",
     });
     const created = await (await loadTransport("auto")).create(o);
     assert.equal(created.name, "raw");

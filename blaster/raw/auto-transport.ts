@@ -5,7 +5,8 @@
  * same test (worker threads load transports by name), which gives the same answer on one machine.
  */
 import { loadTransport, type TransportModule, type TransportOptions } from "../transport.ts";
-import { type RawExtras, rawRefusal } from "./raw-transport.ts";
+import { wirePlan } from "./plan.ts";
+import { rawRefusal } from "./raw-transport.ts";
 
 export interface AutoChoice {
   name: "raw" | "socket";
@@ -13,12 +14,13 @@ export interface AutoChoice {
   reason: string;
 }
 
-export function chooseAuto(options: TransportOptions & RawExtras): AutoChoice {
+export function chooseAuto(options: TransportOptions): AutoChoice {
   const refusal = rawRefusal(options);
   if (refusal === null) {
+    const plan = wirePlan(options);
     return {
       name: "raw",
-      reason: `raw sockets permitted; hosts send from ${options.sources.prefix}`,
+      reason: `raw sockets permitted; hosts send from ${plan.prefix?.text} to ${plan.destination}`,
     };
   }
   return { name: "socket", reason: refusal.replace(/^--transport raw:? ?/, "raw unavailable: ") };

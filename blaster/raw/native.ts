@@ -46,9 +46,9 @@ export function loadNetRaw(): { addon: NetRaw } | { error: string } {
   if (!existsSync(ADDON_PATH)) {
     cached = {
       error:
-        `the native addon ${ADDON_PATH} is not built. It is compiled during \`npm ci\` when a C ` +
-        "compiler, make, python3 and Node's headers are present (Debian: apt-get install build-essential " +
-        "python3 libnode-dev); install those, then run `node blaster/native/install.mjs` (it prints why a build fails).",
+        `the native addon ${ADDON_PATH}, which is not built: it is compiled during \`npm ci\` where a C ` +
+        "compiler, make, python3 and Node's headers exist (Debian: apt-get install build-essential " +
+        "python3 libnode-dev); with those installed, `node blaster/native/install.mjs` builds it (or says why it cannot)",
     };
     return cached;
   }
@@ -57,7 +57,7 @@ export function loadNetRaw(): { addon: NetRaw } | { error: string } {
     cached = { addon };
   } catch (error) {
     cached = {
-      error: `the native addon ${ADDON_PATH} failed to load (${(error as Error).message}); rebuild it with \`node blaster/native/install.mjs\``,
+      error: `the native addon ${ADDON_PATH}, which failed to load (${(error as Error).message}); rebuild it with \`node blaster/native/install.mjs\``,
     };
   }
   return cached;

@@ -9,12 +9,6 @@ import { errnoCode, loadNetRaw, type NetRaw, requireNetRaw } from "./native.ts";
 import { DatagramBuilder } from "./packet.ts";
 import { spoofingRefusal, type WirePlan, wirePlan } from "./plan.ts";
 
-/** Options the blaster passes beyond TransportOptions (read defensively: older callers lack them). */
-export interface RawExtras {
-  /** --allow-remote: spoofed sources may go to a non-loopback, non-namespace target. */
-  allowRemote?: boolean;
-}
-
 /** Opens the raw socket for a plan (connected, so the kernel routes once, not per datagram). */
 function openRaw(addon: NetRaw, plan: WirePlan): number {
   return addon.open(
@@ -33,7 +27,7 @@ function openRaw(addon: NetRaw, plan: WirePlan): number {
  * tries to open a raw socket: that is the only reliable CAP_NET_RAW test (capabilities,
  * user namespaces and seccomp all play a part).
  */
-export function rawRefusal(options: TransportOptions & RawExtras): string | null {
+export function rawRefusal(options: TransportOptions): string | null {
   const loaded = loadNetRaw();
   if ("error" in loaded) return `--transport raw needs ${loaded.error}`;
   let plan: WirePlan;
@@ -44,8 +38,8 @@ export function rawRefusal(options: TransportOptions & RawExtras): string | null
   }
   if (!plan.prefix) {
     return (
-      "--transport raw sends from one address per host, but this run has no source prefix " +
-      "(the target is remote): give --sources PREFIX, e.g. --sources 2001:db8:1::/64"
+      "--transport raw sends from one address per host, but this run has none (--sources shared, " +
+      "or a remote target without --sources): give --sources PREFIX, e.g. --sources 2001:db8:1::/64"
     );
   }
   const refusal = spoofingRefusal(plan.destination, options.allowRemote === true);

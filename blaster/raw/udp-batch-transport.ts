@@ -12,9 +12,8 @@ import { writeHostAddress } from "./address.ts";
 import { BatchSender, SEND_TIMEOUT_MS, SNDBUF_BYTES } from "./batched.ts";
 import { loadNetRaw, requireNetRaw } from "./native.ts";
 import { spoofingRefusal, type WirePlan, wirePlan } from "./plan.ts";
-import type { RawExtras } from "./raw-transport.ts";
 
-function check(options: TransportOptions & RawExtras): string | null {
+function check(options: TransportOptions): string | null {
   const loaded = loadNetRaw();
   if ("error" in loaded) return `--transport udp-batch needs ${loaded.error}`;
   let plan: WirePlan;

@@ -1,0 +1,335 @@
+#!/usr/bin/env node
+/**
+ * Transport benchmark, side by side in one run: datagrams per second of the socket-per-host
+ * (`dgram`), udp-batch and raw transports with 64-byte netconsblaster-like payloads, for 1 and 2
+ * worker threads, into a sink socket on loopback that is never read (the kernel drops what does
+ * not fit, as for any slow receiver, so no receiver competes for the CPU). Then the memory of a
+ * raw sender cycling through 1,000,000 hosts.
+ *
+ *   node_modules/.bin/node blaster/raw/bench.ts [--duration 3] [--hosts 1000] [--payload 64]
+ *     [--workers 1,2] [--transports socket,udp-batch,raw,raw6] [--memory-hosts 1000000]
+ *     [--rounds 3] [--json]
+ *
+ * Figures are for the transport layer alone (the engine's codec and pacing are not in the loop);
+ * every transport gets the same loop, payload writes and batch size.
+ */
+import { readFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { parseArgs } from "node:util";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { loadTransport, type TransportOptions } from "../transport.ts";
+import { loadNetRaw, requireNetRaw } from "./native.ts";
+
+const BATCH = 256;
+
+interface Job {
+  transport: string;
+  options: TransportOptions;
+  /** This worker's hosts: [first, first + count). */
+  first: number;
+  count: number;
+  payloadBytes: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+interface JobResult {
+  sent: number;
+  errors: number;
+  elapsedMs: number;
+  rssBytes: number;
+  hostsCycled: number;
+}
+
+/** A netconsblaster-style extended payload: `6,<seq>,<ts>,-;` + digit filler + LF. */
+function payloadTemplate(bytes: number): Buffer {
+  const head = "6,0000000000,0000000000,-;";
+  const fill = "0123456789"
+    .repeat(Math.ceil(bytes / 10))
+    .slice(0, Math.max(0, bytes - head.length - 1));
+  return Buffer.from(`${head}${fill}\n`.slice(0, bytes));
+}
+
+/** Writes `n` as 10 decimal digits at `at` (no string work per datagram). */
+function writeDigits(buf: Buffer, at: number, n: number): void {
+  for (let i = 9; i >= 0; i--) {
+    buf[at + i] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+}
+
+async function runJob(job: Job): Promise<JobResult> {
+  const mod = await loadTransport(job.transport);
+  const t = await mod.create(job.options);
+  const template = payloadTemplate(job.payloadBytes);
+  const slab = Buffer.alloc(BATCH * job.payloadBytes);
+  for (let i = 0; i < BATCH; i++) template.copy(slab, i * job.payloadBytes);
+  const hosts = new Int32Array(BATCH);
+  let cursor = 0;
+  let seq = 0;
+  let hostsCycled = 0;
+  const start = performance.now();
+  const warmEnd = start + job.warmupMs;
+  const end = warmEnd + job.durationMs;
+  let base: { sent: number; errors: number; at: number } | null = null;
+  for (let now = start; now < end; now = performance.now()) {
+    if (base === null && now >= warmEnd) {
+      base = { sent: t.counters.sent, errors: t.counters.errors, at: now };
+    }
+    for (let i = 0; i < BATCH; i++) {
+      hosts[i] = job.first + cursor;
+      if (++cursor === job.count) {
+        cursor = 0;
+        hostsCycled++;
+      }
+    }
+    const ready = t.prepare(hosts, BATCH);
+    if (ready) await ready;
+    for (let i = 0; i < BATCH; i++) {
+      const at = i * job.payloadBytes;
+      writeDigits(slab, at + 2, seq++);
+      t.send(hosts[i], slab, at, job.payloadBytes);
+    }
+    const flushed = t.flush();
+    if (flushed) await flushed;
+  }
+  const stop = performance.now();
+  const result: JobResult = {
+    sent: t.counters.sent - (base?.sent ?? 0),
+    errors: t.counters.errors - (base?.errors ?? 0),
+    elapsedMs: stop - (base?.at ?? start),
+    rssBytes: process.memoryUsage().rss,
+    hostsCycled,
+  };
+  await t.close();
+  return result;
+}
+
+function runInWorker(job: Job): Promise<JobResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL(import.meta.url), { workerData: job });
+    worker.once("message", resolve);
+    worker.once("error", reject);
+    worker.once("exit", (code) => {
+      if (code !== 0) reject(new Error(`worker exited with ${code}`));
+    });
+  });
+}
+
+/** A UDP socket bound on `address` and never read: the sink every transport sends to. */
+function openSink(family: 4 | 6, port: number): number {
+  return requireNetRaw("the benchmark").open(
+    family === 6 ? "udp6" : "udp4",
+    family === 6 ? "::1" : "127.0.0.1",
+    port,
+  );
+}
+
+interface Row {
+  transport: string;
+  workers: number;
+  ratePps: number;
+  perWorkerPps: number[];
+  /** Every round's rate, sorted (ratePps is their median). */
+  roundsPps: number[];
+  errors: number;
+  /** Busy share of the whole machine (all cores, all processes, softirq included) during the run. */
+  machineBusyPercent: number;
+  vsSocket: number | null;
+}
+
+/** Busy and total jiffies of the whole machine (all CPUs), from /proc/stat. */
+function machineTicks(): { busy: number; total: number } {
+  const fields = readFileSync("/proc/stat", "utf8")
+    .split("\n")[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = fields[3] + (fields[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: "string", default: "3" },
+      hosts: { type: "string", default: "1000" },
+      payload: { type: "string", default: "64" },
+      workers: { type: "string", default: "1,2" },
+      transports: { type: "string", default: "socket,udp-batch,raw,raw6" },
+      "memory-hosts": { type: "string", default: "1000000" },
+      rounds: { type: "string", default: "3" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const durationMs = Number(values.duration) * 1000;
+  const hosts = Number(values.hosts);
+  const payloadBytes = Number(values.payload);
+  const workerCounts = values.workers.split(",").map(Number);
+  const transports = values.transports.split(",");
+  const memoryHosts = Number(values["memory-hosts"]);
+  const rounds = Math.max(1, Number(values.rounds));
+  const loaded = loadNetRaw();
+  if ("error" in loaded) throw new Error(`the benchmark needs ${loaded.error}`);
+
+  // One port for both families' sinks; try a few until both bind.
+  let port = 0;
+  const sinks: number[] = [];
+  for (let attempt = 0; attempt < 20 && sinks.length < 2; attempt++) {
+    port = 20000 + Math.floor(Math.random() * 30000);
+    sinks.length = 0;
+    try {
+      sinks.push(openSink(4, port));
+      sinks.push(openSink(6, port));
+    } catch {
+      for (const fd of sinks) loaded.addon.close(fd);
+      sinks.length = 0;
+    }
+  }
+  if (sinks.length < 2) throw new Error("could not bind the sink sockets");
+
+  const optionsFor = (
+    transport: string,
+    hostCount: number,
+  ): { name: string; options: TransportOptions } => {
+    const v6 = transport === "raw6";
+    return {
+      name: v6 ? "raw" : transport,
+      options: {
+        target: v6
+          ? { address: "::1", port, family: 6 }
+          : { address: "127.0.0.1", port, family: 4 },
+        sources: v6
+          ? { kind: "ipv6-prefix", prefix: "2001:db8:1::/64" }
+          : { kind: "ipv4-loopback", prefix: "127.0.0.0/8" },
+        hosts: hostCount,
+        shardHosts: hostCount,
+        activeHosts: hostCount,
+      },
+    };
+  };
+
+  // Rounds interleave the transports, so drift in the shared machine's load hits all alike;
+  // each row reports the median round.
+  const runs = new Map<
+    string,
+    { ratePps: number; perWorkerPps: number[]; errors: number; busy: number }[]
+  >();
+  for (let round = 0; round < rounds; round++) {
+    for (const workers of workerCounts) {
+      for (const transport of transports) {
+        const { name, options } = optionsFor(transport, hosts);
+        const check = await (await loadTransport(name)).check(options);
+        if (check) {
+          if (round === 0) process.stderr.write(`skipping ${transport}: ${check}\n`);
+          continue;
+        }
+        const share = Math.floor(hosts / workers);
+        const ticks0 = machineTicks();
+        const results = await Promise.all(
+          Array.from({ length: workers }, (_, w) =>
+            runInWorker({
+              transport: name,
+              options: { ...options, shardHosts: share },
+              first: w * share,
+              count: share,
+              payloadBytes,
+              warmupMs: 500,
+              durationMs,
+            }),
+          ),
+        );
+        const ticks1 = machineTicks();
+        const perWorkerPps = results.map((r) => Math.round((r.sent / r.elapsedMs) * 1000));
+        const key = `${transport}/${workers}`;
+        if (!runs.has(key)) runs.set(key, []);
+        runs.get(key)!.push({
+          ratePps: perWorkerPps.reduce((a, b) => a + b, 0),
+          perWorkerPps,
+          errors: results.reduce((a, r) => a + r.errors, 0),
+          busy: Math.round(((ticks1.busy - ticks0.busy) / (ticks1.total - ticks0.total)) * 100),
+        });
+      }
+    }
+  }
+  const rows: Row[] = [];
+  for (const workers of workerCounts) {
+    const median = (transport: string) => {
+      const list = [...(runs.get(`${transport}/${workers}`) ?? [])].sort(
+        (a, b) => a.ratePps - b.ratePps,
+      );
+      return list.length
+        ? { ...list[Math.floor((list.length - 1) / 2)], all: list.map((r) => r.ratePps) }
+        : null;
+    };
+    const socketRate = median("socket")?.ratePps ?? null;
+    for (const transport of transports) {
+      const m = median(transport);
+      if (!m) continue;
+      rows.push({
+        transport,
+        workers,
+        ratePps: m.ratePps,
+        roundsPps: m.all,
+        perWorkerPps: m.perWorkerPps,
+        errors: m.errors,
+        machineBusyPercent: m.busy,
+        vsSocket: socketRate ? Math.round((m.ratePps / socketRate) * 100) / 100 : null,
+      });
+    }
+  }
+
+  // Memory: one raw sender cycling through every one of memoryHosts hosts at least once.
+  let memory: { hosts: number; hostsCycled: number; rssMb: number; sent: number } | null = null;
+  if (memoryHosts > 0 && transports.some((t) => t.startsWith("raw"))) {
+    const { name, options } = optionsFor("raw6", memoryHosts);
+    if (!(await (await loadTransport(name)).check(options))) {
+      const r = await runInWorker({
+        transport: name,
+        options,
+        first: 0,
+        count: memoryHosts,
+        payloadBytes,
+        warmupMs: 0,
+        durationMs: Math.max(durationMs, 5000),
+      });
+      memory = {
+        hosts: memoryHosts,
+        hostsCycled: r.hostsCycled,
+        rssMb: Math.round((r.rssBytes / 2 ** 20) * 10) / 10,
+        sent: r.sent,
+      };
+    }
+  }
+  for (const fd of sinks) loaded.addon.close(fd);
+
+  const result = { payloadBytes, hosts, durationMs, rounds, batch: BATCH, rows, memory };
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `payload ${payloadBytes} B, ${hosts} hosts, ${durationMs / 1000} s per run after 0.5 s warm-up, ${rounds} rounds, batch ${BATCH}, ${cpus().length} CPUs\n`,
+  );
+  process.stdout.write(
+    "transport   workers   pkt/s (median)  rounds                     per worker          vs socket  machine busy  errors\n",
+  );
+  for (const r of rows) {
+    process.stdout.write(
+      `${r.transport.padEnd(11)} ${String(r.workers).padEnd(9)} ${String(r.ratePps).padEnd(15)} ${r.roundsPps.join(" ").padEnd(26)} ${r.perWorkerPps.join(" + ").padEnd(19)} ${(r.vsSocket === null ? "-" : `${r.vsSocket}x`).padEnd(10)} ${`${r.machineBusyPercent}%`.padEnd(13)} ${r.errors}\n`,
+    );
+  }
+  if (memory) {
+    process.stdout.write(
+      `raw6 with ${memory.hosts} hosts: RSS ${memory.rssMb} MB after ${memory.sent} datagrams (${memory.hostsCycled} full cycles through every host)\n`,
+    );
+  }
+}
+
+if (isMainThread) {
+  await main();
+} else {
+  parentPort!.postMessage(await runJob(workerData as Job));
+}
