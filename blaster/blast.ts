@@ -247,6 +247,7 @@ async function resolve(options: BlastOptions): Promise<Resolved> {
     hosts,
     shardHosts: Math.ceil(hosts / workers),
     activeHosts,
+    allowRemote: options.allowRemote === true,
   };
   const transport = await loadTransport(transportName);
   const problem = await transport.check(transportOptions);

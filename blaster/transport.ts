@@ -42,6 +42,8 @@ export interface TransportOptions {
   shardHosts: number;
   /** Hosts that will actually send in this run (e.g. fewer than hosts when --count is small). */
   activeHosts: number;
+  /** --allow-remote: the raw transports then spoof sources towards a non-loopback target too. */
+  allowRemote?: boolean;
 }
 
 /** Counter names every transport keeps (more, such as `error.ENOBUFS`, may be added). */
