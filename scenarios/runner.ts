@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { compareRuns } from "./compare.ts";
+import { UsageError } from "./options.ts";
 import { kernelRelease } from "./procfs.ts";
 import { renderReportHtml } from "./report-html.ts";
 import {
@@ -72,9 +73,9 @@ function sampleEvery(durationMs: number): number {
   return Math.min(1000, Math.max(200, Math.round(durationMs / 20)));
 }
 
-function pointLabel(point: Record<string, unknown>): string {
+function pointLabel(point: Record<string, unknown>, kind: string): string {
   const entries = Object.entries(point);
-  return entries.length === 0 ? "once" : entries.map(([k, v]) => `${k}=${v}`).join(" ");
+  return entries.length === 0 ? kind : entries.map(([k, v]) => `${k}=${v}`).join(" ");
 }
 
 function fileSafe(s: string): string {
@@ -177,7 +178,7 @@ export async function runScenario(
     point: Record<string, unknown>,
     side?: "A" | "B",
   ): Promise<PointResult> => {
-    const label = pointLabel(point);
+    const label = pointLabel(point, each.kind);
     const result: PointResult = {
       label,
       point,
@@ -214,7 +215,12 @@ export async function runScenario(
         });
         const failed = passIf.map((t) => evaluateThreshold(t, f)).filter((o) => !o.pass);
         const pass = failed.length === 0 && !f.interrupted && !f.error;
-        steps.push({ ratePps, pass, trial: f.trial, failed: failed.map((o) => o.message) });
+        steps.push({
+          ratePps,
+          pass,
+          trial: f.trial,
+          failed: failed.map((o) => `${o.threshold} (${o.left ?? "missing"})`),
+        });
         result.trials.push(f.trial);
         if (pass && ratePps >= result.search!.zeroLossPps) {
           result.search!.zeroLossPps = ratePps;
@@ -291,6 +297,13 @@ export async function runScenario(
       }
     }
   } catch (error) {
+    // A load setting the blaster refuses is a mistake in the scenario file: exit 2, like the
+    // schema's own errors.
+    if ((error as Error).name === "BlastOptionsError") {
+      throw new UsageError(
+        `${file}: load: ${(error as Error).message.replace(/--([a-z-]+)/g, (_, f: string) => f.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()))}`,
+      );
+    }
     results.status = "failed";
     results.error = (error as Error).message;
   }

@@ -56,7 +56,15 @@ const threshold = z
   });
 
 /** Placeholders a command template may use besides target.vars. */
-export const BUILTIN_PLACEHOLDERS = ["listeners", "workers", "port", "address", "node", "out"];
+export const BUILTIN_PLACEHOLDERS = [
+  "listeners",
+  "workers",
+  "port",
+  "address",
+  "node",
+  "cli",
+  "out",
+];
 
 const commonTarget = {
   listeners: positiveInt.default(1),
@@ -103,16 +111,70 @@ export const targetSchema = z.discriminatedUnion("kind", [receiverTarget, comman
   error: 'expected target.kind "receiver" or "command"',
 });
 
+const probability = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const t = typeof v === "string" ? v.trim() : "";
+  const p = typeof v === "number" ? v : t.endsWith("%") ? Number(t.slice(0, -1)) / 100 : Number(t);
+  if (!(p >= 0 && p <= 1) || t === "%") {
+    ctx.addIssue({ code: "custom", message: "expected a probability from 0 to 1 (or 0% to 100%)" });
+    return z.NEVER;
+  }
+  return p;
+});
+
+/** `200` (fixed), `"100-900"` (uniform range), `"realistic"` (the corpus's own lengths). */
+const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  if (typeof v === "number" && Number.isInteger(v) && v >= 1)
+    return { kind: "fixed" as const, bytes: v };
+  if (v === "realistic") return { kind: "realistic" as const };
+  const m = typeof v === "string" ? /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(v) : null;
+  if (m) {
+    return m[2] === undefined
+      ? { kind: "fixed" as const, bytes: Number(m[1]) }
+      : { kind: "range" as const, min: Number(m[1]), max: Number(m[2]) };
+  }
+  ctx.addIssue({
+    code: "custom",
+    message: 'expected a size: bytes (200), a range ("100-900") or "realistic"',
+  });
+  return z.NEVER;
+});
+
 /**
- * The load: blaster settings. `duration` and `rate` are read by the runner (trials and
- * searches override them); every other key goes to runBlast as it is, and the blaster checks it.
+ * The load: the blaster's settings (BlastOptions in blaster/blast.ts, the same names as
+ * `netcons-bench blast` flags in camelCase). `duration` and `rate` are the runner's (trials
+ * and searches override them); the blaster checks the values' ranges itself.
  */
-export const loadSchema = z.looseObject({
+export const loadSchema = z.strictObject({
   duration: duration.default(5_000),
-  /** Messages per second (constant); a search or sweep may override it. */
+  /** Datagrams per second, all blaster workers together (0 = as fast as possible). */
   rate: scaled.optional(),
   hosts: positiveInt.optional(),
-  seed: z.int().optional(),
+  workers: positiveInt.optional(),
+  seed: z.int().min(0, "expected a seed from 0 to 4294967295").max(4294967295).optional(),
+  format: z
+    .enum(["extended", "legacy", "mixed"], { error: 'expected "extended", "legacy" or "mixed"' })
+    .optional(),
+  size: size.optional(),
+  loss: probability.optional(),
+  reorder: probability.optional(),
+  reorderDepth: positiveInt.optional(),
+  duplicate: probability.optional(),
+  /** Share of hosts that panic at once, and when (ms after the start, or a duration). */
+  storm: probability.optional(),
+  stormAt: duration.optional(),
+  ramp: z.tuple([scaled, scaled], { error: "expected [FROM, TO] in datagrams/s" }).optional(),
+  burst: positiveInt.optional(),
+  count: z.int().min(0).optional(),
+  stamp: z.boolean().optional(),
+  releasePrefix: z.boolean().optional(),
+  caller: z.boolean().optional(),
+  sysdata: z.record(z.string(), z.boolean()).optional(),
+  userdata: z.array(z.tuple([z.string(), z.string()])).optional(),
+  startSeq: z.union([z.int().min(0), z.literal("random")]).optional(),
+  sources: z.string().optional(),
+  transport: z.string().optional(),
+  batch: positiveInt.optional(),
+  allowRemote: z.boolean().optional(),
 });
 
 const searchSchema = z.strictObject({

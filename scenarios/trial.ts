@@ -5,6 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { type BlastOptions, type BlastReport, runBlast } from "../blaster/blast.ts";
 import { type ReceiverOptions, type SenderTruthHost, startReceiver } from "../receiver/receive.ts";
 import {
@@ -151,6 +152,8 @@ export async function runTrial(
       port,
       address: target.address,
       node: process.execPath,
+      // This toolkit's own CLI, e.g. to run our receiver as a separate process.
+      cli: fileURLToPath(new URL("./cli.ts", import.meta.url)),
       out: spec.logFile.replace(/\.log$/, ""),
     });
     external = await startExternalTarget({
@@ -205,6 +208,7 @@ export async function runTrial(
 
   let blastReport: BlastReport | undefined;
   let error: string | undefined;
+  let failure: unknown;
   let receiverReport: unknown;
   let measurement: ExternalMeasurement | undefined;
   try {
@@ -230,6 +234,7 @@ export async function runTrial(
     await sleep(scenario.settle);
   } catch (e) {
     error = (e as Error).message;
+    failure = e;
   } finally {
     clearInterval(timer);
     takeSample();
@@ -244,7 +249,7 @@ export async function runTrial(
       measurement = await external.stop();
     }
   }
-  if (blastReport === undefined) throw new Error(`trial ${spec.label}: the load failed: ${error}`);
+  if (blastReport === undefined) throw failure;
 
   const figures = buildFigures({
     spec,
@@ -363,8 +368,16 @@ export function buildFigures(input: FigureInputs): TrialFigures {
     };
     deliveredPackets = Math.max(0, packetsOnWire - loss.packets);
   }
-  // The packet ledger (our receiver only): every datagram on the wire was read by a listener or
-  // dropped by the kernel; every one read was processed by a worker or dropped at its queue.
+  // The packet ledger, one line per place a datagram can go:
+  //   generated = on the wire + send errors + injected loss - injected duplicates (sender side);
+  //   on the wire = read by a listener + kernel drops (socket);
+  //   read = processed by a worker + queue drops (our receiver), or for an external target:
+  //   on the wire = processed (its exit statistics) + kernel drops.
+  // `unexplained` is what no counter accounts for; balanced = 1 when it is 0 everywhere.
+  const generated = b("datagrams");
+  const senderSide =
+    generated -
+    (packetsOnWire + b("packets.errors") + b("injected.lost") - b("injected.duplicated"));
   let ledger: TrialFigures["ledger"];
   if (receiver !== undefined) {
     const read = r("packets.read");
@@ -372,16 +385,38 @@ export function buildFigures(input: FigureInputs): TrialFigures {
     const kernelSide = packetsOnWire - read - r("drops.kernel");
     const queueSide = read - received - r("drops.queue");
     ledger = {
-      balanced: kernelSide === 0 && queueSide === 0 ? 1 : 0,
-      unexplained: kernelSide + queueSide,
+      balanced: senderSide === 0 && kernelSide === 0 && queueSide === 0 ? 1 : 0,
+      unexplained: Math.abs(senderSide) + Math.abs(kernelSide) + Math.abs(queueSide),
       lines: {
+        generated,
+        injectedLost: b("injected.lost"),
+        injectedDuplicated: b("injected.duplicated"),
+        sendErrors: b("packets.errors"),
         packetsOnWire,
-        read,
         kernelDrops: r("drops.kernel"),
-        received,
+        read,
         queueDrops: r("drops.queue"),
+        received,
+        unexplainedSender: senderSide,
         unexplainedBeforeRead: kernelSide,
         unexplainedAfterRead: queueSide,
+      },
+    };
+  } else if (target.netconsd) {
+    const targetSide = target.netconsd.unexplained;
+    ledger = {
+      balanced: senderSide === 0 && targetSide === 0 ? 1 : 0,
+      unexplained: Math.abs(senderSide) + Math.abs(targetSide),
+      lines: {
+        generated,
+        injectedLost: b("injected.lost"),
+        injectedDuplicated: b("injected.duplicated"),
+        sendErrors: b("packets.errors"),
+        packetsOnWire,
+        kernelDrops: drops.kernel,
+        processed: target.netconsd.processed,
+        unexplainedSender: senderSide,
+        unexplainedTarget: targetSide,
       },
     };
   }
