@@ -73,7 +73,7 @@ export const Outcome = {
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
 /** Hole-opening times kept per host; beyond this many pending openings the newest absorbs the next. */
-const MARKS = 8;
+const MARKS = 4;
 /** ncrx resets a stream when this many of the last 32 messages were out of sequence. */
 const OOS_RESET_THRESHOLD = 19;
 const NONE = -1;
@@ -299,7 +299,8 @@ export class SequenceTracker {
 
   /** Typed-array bytes of state per tracked host (excluding the map entry and key string). */
   static bytesPerHost(window = 512): number {
-    return 7 * 8 + 6 * 4 + MARKS * 16 + window / 8;
+    // first, max, distinct, tail, lastSeen, oosSince; oosPending, oosHistory, markCount, prev, next.
+    return 6 * 8 + 5 * 4 + MARKS * 16 + window / 8;
   }
 
   // ---- internals ----------------------------------------------------------------------------

@@ -1,0 +1,123 @@
+/**
+ * Zero-loss throughput of the receiver (the issue's benchmark): for each listeners x workers
+ * configuration, the highest blaster rate at which a run of --seconds shows no kernel drop, no
+ * queue drop and no sequence loss, found by a bounded bisection (RFC 2544 style). Blaster and
+ * receiver share this machine's cores, so the figure is a floor for the receiver alone.
+ *
+ *   node receiver/bench-throughput.ts [--configs 1x1,2x2] [--seconds 10] [--start 100000]
+ *     [--max 400000] [--trials 5] [--hosts 1000] [--size 64] [--rcvbuf 0] [--json FILE]
+ */
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { runBlast } from "../blaster/blast.ts";
+import { reconcile } from "./ledger.ts";
+import { startReceiver } from "./receive.ts";
+
+const { values } = parseArgs({
+  options: {
+    configs: { type: "string", default: "1x1,2x2" },
+    seconds: { type: "string", default: "10" },
+    start: { type: "string", default: "100000" },
+    max: { type: "string", default: "400000" },
+    trials: { type: "string", default: "5" },
+    hosts: { type: "string", default: "1000" },
+    size: { type: "string", default: "64" },
+    rcvbuf: { type: "string", default: "0" },
+    json: { type: "string" },
+  },
+});
+const seconds = Number(values.seconds);
+const trials = Number(values.trials);
+const hosts = Number(values.hosts);
+const size = Number(values.size);
+const rcvbuf = Number(values.rcvbuf);
+const maxRate = Number(values.max);
+
+interface Trial {
+  ratePps: number;
+  achievedPps: number;
+  sent: number;
+  received: number;
+  kernelDrops: number;
+  queueDrops: number;
+  missing: number;
+  unaccounted: number;
+  pass: boolean;
+  p99Us: number;
+  queueP99Us: number;
+  busiestWorkerPercent: number;
+}
+
+async function trial(listeners: number, workers: number, ratePps: number): Promise<Trial> {
+  const r = await startReceiver({ bind: "127.0.0.1", port: 0, listeners, workers, rcvbuf });
+  const blast = await runBlast({
+    target: `127.0.0.1:${r.port}`,
+    hosts,
+    durationMs: seconds * 1000,
+    ratePps,
+    format: "extended",
+    size: { kind: "fixed", bytes: size },
+    seed: 1,
+  });
+  // Let the receiver drain (bounded): until everything sent is accounted for, or 3 s.
+  const end = Date.now() + 3000;
+  while (Date.now() < end) {
+    const s = r.snapshot();
+    if (
+      s.packets.read + s.drops.kernel >= blast.packets.sent &&
+      s.packets.received >= s.packets.read - s.drops.queue
+    )
+      break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const report = await r.stop("trial done");
+  const ledger = reconcile(blast, report);
+  const t: Trial = {
+    ratePps,
+    achievedPps: Math.round(blast.rate.achievedPps),
+    sent: blast.packets.sent,
+    received: report.packets.received,
+    kernelDrops: report.drops.kernel,
+    queueDrops: report.drops.queue,
+    missing: report.sequence.missing,
+    unaccounted: ledger.unaccounted,
+    pass: false,
+    p99Us: report.latencyUs.endToEnd.p99,
+    queueP99Us: report.latencyUs.queue.p99,
+    busiestWorkerPercent: Math.max(...report.perWorker.map((w) => w.busyPercent)),
+  };
+  t.pass = t.kernelDrops === 0 && t.queueDrops === 0 && t.missing === 0 && t.unaccounted === 0;
+  return t;
+}
+
+const results: { config: string; zeroLossPps: number; trials: Trial[] }[] = [];
+for (const config of values.configs.split(",")) {
+  const [listeners, workers] = config.split("x").map(Number);
+  let lo = 0;
+  let hi = Number.POSITIVE_INFINITY;
+  let rate = Number(values.start);
+  const done: Trial[] = [];
+  for (let i = 0; i < trials; i++) {
+    const t = await trial(listeners, workers, rate);
+    done.push(t);
+    console.log(
+      `-l${listeners} -w${workers} rate ${rate}: achieved ${t.achievedPps} pps, sent ${t.sent}, ` +
+        `kernel ${t.kernelDrops}, queue ${t.queueDrops}, missing ${t.missing}, unaccounted ${t.unaccounted}, ` +
+        `e2e p99 ${t.p99Us} us, queue p99 ${t.queueP99Us} us, busiest worker ${t.busiestWorkerPercent}% -> ${t.pass ? "PASS" : "loss"}`,
+    );
+    // A pass only counts at the rate the blaster actually achieved.
+    if (t.pass) lo = Math.max(lo, Math.min(rate, t.achievedPps));
+    else hi = Math.min(hi, rate);
+    if (t.pass && t.achievedPps < rate * 0.95) {
+      console.log("  the blaster could not reach this rate: its figure is the ceiling here");
+      break;
+    }
+    rate = Number.isFinite(hi) ? Math.round((lo + hi) / 2) : Math.min(maxRate, rate * 2);
+    if (Number.isFinite(hi) && hi - lo <= hi * 0.05) break;
+    if (!Number.isFinite(hi) && lo >= maxRate) break;
+  }
+  console.log(`-l${listeners} -w${workers}: zero-loss throughput ${lo} msg/s (${seconds} s runs)`);
+  results.push({ config: `-l${listeners} -w${workers}`, zeroLossPps: lo, trials: done });
+}
+if (values.json)
+  writeFileSync(values.json, `${JSON.stringify({ seconds, hosts, size, results }, null, 2)}\n`);
