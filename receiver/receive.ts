@@ -334,7 +334,13 @@ export async function startReceiver(
   let lastRead = 0;
   let lastAt = t0;
   let lastRate = 0;
+  let kernelAt = performance.now();
   const snapshot = (): ReceiverProgress => {
+    // Kernel counters are read at most every 100 ms, however often snapshot() is called.
+    if (!stopping && performance.now() - kernelAt >= 100) {
+      kernelLast = sampleKernel(boundPort);
+      kernelAt = performance.now();
+    }
     const t = totals();
     return {
       elapsedMs: Math.round(performance.now() - t0),
@@ -359,6 +365,7 @@ export async function startReceiver(
   let snapPending = false;
   const progressTimer = setInterval(async () => {
     kernelLast = sampleKernel(boundPort);
+    kernelAt = performance.now();
     const now = performance.now();
     const read = totals().read;
     lastRate = Math.round(((read - lastRead) * 1000) / Math.max(1, now - lastAt));

@@ -105,6 +105,18 @@ describe("receive command (child process)", () => {
     });
   }
 
+  it("prints messages with -o print and stops on --duration", async () => {
+    const p = run(["receive", "--bind", "127.0.0.1", "--port", "0", "-o", "print", "-d", "1500ms"]);
+    const done = exited(p.child);
+    targetPort(await listeningPort(p.stderr));
+    const s = await sender("127.0.0.10");
+    await s.send(encodeExtended({ facility: 0, level: 3, seq: 5, tsUs: 77, text: "printed" })[0]);
+    s.close();
+    assert.equal(await done, EXIT.ok, p.stderr());
+    assert.equal(p.stdout(), "127.0.0.10 S5 T77 F0/L3 printed\n", "stdout carries only messages");
+    assert.match(p.stderr(), /\(duration\)/, "the report goes to stderr with -o print");
+  });
+
   it("stops by itself on --idle-exit and rejects bad flags with exit 2", async () => {
     const p = run(["receive", "--bind", "127.0.0.1", "--port", "0", "--idle-exit", "300ms"]);
     assert.equal(await exited(p.child), EXIT.ok, p.stderr());
