@@ -13,14 +13,18 @@
  * Figures are for the transport layer alone (the engine's codec and pacing are not in the loop);
  * every transport gets the same loop, payload writes and batch size.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { loadTransport, type TransportOptions } from "../transport.ts";
 import { loadNetRaw, requireNetRaw } from "./native.ts";
 
 const BATCH = 256;
+/** Set in the child process of a memory run: the job to run in the main thread. */
+const CHILD_JOB_ENV = "NCB_RAW_BENCH_JOB";
 
 interface Job {
   transport: string;
@@ -31,13 +35,14 @@ interface Job {
   payloadBytes: number;
   warmupMs: number;
   durationMs: number;
+  /** Keep going past durationMs until every host has sent this many times (capped at 60 s). */
+  untilCycles?: number;
 }
 
 interface JobResult {
   sent: number;
   errors: number;
   elapsedMs: number;
-  rssBytes: number;
   hostsCycled: number;
 }
 
@@ -72,7 +77,9 @@ async function runJob(job: Job): Promise<JobResult> {
   const warmEnd = start + job.warmupMs;
   const end = warmEnd + job.durationMs;
   let base: { sent: number; errors: number; at: number } | null = null;
-  for (let now = start; now < end; now = performance.now()) {
+  const cap = end + 60_000;
+  const more = (now: number) => now < end || (hostsCycled < (job.untilCycles ?? 0) && now < cap);
+  for (let now = start; more(now); now = performance.now()) {
     if (base === null && now >= warmEnd) {
       base = { sent: t.counters.sent, errors: t.counters.errors, at: now };
     }
@@ -98,7 +105,6 @@ async function runJob(job: Job): Promise<JobResult> {
     sent: t.counters.sent - (base?.sent ?? 0),
     errors: t.counters.errors - (base?.errors ?? 0),
     elapsedMs: stop - (base?.at ?? start),
-    rssBytes: process.memoryUsage().rss,
     hostsCycled,
   };
   await t.close();
@@ -281,26 +287,35 @@ async function main(): Promise<void> {
     }
   }
 
-  // Memory: one raw sender cycling through every one of memoryHosts hosts at least once.
-  let memory: { hosts: number; hostsCycled: number; rssMb: number; sent: number } | null = null;
+  // Memory: a fresh process per run (RSS is per process, and earlier runs leave heap behind),
+  // a raw sender cycling through every host, next to the same with only `hosts` hosts, so the
+  // difference is what the host count costs.
+  const memory: { hosts: number; hostsCycled: number; peakRssMb: number; sent: number }[] = [];
   if (memoryHosts > 0 && transports.some((t) => t.startsWith("raw"))) {
-    const { name, options } = optionsFor("raw6", memoryHosts);
-    if (!(await (await loadTransport(name)).check(options))) {
-      const r = await runInWorker({
+    for (const count of [hosts, memoryHosts]) {
+      const { name, options } = optionsFor("raw6", count);
+      if (await (await loadTransport(name)).check(options)) break;
+      const job: Job = {
         transport: name,
         options,
         first: 0,
-        count: memoryHosts,
+        count,
         payloadBytes,
         warmupMs: 0,
-        durationMs: Math.max(durationMs, 5000),
-      });
-      memory = {
-        hosts: memoryHosts,
-        hostsCycled: r.hostsCycled,
-        rssMb: Math.round((r.rssBytes / 2 ** 20) * 10) / 10,
-        sent: r.sent,
+        durationMs,
+        untilCycles: 1,
       };
+      const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url)], {
+        env: { ...process.env, [CHILD_JOB_ENV]: JSON.stringify(job) },
+        encoding: "utf8",
+      });
+      const r = JSON.parse(out) as JobResult & { peakRssBytes: number };
+      memory.push({
+        hosts: count,
+        hostsCycled: r.hostsCycled,
+        peakRssMb: Math.round((r.peakRssBytes / 2 ** 20) * 10) / 10,
+        sent: r.sent,
+      });
     }
   }
   for (const fd of sinks) loaded.addon.close(fd);
@@ -321,14 +336,19 @@ async function main(): Promise<void> {
       `${r.transport.padEnd(11)} ${String(r.workers).padEnd(9)} ${String(r.ratePps).padEnd(15)} ${r.roundsPps.join(" ").padEnd(26)} ${r.perWorkerPps.join(" + ").padEnd(19)} ${(r.vsSocket === null ? "-" : `${r.vsSocket}x`).padEnd(10)} ${`${r.machineBusyPercent}%`.padEnd(13)} ${r.errors}\n`,
     );
   }
-  if (memory) {
+  for (const m of memory) {
     process.stdout.write(
-      `raw6 with ${memory.hosts} hosts: RSS ${memory.rssMb} MB after ${memory.sent} datagrams (${memory.hostsCycled} full cycles through every host)\n`,
+      `raw6 sender alone (one process, no worker) with ${m.hosts} hosts: peak RSS ${m.peakRssMb} MB, ${m.sent} datagrams, ${m.hostsCycled} full cycles through every host\n`,
     );
   }
 }
 
-if (isMainThread) {
+if (isMainThread && process.env[CHILD_JOB_ENV]) {
+  const result = await runJob(JSON.parse(process.env[CHILD_JOB_ENV]) as Job);
+  process.stdout.write(
+    JSON.stringify({ ...result, peakRssBytes: process.resourceUsage().maxRSS * 1024 }),
+  );
+} else if (isMainThread) {
   await main();
 } else {
   parentPort!.postMessage(await runJob(workerData as Job));
