@@ -299,9 +299,24 @@ async function resolve(options: BlastOptions): Promise<Resolved> {
   };
 }
 
-/** Splits n into `parts` integers as evenly as possible (the first ones get the remainder). */
-function share(n: number, parts: number, index: number): number {
-  return Math.floor(n / parts) + (index < n % parts ? 1 : 0);
+/** Hosts of shard `w` of `workers` (host h belongs to shard h % workers). */
+function shardHosts(hosts: number, workers: number, w: number): number {
+  return Math.ceil((hosts - w) / workers);
+}
+
+/**
+ * Shard w's part of n messages, in proportion to its hosts so that every host sends the same
+ * number (round-robin inside a shard); the parts add up to n exactly.
+ */
+function messageShare(n: number, hosts: number, workers: number, w: number): number {
+  let given = 0;
+  const parts: number[] = [];
+  for (let i = 0; i < workers; i++) {
+    parts.push(Math.floor((n * shardHosts(hosts, workers, i)) / hosts));
+    given += parts[i];
+  }
+  for (let i = 0; given < n; i++, given++) parts[i]++;
+  return parts[w];
 }
 
 export async function runBlast(
@@ -325,10 +340,12 @@ export async function runBlast(
   });
   const tasks: Promise<ShardResult>[] = [];
   for (let shard = 0; shard < workers; shard++) {
+    // Rates are shared in proportion to hosts too, so every host sends at the same pace.
+    const part = shardHosts(task.content.hosts, workers, shard) / task.content.hosts;
     const rampShare = options.ramp
       ? {
-          fromPps: options.ramp[0] / workers,
-          toPps: options.ramp[1] / workers,
+          fromPps: options.ramp[0] * part,
+          toPps: options.ramp[1] * part,
           overUs: r.durationMs * 1000,
         }
       : undefined;
@@ -336,8 +353,8 @@ export async function runBlast(
       pool.run({
         ...task,
         shard,
-        schedule: { ratePps: r.ratePps / workers, ramp: rampShare, burst: options.burst ?? 1 },
-        maxMessages: r.count < 0 ? -1 : share(r.count, workers, shard),
+        schedule: { ratePps: r.ratePps * part, ramp: rampShare, burst: options.burst ?? 1 },
+        maxMessages: r.count < 0 ? -1 : messageShare(r.count, task.content.hosts, workers, shard),
         shared,
       } satisfies ShardTask),
     );

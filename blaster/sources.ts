@@ -29,7 +29,7 @@ export function parseTarget(text: string): { host: string; port: number } | null
   } else if (isIP(s) === 6) {
     host = s;
   } else {
-    const m = /^([^:]+)(?::(\d+))?$/.exec(s);
+    const m = /^([A-Za-z0-9.-]+)(?::(\d+))?$/.exec(s);
     if (!m) return null;
     host = m[1];
     if (m[2] !== undefined) port = m[2];

@@ -291,12 +291,11 @@ async function blast(opts: CliOptions): Promise<number> {
   };
   // The seed is chosen here (not inside runBlast) so it can be printed before the run starts.
   options.seed ??= Math.floor(Math.random() * 2 ** 32);
-  process.stderr.write(`blast: seed ${options.seed}\n`);
-
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.stderr.write(`blast: seed ${options.seed}\n`);
   const totalMs = opts.duration ?? (opts.count === undefined ? 10_000 : undefined);
   const bar =
     opts.progress && process.stderr.isTTY

@@ -1,0 +1,169 @@
+/**
+ * `netcons-bench blast` as a user runs it: exit codes and one-line messages for bad options,
+ * the loopback safety check, the summary, --json and --truth files, and SIGTERM mid-run.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { main } from "../scenarios/cli.ts";
+
+const NODE = process.execPath;
+const CLI = new URL("../scenarios/cli.ts", import.meta.url).pathname;
+
+/** Runs the command; `onSeed` is called once the seed line is out (signal handlers are set). */
+function cli(args: string[], onSeed?: (pid: number) => void) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(NODE, [CLI, "blast", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    let told = false;
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      if (!told && onSeed && child.pid && stderr.includes("blast: seed")) {
+        told = true;
+        onSeed(child.pid);
+      }
+    });
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The CLI's main() in this process (fast: no child per bad option), stderr captured. */
+async function inProcess(args: string[]) {
+  let stderr = "";
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const code = await main(["node", "netcons-bench", "blast", ...args]);
+    return { code, stderr };
+  } finally {
+    process.stderr.write = write;
+    process.exitCode = undefined;
+  }
+}
+
+async function sink() {
+  const socket = createSocket({ type: "udp4", recvBufferSize: 4 << 20 });
+  let count = 0;
+  socket.on("message", () => count++);
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  return { port: socket.address().port, count: () => count, close: () => socket.close() };
+}
+
+describe("blast command", () => {
+  const bad: [string[], RegExp][] = [
+    [["--hosts", "0"], /--hosts.*expected an integer from 1/],
+    [["--size", "huge"], /--size.*expected a size in bytes/],
+    [["--format", "json"], /--format.*one of extended, legacy, mixed/],
+    [["--loss", "1.5"], /--loss.*probability/],
+    [["--sysdata", "cpu,colour"], /--sysdata.*cpu, taskname, release, msgid/],
+    [["--target", "not a target"], /--target.*ADDRESS:PORT/],
+    [["--ramp", "1000:5000", "--count", "10"], /--ramp FROM:TO needs --duration/],
+    [["--workers", "4", "--hosts", "2"], /--workers 4 is more than --hosts 2/],
+    [["--sources", "10.0.0.0/8", "--target", "[::1]:1514"], /IPv4 but the target/],
+  ];
+  for (const [args, message] of bad) {
+    it(`exits 2 with a clear message: ${args.join(" ")}`, async () => {
+      const r = await inProcess(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+    });
+  }
+
+  it("refuses a target outside loopback without --allow-remote", async () => {
+    const r = await cli(["--target", "192.0.2.10:1514", "--count", "1"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /192\.0\.2\.10:1514 is not a loopback address; pass --allow-remote/);
+  });
+
+  it("runs, prints the seed and a summary, writes --json and --truth", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ncb-blast-cli-"));
+    const s = await sink();
+    const json = join(dir, "report.json");
+    const truth = join(dir, "truth.jsonl");
+    const r = await cli([
+      "--target",
+      `127.0.0.1:${s.port}`,
+      "--hosts",
+      "5",
+      "--count",
+      "500",
+      "--rate",
+      "20k",
+      "--seed",
+      "99",
+      "--loss",
+      "2%",
+      "--json",
+      json,
+      "--truth",
+      truth,
+    ]);
+    s.close();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /blast: seed 99/);
+    assert.match(r.stdout, /blast: seed 99, stopped by count/);
+    assert.match(r.stdout, /injected: lost \d+/);
+    const report = JSON.parse(readFileSync(json, "utf8"));
+    for (const key of ["target", "seed", "hosts", "messages", "fragmentsSent", "durationMs"]) {
+      assert.ok(key in report, key);
+    }
+    assert.equal(report.seed, 99);
+    assert.equal(report.messages, 500);
+    assert.equal(typeof report.packets.sent, "number");
+    assert.equal(typeof report.packets.errors, "number");
+    assert.equal(typeof report.injected.lost, "number");
+    assert.equal(typeof report.injected.reordered, "number");
+    assert.equal(typeof report.injected.duplicated, "number");
+    assert.equal(report.rate.targetPps, 20000);
+    assert.equal(typeof report.rate.achievedPps, "number");
+    assert.deepEqual(Object.keys(report.expected).sort(), [
+      "duplicates",
+      "messagesDelivered",
+      "missing",
+      "outOfOrder",
+    ]);
+    const lines = readFileSync(truth, "utf8").trim().split("\n");
+    assert.equal(lines.length, 1 + 5);
+    const lost = lines.slice(1).reduce((n, l) => n + JSON.parse(l).lost.length, 0);
+    assert.equal(lost, report.injected.lost);
+  });
+
+  it("stops on SIGTERM and still writes the summary and the JSON (exit 130)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ncb-blast-cli-"));
+    const s = await sink();
+    const json = join(dir, "report.json");
+    const r = await cli(
+      [
+        "--target",
+        `127.0.0.1:${s.port}`,
+        "--hosts",
+        "3",
+        "--duration",
+        "30s",
+        "--rate",
+        "2000",
+        "--json",
+        json,
+      ],
+      (pid) => setTimeout(() => process.kill(pid, "SIGTERM"), 700),
+    );
+    s.close();
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stdout, /stopped by signal/);
+    const report = JSON.parse(readFileSync(json, "utf8"));
+    assert.equal(report.stopped, "signal");
+    assert.ok(report.messages > 0 && report.durationMs < 30_000);
+  });
+});
