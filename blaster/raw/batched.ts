@@ -6,7 +6,7 @@
  */
 import { constants } from "node:os";
 import { type Counters, zeroCounters } from "../counters.ts";
-import { TRANSPORT_COUNTERS } from "../transport.ts";
+import { TRANSPORT_COUNTERS, type Transport } from "../transport.ts";
 import { DatagramBatch } from "./batch.ts";
 import type { NetRaw } from "./native.ts";
 
@@ -86,16 +86,51 @@ export class BatchSender {
     batch.clear();
   }
 
-  /** Counts a datagram that can never be sent (too large for any batch). */
-  refuse(code: string): void {
+  /**
+   * Makes room for a datagram of `bytes`: sends the batch first when it is full. False (and
+   * counted as an EMSGSIZE error) for a datagram larger than any batch.
+   */
+  room(bytes: number): boolean {
+    if (this.batch.fits(bytes)) return true;
+    this.sendNow();
+    if (this.batch.fits(bytes)) return true;
     this.counters.errors++;
-    const key = `error.${code}`;
-    this.counters[key] = (this.counters[key] ?? 0) + 1;
+    this.counters["error.EMSGSIZE"] = (this.counters["error.EMSGSIZE"] ?? 0) + 1;
+    return false;
   }
 
   close(): void {
     this.sendNow();
     if (this.fd >= 0) this.addon.close(this.fd);
     this.fd = -1;
+  }
+}
+
+/** What raw and udp-batch share: nothing to prepare per host, a synchronous flush. */
+export abstract class BatchedTransport implements Transport {
+  abstract readonly name: string;
+  protected readonly sender: BatchSender;
+
+  constructor(sender: BatchSender) {
+    this.sender = sender;
+  }
+
+  get counters(): Counters {
+    return this.sender.counters;
+  }
+
+  prepare(): undefined {
+    return undefined; // nothing per host: a source address is computed when its datagram is
+  }
+
+  abstract send(host: number, buffer: Buffer, offset: number, length: number): void;
+
+  flush(): undefined {
+    this.sender.sendNow();
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    this.sender.close();
   }
 }

@@ -3,8 +3,8 @@
  * prefix + 1 + i, computed per packet, so a million hosts cost nothing per host), sent through
  * one raw socket per worker in sendmmsg batches. Needs the native addon and CAP_NET_RAW.
  */
-import type { Transport, TransportModule, TransportOptions } from "../transport.ts";
-import { BatchSender, SEND_TIMEOUT_MS, SNDBUF_BYTES } from "./batched.ts";
+import type { TransportModule, TransportOptions } from "../transport.ts";
+import { BatchedTransport, BatchSender, SEND_TIMEOUT_MS, SNDBUF_BYTES } from "./batched.ts";
 import { errnoCode, loadNetRaw, type NetRaw, requireNetRaw } from "./native.ts";
 import { DatagramBuilder } from "./packet.ts";
 import { spoofingRefusal, type WirePlan, wirePlan } from "./plan.ts";
@@ -60,55 +60,29 @@ export function rawRefusal(options: TransportOptions): string | null {
   return null;
 }
 
-class RawTransport implements Transport {
+class RawTransport extends BatchedTransport {
   readonly name = "raw";
-  private readonly sender: BatchSender;
   private readonly builder: DatagramBuilder;
 
   constructor(options: TransportOptions) {
     const addon = requireNetRaw("--transport raw");
     const plan = wirePlan(options);
     if (!plan.prefix) throw new Error("--transport raw needs a source prefix (--sources PREFIX)");
-    this.builder = new DatagramBuilder({
+    const builder = new DatagramBuilder({
       prefix: plan.prefix,
       destination: plan.destination,
       destinationPort: plan.port,
     });
-    this.sender = new BatchSender(addon, openRaw(addon, plan), {
-      overheadBytes: this.builder.headerBytes,
-    });
-  }
-
-  get counters() {
-    return this.sender.counters;
-  }
-
-  prepare(): undefined {
-    return undefined; // nothing per host: the address is computed when the packet is built
+    super(new BatchSender(addon, openRaw(addon, plan), { overheadBytes: builder.headerBytes }));
+    this.builder = builder;
   }
 
   send(host: number, buffer: Buffer, offset: number, length: number): void {
+    if (!this.sender.room(this.builder.sizeFor(length))) return;
     const batch = this.sender.batch;
-    const size = this.builder.sizeFor(length);
-    if (!batch.fits(size)) {
-      this.sender.sendNow();
-      if (!batch.fits(size)) {
-        this.sender.refuse("EMSGSIZE");
-        return;
-      }
-    }
     batch.commit(
       this.builder.write(batch.buffer, batch.used, host, buffer, offset, offset + length),
     );
-  }
-
-  flush(): undefined {
-    this.sender.sendNow();
-    return undefined;
-  }
-
-  async close(): Promise<void> {
-    this.sender.close();
   }
 }
 

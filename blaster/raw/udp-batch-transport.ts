@@ -7,9 +7,9 @@
  * Needs the native addon, no capability.
  */
 
-import type { Transport, TransportModule, TransportOptions } from "../transport.ts";
-import { writeHostAddress } from "./address.ts";
-import { BatchSender, SEND_TIMEOUT_MS, SNDBUF_BYTES } from "./batched.ts";
+import type { TransportModule, TransportOptions } from "../transport.ts";
+import { type SourcePrefix, writeHostAddress } from "./address.ts";
+import { BatchedTransport, BatchSender, SEND_TIMEOUT_MS, SNDBUF_BYTES } from "./batched.ts";
 import { loadNetRaw, requireNetRaw } from "./native.ts";
 import { spoofingRefusal, type WirePlan, wirePlan } from "./plan.ts";
 
@@ -28,69 +28,48 @@ function check(options: TransportOptions): string | null {
   return refusal ? `--transport udp-batch: ${refusal}` : null;
 }
 
-class UdpBatchTransport implements Transport {
+class UdpBatchTransport extends BatchedTransport {
   readonly name = "udp-batch";
-  private readonly sender: BatchSender;
-  private readonly plan: WirePlan;
+  private readonly prefix: SourcePrefix | null;
   private readonly sourceBytes: number;
 
   constructor(options: TransportOptions) {
     const addon = requireNetRaw("--transport udp-batch");
-    this.plan = wirePlan(options);
-    const kind = this.plan.family === 6 ? "udp6" : "udp4";
-    this.sourceBytes = this.plan.prefix ? (this.plan.family === 6 ? 16 : 4) : 0;
+    const plan = wirePlan(options);
+    const kind = plan.family === 6 ? "udp6" : "udp4";
+    const sourceBytes = plan.prefix ? (plan.family === 6 ? 16 : 4) : 0;
     // Shared source: a connected socket (the kernel routes once). Per-host sources: unconnected,
     // with the destination on every datagram, so each datagram's own source address is honoured.
-    const fd = this.plan.prefix
-      ? addon.open(kind, undefined, undefined, undefined, undefined, SNDBUF_BYTES, SEND_TIMEOUT_MS)
-      : addon.open(
-          kind,
-          undefined,
-          undefined,
-          this.plan.destination,
-          this.plan.port,
-          SNDBUF_BYTES,
-          SEND_TIMEOUT_MS,
-        );
-    this.sender = new BatchSender(addon, fd, {
-      overheadBytes: 0,
-      destination: this.plan.prefix ? this.plan.destination : undefined,
-      port: this.plan.prefix ? this.plan.port : undefined,
-      sourceBytes: this.sourceBytes,
-    });
-  }
-
-  get counters() {
-    return this.sender.counters;
-  }
-
-  prepare(): undefined {
-    return undefined;
+    const connectTo = plan.prefix ? undefined : plan.destination;
+    const fd = addon.open(
+      kind,
+      undefined,
+      undefined,
+      connectTo,
+      plan.port,
+      SNDBUF_BYTES,
+      SEND_TIMEOUT_MS,
+    );
+    super(
+      new BatchSender(addon, fd, {
+        overheadBytes: 0,
+        destination: plan.prefix ? plan.destination : undefined,
+        port: plan.prefix ? plan.port : undefined,
+        sourceBytes,
+      }),
+    );
+    this.prefix = plan.prefix;
+    this.sourceBytes = sourceBytes;
   }
 
   send(host: number, buffer: Buffer, offset: number, length: number): void {
+    if (!this.sender.room(length)) return;
     const batch = this.sender.batch;
-    if (!batch.fits(length)) {
-      this.sender.sendNow();
-      if (!batch.fits(length)) {
-        this.sender.refuse("EMSGSIZE");
-        return;
-      }
-    }
     const sources = this.sender.sources;
-    if (sources && this.plan.prefix)
-      writeHostAddress(this.plan.prefix, host, sources, batch.count * this.sourceBytes);
+    if (sources && this.prefix)
+      writeHostAddress(this.prefix, host, sources, batch.count * this.sourceBytes);
     buffer.copy(batch.buffer, batch.used, offset, offset + length);
     batch.commit(length);
-  }
-
-  flush(): undefined {
-    this.sender.sendNow();
-    return undefined;
-  }
-
-  async close(): Promise<void> {
-    this.sender.close();
   }
 }
 
