@@ -37,6 +37,7 @@ export interface ListenerResult {
   queueDrops: number;
   batches: number;
   rcvbufBytes: number;
+  socketErrors: number;
 }
 
 export type ListenerNotice =
@@ -60,6 +61,7 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
   let batches = 0;
   let flushScheduled = false;
   let rcvbufBytes = 0;
+  let socketErrors = 0;
 
   const flush = (w: number) => {
     const writer = writers[w];
@@ -107,12 +109,14 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
 
   return new Promise<ListenerResult>((resolve, reject) => {
     let bound = false;
-    socket.once("error", (error: NodeJS.ErrnoException) => {
+    socket.on("error", (error: NodeJS.ErrnoException) => {
       if (!bound) {
         task.control.postMessage({ type: "error", message: error.message, code: error.code });
         task.control.close();
         for (const port of task.ports) port.close();
         reject(error);
+      } else {
+        socketErrors++; // a receive error on a bound socket: counted, the socket keeps reading
       }
     });
     socket.bind({ address: task.bind, port: task.port, exclusive: true }, () => {
@@ -132,7 +136,15 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
         flushAll();
         // The workers close the ports once they have read this (closing here could lose it).
         for (const port of task.ports) port.postMessage({ end: true });
-        resolve({ index: task.index, datagrams, bytes, queueDrops, batches, rcvbufBytes });
+        resolve({
+          index: task.index,
+          datagrams,
+          bytes,
+          queueDrops,
+          batches,
+          rcvbufBytes,
+          socketErrors,
+        });
       });
     });
   });

@@ -129,8 +129,16 @@ export interface ReceiverReport {
     busyUs: number;
     busyPercent: number;
   }[];
-  perListener: { index: number; datagrams: number; queueDrops: number; batches: number }[];
+  perListener: {
+    index: number;
+    datagrams: number;
+    queueDrops: number;
+    batches: number;
+    socketErrors: number;
+  }[];
   latencyUs: { endToEnd: LatencySummary; queue: LatencySummary; processing: LatencySummary };
+  /** Threads that crashed (their figures come from the live counters, so may be short). */
+  failures: string[];
   advice: AdviceLine[];
 }
 
@@ -408,7 +416,19 @@ export async function startReceiver(
       // While the sockets exist: closed sockets vanish from /proc/net/udp with their counts.
       const kernelEnd = sampleKernel(boundPort);
       for (const c of listenerControls) c.postMessage({ type: "stop" });
-      const listeners = await Promise.all(listenerResults);
+      // A crashed thread must not cost the report: its live figures stand in for its result.
+      const listenerSettled = await Promise.allSettled(listenerResults);
+      const listeners = listenerSettled.map((s, l) =>
+        s.status === "fulfilled" ? s.value : listenerFromLive(l, ll, rcvbufGranted),
+      );
+      const failures = [
+        ...listenerSettled.flatMap((s, l) =>
+          s.status === "rejected"
+            ? [`listener ${l}: ${(s.reason as Error)?.message ?? s.reason}`]
+            : [],
+        ),
+      ];
+      const ends = listenerSettled.filter((s) => s.status === "fulfilled").length;
       const truthByWorker: TruthHost[][] = Array.from({ length: W }, () => []);
       const mapped = boundFamily6
         ? (a: string) => (isIP(a) === 4 ? `::ffff:${a}` : a)
@@ -422,9 +442,17 @@ export async function startReceiver(
         });
       }
       workerControls.forEach((c, w) => {
-        c.postMessage({ type: "finish", truth: truthByWorker[w] } satisfies FinishMessage);
+        c.postMessage({ type: "finish", truth: truthByWorker[w], ends } satisfies FinishMessage);
       });
-      const workers = await Promise.all(workerResults);
+      const workerSettled = await Promise.allSettled(workerResults);
+      const workers = workerSettled.map((s, w) =>
+        s.status === "fulfilled" ? s.value : workerFromLive(w, wl),
+      );
+      workerSettled.forEach((s, w) => {
+        if (s.status === "rejected") {
+          failures.push(`worker ${w}: ${(s.reason as Error)?.message ?? s.reason}`);
+        }
+      });
       const durationMs = performance.now() - t0;
       for (const c of [...listenerControls, ...workerControls]) c.close();
       await cleanup();
@@ -449,6 +477,7 @@ export async function startReceiver(
         kernel: kernelDelta(kernelStart, kernelEnd),
         listeners,
         workers,
+        failures,
         latency: {
           endToEnd: summarize(e2e),
           queue: summarize(queue),
@@ -470,6 +499,47 @@ export async function startReceiver(
   };
 }
 
+/** A crashed listener's result, from what it last published. */
+function listenerFromLive(index: number, live: Float64Array, rcvbufBytes: number): ListenerResult {
+  const at = index * LISTENER_LIVE.length;
+  return {
+    index,
+    datagrams: live[at],
+    bytes: live[at + 1],
+    queueDrops: live[at + 2],
+    batches: live[at + 3],
+    rcvbufBytes,
+    socketErrors: 0,
+  };
+}
+
+/** A crashed worker's result, from what it last published (sequence figures are lost). */
+function workerFromLive(index: number, live: Float64Array): WorkerResult {
+  const at = index * WORKER_LIVE.length;
+  const v = (name: (typeof WORKER_LIVE)[number]) => live[at + WORKER_LIVE.indexOf(name)];
+  const sequence = {} as SequenceCounters;
+  for (const name of SEQUENCE_COUNTERS) sequence[name] = 0;
+  sequence.hosts = v("hosts");
+  return {
+    index,
+    counters: {
+      datagrams: v("datagrams"),
+      bytes: v("bytes"),
+      malformed: v("malformed"),
+      extended: v("extended"),
+      legacy: v("legacy"),
+    },
+    sequence,
+    reassembly: {},
+    hostsTracked: v("hostsTracked"),
+    queueMaxDepth: v("queueMaxDepth"),
+    busyUs: v("busyUs"),
+    missingEdges: 0,
+    truthHostsUnseen: 0,
+    histograms: { endToEnd: "", queue: "", processing: "" },
+  };
+}
+
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -488,6 +558,7 @@ function buildReport(input: {
   listeners: ListenerResult[];
   workers: WorkerResult[];
   latency: ReceiverReport["latencyUs"];
+  failures: string[];
 }): ReceiverReport {
   const { o, workers, listeners } = input;
   const core = sumCounters(workers.map((w) => w.counters));
@@ -576,8 +647,10 @@ function buildReport(input: {
       datagrams: l.datagrams,
       queueDrops: l.queueDrops,
       batches: l.batches,
+      socketErrors: l.socketErrors,
     })),
     latencyUs: input.latency,
+    failures: input.failures,
     advice: [],
   };
   report.advice = adviseTuning({

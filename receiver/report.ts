@@ -55,6 +55,9 @@ export function formatReport(r: ReceiverReport): string {
     latencyRow("end-to-end", r.latencyUs.endToEnd),
     latencyRow("queue", r.latencyUs.queue),
     latencyRow("processing", r.latencyUs.processing),
+    ...(r.failures.length > 0
+      ? ["FAILURES (figures of these threads are partial)", ...r.failures.map((f) => `  - ${f}`)]
+      : []),
     "advice",
     ...r.advice.map((a) => `  - ${a.message}`),
   ];

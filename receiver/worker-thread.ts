@@ -51,6 +51,8 @@ export interface TruthHost {
 export interface FinishMessage {
   type: "finish";
   truth: TruthHost[];
+  /** End markers to wait for: one per listener that stopped cleanly (a crashed one sends none). */
+  ends: number;
 }
 
 export interface WorkerResult {
@@ -96,7 +98,7 @@ export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
   const onBatch = (message: BatchMessage) => {
     if ("end" in message) {
       ended++;
-      if (ended === task.listeners && finishMessage) finish(finishMessage);
+      if (finishMessage && ended >= finishMessage.ends) finish(finishMessage);
       return;
     }
     const depth = Atomics.load(inFlight, task.index);
@@ -129,7 +131,7 @@ export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
       // Ports are not ordered with each other: finish once both this and every listener's end
       // marker have arrived.
       finishMessage = m as FinishMessage;
-      if (ended === task.listeners) finish(finishMessage);
+      if (ended >= finishMessage.ends) finish(finishMessage);
     } else if (m.type === "snap") {
       // The live p99 is per interval: hand over this interval's histogram and start a new one.
       const encoded = encodeHistogram(core.endToEndInterval);
