@@ -36,6 +36,12 @@ describe("judge: one figure against its baseline", () => {
     assert.ok(Math.abs(j.margin - Math.hypot(1, 1) / 100) < 1e-12);
   });
 
+  it("still finds a very large drop in very noisy figures", () => {
+    // ±60% on each side (margin 85%), but 100 times slower
+    assert.equal(judge(m("a", 1000, 60), m("a", 10, 60), 0.1).verdict, "regression");
+    assert.equal(judge(m("a", 10, 60), m("a", 1000, 60), 0.1).verdict, "faster");
+  });
+
   it("calls a drop inside the noise margin the same, even when it exceeds the tolerance", () => {
     // 20% slower, but each side is only known to ±20%: the margin is 28%, so this is noise
     assert.equal(judge(m("a", 1000, 20), m("a", 800, 20), 0.1).verdict, "same");
@@ -45,7 +51,8 @@ describe("judge: one figure against its baseline", () => {
 
   it("calls a drop beyond the noise but within the tolerance slower, not a regression", () => {
     assert.equal(judge(m("a", 1000, 1), m("a", 950, 1), 0.1).verdict, "slower");
-    // just inside: 1 - 0.1 - margin(0.01414) = 0.8859 < 0.89
+    // the optimistic end of the noise: 0.89 * 1.01414 = 0.9026 is within the 10% tolerance,
+    // 0.88 * 1.01414 = 0.8924 is not
     assert.equal(judge(m("a", 1000, 1), m("a", 890, 1), 0.1).verdict, "slower");
     assert.equal(judge(m("a", 1000, 1), m("a", 880, 1), 0.1).verdict, "regression");
   });

@@ -5,11 +5,13 @@
  * For each measurement present in both runs, `speed` is how many times better the new figure
  * is (new/old when bigger is better, old/new when smaller is better), and `margin` is the noise
  * allowance: the two relative margins of error (tinybench's 95% `rme`) combined in quadrature,
- * which is the relative margin of a quotient of two independent means. Then:
- *  - regression: speed < 1 - tolerance - margin  (slower by more than the tolerance even after
- *    giving the noise the benefit of the doubt; fails the run when the figure is gated)
- *  - slower:     speed < 1 - margin              (really slower, but within the tolerance)
- *  - faster:     speed > 1 + margin
+ * which is the relative margin of a quotient of two independent means. The true speed then
+ * lies between speed / (1 + margin) and speed * (1 + margin) (multiplicative, so a noisy
+ * figure with a 60% margin can still be found 100 times slower). Then:
+ *  - regression: speed * (1 + margin) < 1 - tolerance  (slower by more than the tolerance even
+ *    at the optimistic end of the noise; fails the run when the figure is gated)
+ *  - slower:     speed * (1 + margin) < 1              (really slower, but within the tolerance)
+ *  - faster:     speed / (1 + margin) > 1
  *  - same:       otherwise (the difference is within the noise)
  * A count whose baseline is 0 (lost messages) has no ratio: any increase is a regression.
  */
@@ -77,9 +79,10 @@ export function judge(
     return { ratio, speed, margin, verdict: current.value > 0 ? "faster" : "same" };
   }
   let verdict: Verdict;
-  if (speed < 1 - tolerance - margin) verdict = "regression";
-  else if (speed < 1 - margin) verdict = "slower";
-  else if (speed > 1 + margin) verdict = "faster";
+  const optimistic = speed * (1 + margin);
+  if (optimistic < 1 - tolerance) verdict = "regression";
+  else if (optimistic < 1) verdict = "slower";
+  else if (speed / (1 + margin) > 1) verdict = "faster";
   else verdict = "same";
   return { ratio, speed, margin, verdict };
 }
