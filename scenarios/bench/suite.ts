@@ -104,12 +104,28 @@ export async function measureReference(options: SuiteRunOptions): Promise<TaskFi
   return figure;
 }
 
-/** Runs the reference workload, then the suite's tasks, and gives each task as a ratio too. */
+/** A task's figure and the reference measured just before it. */
+export interface PairedFigure {
+  task: TaskFigure;
+  reference: TaskFigure | undefined;
+}
+
+/**
+ * Runs each task right after its own measurement of the reference workload, so the pair sees
+ * the same machine: on a machine shared with other work the speed available changes from one
+ * second to the next, and a reference measured once per suite would be out of step with the
+ * tasks measured later.
+ */
 export async function runSuite(suite: Suite, options: SuiteRunOptions): Promise<Measurement[]> {
   const tasks = await suite.tasks();
-  const reference = await measureReference(options);
-  const figures = await measureTasks(suite.name, tasks, options);
-  return toMeasurements(suite.name, reference, figures);
+  const pairs: PairedFigure[] = [];
+  for (const task of tasks) {
+    if (options.signal?.aborted) break;
+    const reference = await measureReference(options);
+    const [figure] = await measureTasks(suite.name, [task], options);
+    if (figure) pairs.push({ task: figure, reference });
+  }
+  return toMeasurements(suite.name, pairs);
 }
 
 /** Runs tasks in one tinybench Bench; ops/s and margin of error per task that finished. */
@@ -162,29 +178,34 @@ async function measureTasks(
   return figures;
 }
 
-/** Absolute ops/s per task, the same as a ratio to the reference, and the reference itself. */
-export function toMeasurements(
-  suite: string,
-  reference: TaskFigure | undefined,
-  figures: readonly TaskFigure[],
-): Measurement[] {
+/**
+ * Absolute ops/s per task, the same as a ratio to its paired reference, and the suite's
+ * reference figure (the mean of its pairs; the extra text gives their range, which shows how
+ * much the machine's speed moved during the suite).
+ */
+export function toMeasurements(suite: string, pairs: readonly PairedFigure[]): Measurement[] {
   const out: Measurement[] = [];
   const extra = (f: TaskFigure) =>
     [f.note, `${f.batch} ops per timed call`].filter(Boolean).join("; ");
-  if (reference) {
+  const refs = pairs.flatMap((p) => (p.reference ? [p.reference] : []));
+  if (refs.length > 0) {
+    const values = refs.map((r) => r.opsPerSecond);
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    // the root mean square of the pairs' margins: a typical pair's margin
+    const rme = Math.sqrt(refs.reduce((a, r) => a + r.rmePercent ** 2, 0) / refs.length);
     out.push({
       name: `${suite}/reference`,
       suite,
       unit: "ops/s",
-      value: reference.opsPerSecond,
-      rmePercent: reference.rmePercent,
+      value: mean,
+      rmePercent: rme,
       direction: "bigger",
       kind: "reference",
-      samples: reference.samples,
-      extra: extra(reference),
+      samples: refs.reduce((a, r) => a + r.samples, 0),
+      extra: `${extra(refs[0])}; mean of ${refs.length} measurements, one before each task, ${Math.round(Math.min(...values))}..${Math.round(Math.max(...values))}`,
     });
   }
-  for (const f of figures) {
+  for (const { task: f, reference } of pairs) {
     const m: Measurement = {
       name: `${suite}/${f.name}`,
       suite,

@@ -3,9 +3,11 @@
  * it measures exists: no stand-ins.
  */
 import type { Suite } from "../suite.ts";
+import { blasterSuite } from "./blaster.ts";
 import { codecSuite } from "./codec.ts";
 import { histogramSuite } from "./histogram.ts";
 import { reassemblySuite } from "./reassembly.ts";
+import { receiverSuite } from "./receiver.ts";
 import { sequenceSuite } from "./sequence.ts";
 
 export const SUITES: readonly Suite[] = [
@@ -13,4 +15,6 @@ export const SUITES: readonly Suite[] = [
   reassemblySuite,
   sequenceSuite,
   histogramSuite,
+  receiverSuite,
+  blasterSuite,
 ];
