@@ -25,8 +25,10 @@ function bench(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-// The histogram suite is the quickest; the e2e run is skipped: this is about the comparison.
-const QUICK = ["--quick", "--filter", "histogram"];
+// Two small suites (4 figures, so one noisy figure cannot decide the doctored case alone) and
+// no end-to-end run: this is about the comparison. 150 ms per task keeps the margins sane on a
+// busy machine.
+const QUICK = ["--quick", "--filter", "histogram,sequence", "--time", "150ms"];
 
 describe("bench --save / --baseline", () => {
   const baselineFile = join(dir, "baseline.json");
@@ -35,7 +37,8 @@ describe("bench --save / --baseline", () => {
   it("--save writes a baseline and --json the customBiggerIsBetter list", () => {
     const r = bench(...QUICK, "--save", baselineFile, "--json", jsonFile);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /histogram\/recordValue, 32-bit, 3 digits/);
+    assert.match(r.stdout, /histogram\/recordValue/);
+    assert.match(r.stdout, /sequence\/observe, 1 host, in order/);
     const baseline = parseBaseline(readFileSync(baselineFile, "utf8"));
     assert.ok(baseline.measurements.some((m) => m.kind === "reference"));
     assert.ok(baseline.measurements.some((m) => m.kind === "ratio"));
@@ -92,8 +95,69 @@ describe("bench input errors", () => {
   it("--list names every suite", () => {
     const r = bench("--list");
     assert.equal(r.code, 0);
-    for (const name of ["codec", "reassembly", "sequence", "histogram"]) {
+    for (const name of [
+      "codec",
+      "reassembly",
+      "sequence",
+      "histogram",
+      "receiver",
+      "blaster",
+      "e2e",
+    ]) {
       assert.match(r.stdout, new RegExp(`^${name} `, "m"));
     }
+  });
+});
+
+describe("bench end-to-end run", () => {
+  it("runs blaster -> receiver on loopback and reports every run, the spread and the loss", () => {
+    const report = join(dir, "report.json");
+    const smaller = join(dir, "smaller.json");
+    const r = bench(
+      "--quick",
+      "--filter",
+      "e2e",
+      "--e2e-runs",
+      "2",
+      "--e2e-messages",
+      "500",
+      "--report",
+      report,
+      "--json-smaller",
+      smaller,
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /end-to-end: 500 messages x 2 runs/);
+    assert.match(r.stdout, /spread max\/min of delivered msgs\/s: \d+\.\d{3}; (zero loss|LOSS)/);
+    const doc = JSON.parse(readFileSync(report, "utf8"));
+    assert.equal(doc.format, "netcons-bench/bench-report@1");
+    assert.equal(doc.endToEnd.runs.length, 2);
+    for (const run of doc.endToEnd.runs) {
+      assert.equal(run.sent, 500);
+      assert.equal(run.expected, 500);
+      // every message is either received or counted as lost
+      assert.equal(run.received + run.lost, 500);
+    }
+    const names = doc.measurements.map((m: { name: string }) => m.name);
+    for (const name of [
+      "e2e/delivered messages/s",
+      "e2e/lost messages",
+      "e2e/end-to-end p99 latency",
+      "e2e/receiver busy time per message",
+      "e2e/receiver busy time per message vs reference",
+    ]) {
+      assert.ok(names.includes(name), name);
+    }
+    // the smaller-is-better file holds the loss, latency and cost figures
+    const entries = JSON.parse(readFileSync(smaller, "utf8")) as { name: string }[];
+    assert.deepEqual(
+      entries.map((e) => e.name),
+      [
+        "e2e/lost messages",
+        "e2e/end-to-end p99 latency",
+        "e2e/receiver busy time per message",
+        "e2e/receiver busy time per message vs reference",
+      ],
+    );
   });
 });

@@ -3,6 +3,7 @@
  * out) so the command stays thin and the layout is testable.
  */
 import type { CompareResult, Comparison, Gate } from "./compare.ts";
+import type { EndToEndResult } from "./e2e.ts";
 import type { Measurement } from "./format.ts";
 
 /** A figure with enough digits to compare by eye: 2,158,566 / 3.41 / 0.0123. */
@@ -96,4 +97,26 @@ export function verdictSummary(
     lines.push(`FAIL: ${result.regressions} gated regression(s): ${names.join(", ")}`);
   }
   return lines.join("\n");
+}
+
+/** One line per end-to-end run, then the spread and the zero-loss status. */
+export function e2eSummary(result: EndToEndResult): string {
+  const rows = result.runs.map((r, i) => [
+    String(i + 1),
+    formatValue(r.deliveredPerSecond),
+    String(r.received),
+    String(r.lost),
+    String(r.kernelDrops),
+    formatValue(r.p99Us),
+    r.busyUsPerMessage.toFixed(2),
+  ]);
+  const o = result.options;
+  return [
+    `end-to-end: ${o.messages} messages x ${result.runs.length} runs at ${o.ratePps} msg/s offered, ${o.hosts} hosts, seed ${o.seed}, 127.0.0.1`,
+    renderTable(
+      ["run", "delivered msgs/s", "received", "lost", "kernel drops", "p99 µs", "busy µs/msg"],
+      rows,
+    ),
+    `spread max/min of delivered msgs/s: ${result.spread.toFixed(3)}; ${result.zeroLoss ? "zero loss" : "LOSS in at least one run"}`,
+  ].join("\n");
 }

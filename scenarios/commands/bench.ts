@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import { type CompareResult, compareResults, type Gate } from "../bench/compare.ts";
+import { benchEndToEnd, E2E_DEFAULTS, type EndToEndResult } from "../bench/e2e.ts";
 import {
   BASELINE_FORMAT,
   type Baseline,
@@ -22,15 +23,20 @@ import {
   suiteList,
   suiteNames,
 } from "../bench/run.ts";
-import { comparisonTable, resultsTable, verdictSummary } from "../bench/table.ts";
-import { choiceOption, durationOption, EXIT, UsageError } from "../options.ts";
+import { comparisonTable, e2eSummary, resultsTable, verdictSummary } from "../bench/table.ts";
+import { choiceOption, durationOption, EXIT, integerOption, UsageError } from "../options.ts";
 
 export const REPORT_FORMAT = "netcons-bench/bench-report@1";
 
 /** Defaults per mode: full (what CI should gate on) and quick (tests, smoke checks). */
 const MODES = {
-  full: { timeMs: 1000, warmupMs: 200 },
-  quick: { timeMs: 40, warmupMs: 10 },
+  full: {
+    timeMs: 1000,
+    warmupMs: 200,
+    e2eRuns: E2E_DEFAULTS.runs,
+    e2eMessages: E2E_DEFAULTS.messages,
+  },
+  quick: { timeMs: 40, warmupMs: 10, e2eRuns: 2, e2eMessages: 2000 },
 } as const;
 
 export interface BenchCommandOptions {
@@ -39,6 +45,10 @@ export interface BenchCommandOptions {
   quick?: boolean;
   time?: number;
   warmup?: number;
+  e2e: boolean;
+  e2eRuns?: number;
+  e2eMessages?: number;
+  e2eRate: number;
   json?: string;
   jsonSmaller?: string;
   report?: string;
@@ -76,6 +86,23 @@ export function register(program: Command): void {
       "--warmup <duration>",
       "warm-up per task (default 200ms; 10ms with --quick)",
       durationOption("--warmup"),
+    )
+    .option("--no-e2e", "skip the end-to-end loopback run (blaster -> receiver)")
+    .option(
+      "--e2e-runs <n>",
+      `end-to-end runs, for the spread and margin of error (default ${E2E_DEFAULTS.runs}; 2 with --quick)`,
+      integerOption("--e2e-runs", 1, 100),
+    )
+    .option(
+      "--e2e-messages <n>",
+      `messages per end-to-end run (default ${E2E_DEFAULTS.messages}; 2000 with --quick)`,
+      integerOption("--e2e-messages", 1, 100_000_000),
+    )
+    .option(
+      "--e2e-rate <pps>",
+      "offered rate of the end-to-end run, messages/s (keep it below what the machine sustains: loss is a finding)",
+      integerOption("--e2e-rate", 1, 10_000_000),
+      E2E_DEFAULTS.ratePps,
     )
     .option(
       "--json <file>",
@@ -148,18 +175,26 @@ function writeOut(file: string, data: unknown): void {
 export async function benchCommand(options: BenchCommandOptions): Promise<number> {
   if (options.list) {
     for (const s of suiteList()) process.stdout.write(`${s.name.padEnd(12)} ${s.description}\n`);
+    process.stdout.write(
+      `${"e2e".padEnd(12)} runBlast into startReceiver on 127.0.0.1: delivered msgs/s, loss, p99, busy µs/msg\n`,
+    );
     return EXIT.ok;
   }
-  let suites: string[] | undefined;
+  // "e2e" is selectable by --filter like a suite; --no-e2e drops it too.
+  const allNames = [...suiteNames(), "e2e"];
+  let selected = allNames;
   if (options.filter !== undefined) {
-    const { selected, unmatched } = selectSuites(options.filter.split(","), suiteNames());
-    if (unmatched.length > 0 || selected.length === 0) {
+    const picked = selectSuites(options.filter.split(","), allNames);
+    if (picked.unmatched.length > 0 || picked.selected.length === 0) {
       throw new UsageError(
-        `--filter ${options.filter}: no suite matches ${unmatched.join(", ") || "it"} (suites: ${suiteNames().join(", ")})`,
+        `--filter ${options.filter}: no suite matches ${picked.unmatched.join(", ") || "it"} (suites: ${allNames.join(", ")})`,
       );
     }
-    suites = selected;
+    selected = picked.selected;
   }
+  if (!options.e2e) selected = selected.filter((n) => n !== "e2e");
+  const suites = selected.filter((n) => n !== "e2e");
+  const withE2e = selected.includes("e2e");
   // Read the baseline first: a bad file should fail in a second, not after the benchmarks.
   const baseline = options.baseline ? readBaseline(options.baseline) : undefined;
   const mode = options.quick ? MODES.quick : MODES.full;
@@ -167,7 +202,17 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
     quick: Boolean(options.quick),
     timeMs: options.time ?? mode.timeMs,
     warmupMs: options.warmup ?? mode.warmupMs,
-    suites: suites ?? suiteNames(),
+    suites: selected,
+    e2e: withE2e
+      ? {
+          runs: options.e2eRuns ?? mode.e2eRuns,
+          messages: options.e2eMessages ?? mode.e2eMessages,
+          ratePps: options.e2eRate,
+          hosts: E2E_DEFAULTS.hosts,
+          seed: E2E_DEFAULTS.seed,
+          rcvbufBytes: E2E_DEFAULTS.rcvbufBytes,
+        }
+      : null,
   };
   // When stdout carries JSON, the table goes to stderr so the JSON stays parseable.
   const human =
@@ -182,6 +227,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   let run: BenchRun;
+  let e2e: EndToEndResult | undefined;
   try {
     run = await runMicroBenchmarks({
       suites,
@@ -193,6 +239,21 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
           `bench: ${e.phase === "start" ? "running" : "done"} ${e.suite} (${e.index + 1}/${e.of})`,
         ),
     });
+    if (settings.e2e && !controller.signal.aborted) {
+      const e2eOptions = settings.e2e;
+      progress?.(`bench: end-to-end run 1/${e2eOptions.runs}`);
+      const out = await benchEndToEnd(
+        {
+          ...e2eOptions,
+          signal: controller.signal,
+          onRun: (_r, i) => progress?.(`bench: end-to-end run ${i + 2}/${e2eOptions.runs}`),
+        },
+        { timeMs: settings.timeMs, warmupMs: settings.warmupMs },
+      );
+      e2e = out.result;
+      run.measurements.push(...out.measurements);
+      if (out.result.aborted) run.aborted = true;
+    }
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
@@ -201,6 +262,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
   const measurements: Measurement[] = run.measurements;
 
   human.write(`${resultsTable(measurements)}\n`);
+  if (e2e && e2e.runs.length > 0) human.write(`${e2eSummary(e2e)}\n`);
   let comparison: (CompareResult & { gate: Gate; why: string; tolerance: number }) | undefined;
   if (baseline) {
     const { gate, why } = resolveGate(options.gate, baseline.environment, run.environment);
@@ -238,6 +300,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
       settings,
       aborted: run.aborted,
       measurements,
+      endToEnd: e2e ?? null,
       comparison: comparison ?? null,
     });
   }

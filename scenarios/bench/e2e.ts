@@ -1,0 +1,290 @@
+/**
+ * The end-to-end loopback benchmark: runBlast (blaster/blast.ts) into startReceiver
+ * (receiver/receive.ts) on 127.0.0.1, repeated a few times, at a fixed offered rate below what
+ * this kind of machine sustains, so that the run is expected to lose nothing and a loss is a
+ * finding rather than noise.
+ *
+ * Per run it measures the delivered message rate (on the receiver's side, from the first
+ * message to the last), messages lost, the end-to-end p99 latency and the receiver workers' busy
+ * time per message (the CPU cost, which shows a slower receiver even while it keeps up). Over the
+ * runs each figure becomes a mean with a 95% relative margin of error (Student's t), so the
+ * baseline comparison treats run-to-run noise the same way as tinybench's.
+ */
+import { runBlast } from "../../blaster/blast.ts";
+import { startReceiver } from "../../receiver/receive.ts";
+import type { Measurement } from "./format.ts";
+import { measureReference } from "./suite.ts";
+
+export interface EndToEndOptions {
+  /** Repeated runs (the margin of error needs at least 2). */
+  runs: number;
+  /** Messages per run. */
+  messages: number;
+  /** Offered rate, messages (= datagrams: 64-byte records never fragment) per second. */
+  ratePps: number;
+  hosts: number;
+  seed: number;
+  /** Requested SO_RCVBUF: absorbs the blaster's catch-up bursts on a busy machine. */
+  rcvbufBytes: number;
+  signal?: AbortSignal;
+  onRun?: (run: EndToEndRun, index: number) => void;
+}
+
+export const E2E_DEFAULTS = {
+  runs: 5,
+  messages: 20_000,
+  ratePps: 20_000,
+  hosts: 64,
+  seed: 42,
+  rcvbufBytes: 4 * 1024 * 1024,
+} as const;
+
+export interface EndToEndRun {
+  sent: number;
+  expected: number;
+  received: number;
+  lost: number;
+  kernelDrops: number;
+  queueDrops: number;
+  /** Received messages over the receiver's window from the first message to the last. */
+  deliveredPerSecond: number;
+  windowMs: number;
+  blastMs: number;
+  achievedPps: number;
+  p99Us: number;
+  busyUsPerMessage: number;
+}
+
+export interface EndToEndResult {
+  options: Omit<EndToEndOptions, "signal" | "onRun">;
+  runs: EndToEndRun[];
+  /** max/min of deliveredPerSecond over the runs (1 = identical). */
+  spread: number;
+  zeroLoss: boolean;
+  aborted: boolean;
+}
+
+/** How long the receiver may go without a new message before the run is considered drained. */
+const QUIET_MS = 300;
+const DRAIN_CAP_MS = 5000;
+const POLL_MS = 2;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function oneRun(o: EndToEndOptions): Promise<EndToEndRun> {
+  const receiver = await startReceiver({
+    bind: "127.0.0.1",
+    port: 0,
+    listeners: 1,
+    workers: 1,
+    rcvbuf: o.rcvbufBytes,
+  });
+  try {
+    // Watch the receiver's count from the main thread (the blaster and the receiver work in
+    // their own threads): the window runs from the first message seen to the last.
+    let firstAt = 0;
+    let firstCount = 0;
+    let lastAt = 0;
+    let lastCount = 0;
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        const n = receiver.snapshot().messages.extended;
+        const now = performance.now();
+        if (n > 0 && firstAt === 0) {
+          firstAt = now;
+          firstCount = n;
+        }
+        if (n !== lastCount) {
+          lastCount = n;
+          lastAt = now;
+        }
+        await sleep(POLL_MS);
+      }
+    })();
+    let blast: Awaited<ReturnType<typeof runBlast>>;
+    try {
+      blast = await runBlast(
+        {
+          target: `127.0.0.1:${receiver.port}`,
+          hosts: o.hosts,
+          count: o.messages,
+          ratePps: o.ratePps,
+          seed: o.seed,
+          format: "extended",
+          size: { kind: "fixed", bytes: 64 },
+        },
+        { signal: o.signal },
+      );
+      const expected = blast.expected.messagesDelivered;
+      const drainUntil = performance.now() + DRAIN_CAP_MS;
+      while (
+        lastCount < expected &&
+        performance.now() < drainUntil &&
+        performance.now() - lastAt < QUIET_MS
+      ) {
+        await sleep(POLL_MS);
+      }
+    } finally {
+      watching = false;
+      await watch;
+    }
+    const report = await receiver.stop("bench end-to-end run");
+    const received = report.messages.extended;
+    const expected = blast.expected.messagesDelivered;
+    const busyUs = report.perWorker.reduce((sum, w) => sum + w.busyUs, 0);
+    const windowMs = lastAt - firstAt;
+    return {
+      sent: blast.packets.sent,
+      expected,
+      received,
+      lost: Math.max(0, expected - received),
+      kernelDrops: report.drops.kernel,
+      queueDrops: report.drops.queue,
+      // the first poll already saw firstCount messages, so they are outside the window
+      deliveredPerSecond: windowMs > 0 ? ((lastCount - firstCount) * 1000) / windowMs : 0,
+      windowMs,
+      blastMs: blast.durationMs,
+      achievedPps: blast.rate.achievedPps,
+      p99Us: report.latencyUs.endToEnd.p99,
+      busyUsPerMessage: received > 0 ? busyUs / received : 0,
+    };
+  } finally {
+    await receiver.stop("bench end-to-end run");
+  }
+}
+
+export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndResult> {
+  const runs: EndToEndRun[] = [];
+  for (let i = 0; i < options.runs && !options.signal?.aborted; i++) {
+    const run = await oneRun(options);
+    runs.push(run);
+    options.onRun?.(run, i);
+  }
+  const rates = runs.map((r) => r.deliveredPerSecond);
+  const { signal: _signal, onRun: _onRun, ...kept } = options;
+  return {
+    options: kept,
+    runs,
+    spread: rates.length > 0 ? Math.max(...rates) / Math.max(1e-9, Math.min(...rates)) : 0,
+    zeroLoss: runs.every((r) => r.lost === 0),
+    aborted: Boolean(options.signal?.aborted),
+  };
+}
+
+/**
+ * Two-sided 95% Student's t critical values by degrees of freedom (1..30); beyond, 1.96 is
+ * close enough. Enough for a handful of repeated runs.
+ */
+const T95 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145,
+  2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048,
+  2.045, 2.042,
+];
+
+/** Mean and relative margin of error (percent, 95%) of repeated figures. Pure. */
+export function meanWithMargin(values: readonly number[]): { mean: number; rmePercent: number } {
+  const n = values.length;
+  if (n === 0) return { mean: 0, rmePercent: 0 };
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  if (n < 2 || mean === 0) return { mean, rmePercent: n < 2 ? 100 : 0 };
+  const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1);
+  const sem = Math.sqrt(variance / n);
+  const t = T95[n - 2] ?? 1.96;
+  return { mean, rmePercent: (100 * t * sem) / Math.abs(mean) };
+}
+
+/**
+ * The end-to-end figures as measurements. Ratios to the reference only where they mean
+ * something: the CPU cost per message scales with the machine, the delivered rate does not
+ * (it is the offered rate whenever the receiver keeps up), so it has no ratio.
+ */
+export function endToEndMeasurements(
+  result: EndToEndResult,
+  reference: { opsPerSecond: number; rmePercent: number } | undefined,
+): Measurement[] {
+  const runs = result.runs;
+  if (runs.length === 0) return [];
+  const suite = "e2e";
+  const label = `${result.options.ratePps} msg/s offered, ${runs.length} runs`;
+  const rate = meanWithMargin(runs.map((r) => r.deliveredPerSecond));
+  const p99 = meanWithMargin(runs.map((r) => r.p99Us));
+  const busy = meanWithMargin(runs.map((r) => r.busyUsPerMessage));
+  const lost = runs.reduce((a, r) => a + r.lost, 0);
+  const base = { suite, samples: runs.length };
+  const out: Measurement[] = [
+    {
+      ...base,
+      name: "e2e/delivered messages/s",
+      unit: "msgs/s",
+      value: rate.mean,
+      rmePercent: rate.rmePercent,
+      direction: "bigger",
+      kind: "absolute",
+      extra: `${label}; spread max/min ${result.spread.toFixed(3)}`,
+    },
+    {
+      ...base,
+      name: "e2e/lost messages",
+      unit: "messages",
+      value: lost,
+      rmePercent: 0,
+      direction: "smaller",
+      kind: "absolute",
+      extra: `${label}; ${result.zeroLoss ? "zero loss" : "LOSS"}; sum over runs`,
+    },
+    {
+      ...base,
+      name: "e2e/end-to-end p99 latency",
+      unit: "µs",
+      value: p99.mean,
+      rmePercent: p99.rmePercent,
+      direction: "smaller",
+      kind: "absolute",
+      extra: `${label}; from the intended send time (stamp)`,
+    },
+    {
+      ...base,
+      name: "e2e/receiver busy time per message",
+      unit: "µs",
+      value: busy.mean,
+      rmePercent: busy.rmePercent,
+      direction: "smaller",
+      kind: "absolute",
+      extra: `${label}; worker busy µs / messages`,
+    },
+  ];
+  if (reference && reference.opsPerSecond > 0) {
+    // µs per message x reference ops per µs = the message's cost in reference operations
+    out.push({
+      ...base,
+      name: "e2e/receiver busy time per message vs reference",
+      unit: "reference ops",
+      value: (busy.mean * reference.opsPerSecond) / 1e6,
+      rmePercent: Math.hypot(busy.rmePercent, reference.rmePercent),
+      direction: "smaller",
+      kind: "ratio",
+      extra: `${label}; busy µs per message x reference ops/µs`,
+    });
+    out.unshift({
+      ...base,
+      name: "e2e/reference",
+      unit: "ops/s",
+      value: reference.opsPerSecond,
+      rmePercent: reference.rmePercent,
+      direction: "bigger",
+      kind: "reference",
+    });
+  }
+  return out;
+}
+
+/** Runs the reference, then the end-to-end runs; returns both the detail and the measurements. */
+export async function benchEndToEnd(
+  options: EndToEndOptions,
+  referenceTiming: { timeMs: number; warmupMs: number },
+): Promise<{ result: EndToEndResult; measurements: Measurement[] }> {
+  const reference = await measureReference({ ...referenceTiming, signal: options.signal });
+  const result = await runEndToEnd(options);
+  return { result, measurements: endToEndMeasurements(result, reference) };
+}
