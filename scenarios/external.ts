@@ -255,7 +255,7 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
       let killed = false;
       const result = await Promise.race([
         exitPromise,
-        sleep(options.stopTimeoutMs).then(() => null),
+        sleep(options.stopTimeoutMs, null, { ref: false }),
       ]);
       if (!result) {
         killed = true;

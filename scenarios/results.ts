@@ -297,8 +297,8 @@ export function resultsTable(results: Results): string {
   const header = [
     "point",
     "trials",
-    "target msg/s",
-    "delivered",
+    "target pps",
+    "delivered pps",
     "lost",
     "drops",
     "p99",

@@ -4,7 +4,7 @@
  * distinct source addresses, and on SIGTERM/SIGINT prints netconsd's exit statistics lines so
  * the runner's parser and reconciliation are exercised end to end.
  *
- * Usage: node test/udp-counter.ts --port P [--listeners N] [--bind-delay-ms MS]
+ * Usage: node test/udp-counter.ts --port P [--listeners N] [--bind-delay-ms MS] [--rcvbuf BYTES]
  */
 import { createSocket, type Socket } from "node:dgram";
 import { parseArgs } from "node:util";
@@ -14,6 +14,8 @@ const { values } = parseArgs({
     port: { type: "string" },
     listeners: { type: "string", default: "1" },
     "bind-delay-ms": { type: "string", default: "0" },
+    // A large receive buffer keeps a busy shared machine from dropping what the tests count.
+    rcvbuf: { type: "string", default: "4194304" },
   },
 });
 const port = Number(values.port);
@@ -30,7 +32,12 @@ const sockets: Socket[] = [];
 // Binding late lets the test check that the runner really waits for the port.
 await new Promise((r) => setTimeout(r, Number(values["bind-delay-ms"])));
 for (let i = 0; i < listeners; i++) {
-  const socket = createSocket({ type: "udp6", reusePort: true, ipv6Only: false });
+  const socket = createSocket({
+    type: "udp6",
+    reusePort: true,
+    ipv6Only: false,
+    recvBufferSize: Number(values.rcvbuf),
+  });
   socket.on("message", (_msg, rinfo) => {
     perListener[i]++;
     hosts.add(rinfo.address);

@@ -1,0 +1,146 @@
+/**
+ * report.html in a real headless Chromium (Debian's package, driven by playwright-core): it
+ * renders from disk with no network and no console errors, and every chart holds the data of
+ * the results.json written next to it. The results come from a real small sweep (our receiver
+ * on loopback, two grid points, 1 s trials) run through the CLI.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { chartData, PERCENTILES } from "../scenarios/report-html.ts";
+import type { Results } from "../scenarios/results.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const cli = new URL("../scenarios/cli.ts", import.meta.url).pathname;
+
+/** Installs Debian's chromium if missing (the brief's set-up step); returns why not, or null. */
+function ensureChromium(): string | null {
+  if (existsSync(CHROMIUM)) return null;
+  const r = spawnSync("sh", ["-c", "apt-get update && apt-get install -y chromium"], {
+    stdio: "ignore",
+    timeout: 300_000,
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
+  return existsSync(CHROMIUM)
+    ? null
+    : `chromium is not installed and apt-get failed (status ${r.status})`;
+}
+
+test("report.html renders offline with no console errors and its charts hold results.json", async (t) => {
+  const why = ensureChromium();
+  if (why) {
+    t.skip(why);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "ncb-report-"));
+  const file = join(dir, "sweep.yaml");
+  writeFileSync(
+    file,
+    `name: report-sweep
+target: { kind: receiver }
+load: { duration: 1s, rate: 3000, hosts: 8, seed: 7 }
+plan: { kind: sweep, grid: { listeners: [1], workers: [1, 2] } }
+thresholds: ["loss.packets == 0"]
+`,
+  );
+  const out = join(dir, "out");
+  const run = spawnSync(process.execPath, [cli, "run", file, "--out", out], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.ok(run.status === 0 || run.status === 99, `run exited ${run.status}: ${run.stderr}`);
+  const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
+  assert.equal(results.trials.length, 2);
+  const expected = chartData(results);
+
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("request", (r) => {
+      if (!r.url().startsWith("file:")) requests.push(r.url());
+    });
+    await page.goto(`file://${join(out, "report.html")}`);
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as { netconsBenchCharts?: object }).netconsBenchCharts !== undefined,
+    );
+    assert.deepEqual(errors, [], "no console errors");
+    assert.deepEqual(requests, [], "no network requests");
+    const got = await page.evaluate(() => {
+      const charts = (
+        globalThis as unknown as {
+          netconsBenchCharts: Record<
+            string,
+            { getOption(): { series: { name: string; data: unknown[] }[] } }
+          >;
+        }
+      ).netconsBenchCharts;
+      const out: Record<string, { name: string; data: unknown[] }[]> = {};
+      for (const [id, chart] of Object.entries(charts)) {
+        out[id] = chart.getOption().series.map((s) => ({ name: s.name, data: s.data }));
+      }
+      // The page's DOM, typed here because the project's TypeScript has no DOM library.
+      const doc = (
+        globalThis as unknown as {
+          document: { getElementById(id: string): { textContent: string | null } | null };
+        }
+      ).document;
+      return { out, recommendation: doc.getElementById("recommendation")?.textContent ?? "" };
+    });
+    assert.equal(got.recommendation, results.recommendation);
+    // Heatmap: one cell per grid point, the delivered rate of its trial.
+    assert.ok(expected.heatmap);
+    const cells = got.out.heatmap[0].data as [number, number, number][];
+    assert.deepEqual(cells, expected.heatmap.cells);
+    for (const p of results.points) {
+      const tr = results.trials[p.bestTrial!];
+      const w = expected.heatmap.workers.indexOf(p.point.workers as number);
+      assert.ok(cells.some((c) => c[0] === w && c[2] === Math.round(tr.rate.deliveredPps)));
+    }
+    // Latency curves: percentiles of each point's trial, straight from results.json.
+    assert.equal(got.out.latency.length, results.points.length);
+    for (const [i, p] of results.points.entries()) {
+      const e2e = results.trials[p.bestTrial!].latencyUs!.endToEnd;
+      const want = PERCENTILES.filter((q) => e2e[q.key] > 0).map((q) => [q.x, e2e[q.key]]);
+      assert.deepEqual(got.out.latency[i].data, want);
+    }
+    // Time series: every sample of results.json, in order.
+    const secs = results.samples.map((s) => s.tMs / 1000);
+    assert.deepEqual(
+      got.out.timeline[0].data,
+      secs.map((x, i) => [x, Math.round(results.samples[i].sentPps)]),
+    );
+    assert.deepEqual(
+      got.out.timeline[2].data,
+      secs.map((x, i) => [x, results.samples[i].drops]),
+    );
+    assert.deepEqual(
+      got.out.rss[0].data,
+      secs.map((x, i) => [x, results.samples[i].rssBytes]),
+    );
+    assert.ok(results.samples.length >= 4);
+  } finally {
+    await browser.close();
+  }
+});

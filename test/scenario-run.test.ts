@@ -1,0 +1,176 @@
+/**
+ * `netcons-bench run` end to end on loopback: a small listeners x workers sweep into our
+ * receiver (real blaster, real receiver threads), an external command target (the UDP counting
+ * program), thresholds setting exit codes 0 and 99, schema errors exiting 2, and Ctrl-C mid-sweep
+ * writing the results gathered so far.
+ */
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import type { Results } from "../scenarios/results.ts";
+import { runScenario } from "../scenarios/runner.ts";
+import { loadScenario } from "../scenarios/schema.ts";
+
+const cli = new URL("../scenarios/cli.ts", import.meta.url).pathname;
+const counter = new URL("./udp-counter.ts", import.meta.url).pathname;
+
+function scenarioFile(text: string): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), "ncb-run-"));
+  const file = join(dir, "scenario.yaml");
+  writeFileSync(file, text);
+  return { dir, file };
+}
+
+function readResults(out: string): Results {
+  return JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
+}
+
+test("a 1x2 listeners x workers sweep runs end to end into our receiver", async () => {
+  const { dir, file } = scenarioFile(`name: tiny-sweep
+target: { kind: receiver, options: { rcvbuf: 4194304 } }
+load: { duration: 1s, rate: 2000, hosts: 8, seed: 99, loss: 0.02 }
+plan: { kind: sweep, grid: { listeners: [1], workers: [1, 2] } }
+thresholds:
+  - "ledger.balanced == 1"
+  - "sequence.missing == expected.missing"
+  - "injected.lost > 0"
+`);
+  const out = join(dir, "out");
+  const events: string[] = [];
+  const results = await runScenario(loadScenario(file), {
+    outDir: out,
+    onEvent: (e) => events.push(e.type),
+  });
+  assert.equal(results.status, "complete");
+  assert.equal(results.trials.length, 2);
+  assert.deepEqual(
+    results.points.map((p) => p.point),
+    [
+      { listeners: 1, workers: 1 },
+      { listeners: 1, workers: 2 },
+    ],
+  );
+  for (const t of results.trials) {
+    assert.equal((t.receiver as { config: { workers: number } }).config.workers, t.point.workers);
+    assert.ok(t.sent.packetsOnWire > 1000, `${t.sent.packetsOnWire} sent`);
+    assert.equal(t.rate.targetPps, 2000);
+    assert.ok(t.latencyUs?.endToEnd.count);
+  }
+  for (const p of results.points) assert.equal(p.thresholds.length, 3);
+  assert.equal(results.environment.seed, 99);
+  assert.ok(results.environment.cpus >= 1 && results.environment.kernel !== "");
+  assert.ok(results.samples.length >= 4);
+  assert.ok(events.includes("plan") && events.filter((e) => e === "trial-end").length === 2);
+  // results.json on disk is what the call returned; the report sits beside it.
+  assert.deepEqual(readResults(out).trials.length, 2);
+  assert.ok(existsSync(join(out, "report.html")));
+  assert.match(results.recommendation, /^-l 1 -w [12] delivered/);
+});
+
+test("an external command target with thresholds: exit 0 when they hold, 99 with the margin when not", () => {
+  const { dir, file } = scenarioFile(`name: external
+target:
+  kind: command
+  command: "{node} ${counter} --port {port} --listeners {listeners}"
+  listeners: 2
+load: { duration: 1s, rate: 1000, hosts: 4, seed: 1 }
+thresholds:
+  - "target.netconsd.processed == sent.packetsOnWire"
+  - "target.netconsd.hosts == 4"
+  - "ledger.balanced == 1"
+  - "loss.packets == 0"
+`);
+  const ok = spawnSync(process.execPath, [cli, "run", file, "--out", join(dir, "ok")], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  const r = readResults(join(dir, "ok"));
+  const t = r.trials[0];
+  assert.equal(t.targetKind, "command");
+  assert.equal(t.target.netconsd?.processed, t.sent.packetsOnWire);
+  assert.equal(t.target.exitCode, 0);
+  assert.ok(t.target.rssPeakBytes > 0 && t.target.cpuMs >= 0);
+  assert.match(
+    readFileSync(t.target.logFile!, "utf8"),
+    /Total messages processed by workers: \d+ from 4 hosts/,
+  );
+  assert.match(ok.stdout, /ok {3}\[once\] target\.netconsd\.processed == sent\.packetsOnWire: ok/);
+
+  const bad = spawnSync(
+    process.execPath,
+    [
+      cli,
+      "run",
+      file,
+      "--out",
+      join(dir, "bad"),
+      "--set",
+      'thresholds=["target.netconsd.hosts == 5", "loss.packets == 0"]',
+    ],
+    { encoding: "utf8", timeout: 60_000 },
+  );
+  assert.equal(bad.status, 99, bad.stdout + bad.stderr);
+  assert.match(
+    bad.stdout,
+    /FAIL \[once\] target\.netconsd\.hosts == 5: FAILED \(4\), off by -1 \(-20%\)/,
+  );
+  assert.match(bad.stderr, /1 threshold\(s\) failed/);
+  assert.equal(readResults(join(dir, "bad")).failedThresholds.length, 1);
+});
+
+test("a bad scenario file exits 2 naming the file, the key and the expected form", () => {
+  const { file } = scenarioFile("name: x\ntarget: { kind: receiver, workers: many }\n");
+  const r = spawnSync(process.execPath, [cli, "run", file], { encoding: "utf8", timeout: 30_000 });
+  assert.equal(r.status, 2);
+  assert.equal(
+    r.stderr.trim(),
+    `netcons-bench: ${file}: target.workers: expected a positive integer`,
+  );
+  const missing = spawnSync(process.execPath, [cli, "run", "/nonexistent.yaml"], {
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /\/nonexistent\.yaml: cannot read the scenario file \(ENOENT\)/);
+});
+
+test("Ctrl-C mid-sweep stops, and results.json and report.html hold the trials so far", async () => {
+  const { dir, file } = scenarioFile(`name: interrupted
+target: { kind: receiver }
+load: { duration: 2s, rate: 1000, hosts: 4, seed: 5 }
+plan: { kind: sweep, grid: { workers: [1, 2, 3, 4] } }
+`);
+  const out = join(dir, "out");
+  const child = spawn(process.execPath, [cli, "run", file, "--out", out], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  // Wait (bounded) until the first trial is written, then interrupt the second.
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (existsSync(join(out, "results.json")) && readResults(out).trials.length >= 1) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  child.kill("SIGINT");
+  const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /SIGINT: stopping after the current trial, writing the results so far/);
+  const r = readResults(out);
+  assert.equal(r.status, "interrupted");
+  assert.ok(r.trials.length >= 1 && r.trials.length < 4, `${r.trials.length} trials`);
+  const last = r.trials.at(-1)!;
+  assert.ok(last.sent.packetsOnWire > 0);
+  assert.ok(r.environment.finishedAt !== null);
+  assert.match(
+    readFileSync(join(out, "report.html"), "utf8"),
+    /Run interrupted; these are the results gathered so far/,
+  );
+});
