@@ -7,8 +7,11 @@
  * raw sender cycling through 1,000,000 hosts.
  *
  *   node_modules/.bin/node blaster/raw/bench.ts [--duration 3] [--hosts 1000] [--payload 64]
- *     [--workers 1,2] [--transports socket,udp-batch,raw,raw6] [--memory-hosts 1000000]
+ *     [--workers 1,2] [--transports socket,udp-batch,raw,raw6,raw-ceiling] [--memory-hosts 1000000]
  *     [--rounds 3] [--json]
+ *
+ * `raw-ceiling` sends one prebuilt batch over and over (no JavaScript per datagram): the most
+ * the kernel's raw path gives on this machine, against which the raw transport is measured.
  *
  * Figures are for the transport layer alone (the engine's codec and pacing are not in the loop);
  * every transport gets the same loop, payload writes and batch size.
@@ -20,7 +23,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { loadTransport, type TransportOptions } from "../transport.ts";
+import { DatagramBatch } from "./batch.ts";
 import { loadNetRaw, requireNetRaw } from "./native.ts";
+import { DatagramBuilder } from "./packet.ts";
+import { wirePlan } from "./plan.ts";
 
 const BATCH = 256;
 /** Set in the child process of a memory run: the job to run in the main thread. */
@@ -63,7 +69,50 @@ function writeDigits(buf: Buffer, at: number, n: number): void {
   }
 }
 
+/**
+ * The kernel's ceiling for raw sends here: one batch of datagrams built once, then sent again
+ * and again, so no JavaScript runs per datagram. What the raw transport can approach at best.
+ */
+function runCeiling(job: Job): JobResult {
+  const addon = requireNetRaw("the benchmark");
+  const plan = wirePlan(job.options);
+  const builder = new DatagramBuilder({
+    prefix: plan.prefix!,
+    destination: plan.destination,
+    destinationPort: plan.port,
+  });
+  const batch = new DatagramBatch(BATCH, BATCH * (builder.sizeFor(job.payloadBytes) + 8));
+  const payload = payloadTemplate(job.payloadBytes);
+  for (let i = 0; i < BATCH; i++) {
+    batch.commit(builder.write(batch.buffer, batch.used, job.first + (i % job.count), payload));
+  }
+  const fd = addon.open(
+    plan.family === 6 ? "raw6" : "raw4",
+    undefined,
+    undefined,
+    plan.destination,
+  );
+  const r = new Int32Array(4);
+  let sent = 0;
+  let errors = 0;
+  const start = performance.now();
+  const warmEnd = start + job.warmupMs;
+  const end = warmEnd + job.durationMs;
+  let at = start;
+  for (let now = start; now < end; now = performance.now()) {
+    if (now < warmEnd) at = now;
+    addon.sendBatch(fd, batch.buffer, batch.offsets, batch.lengths, batch.count, r);
+    if (now >= warmEnd) {
+      sent += r[0];
+      errors += r[1];
+    }
+  }
+  addon.close(fd);
+  return { sent, errors, elapsedMs: performance.now() - at, hostsCycled: 0 };
+}
+
 async function runJob(job: Job): Promise<JobResult> {
+  if (job.transport === "raw-ceiling") return runCeiling(job);
   const mod = await loadTransport(job.transport);
   const t = await mod.create(job.options);
   const template = payloadTemplate(job.payloadBytes);
@@ -164,7 +213,7 @@ async function main(): Promise<void> {
       hosts: { type: "string", default: "1000" },
       payload: { type: "string", default: "64" },
       workers: { type: "string", default: "1,2" },
-      transports: { type: "string", default: "socket,udp-batch,raw,raw6" },
+      transports: { type: "string", default: "socket,udp-batch,raw,raw6,raw-ceiling" },
       "memory-hosts": { type: "string", default: "1000000" },
       rounds: { type: "string", default: "3" },
       json: { type: "boolean", default: false },
@@ -201,8 +250,9 @@ async function main(): Promise<void> {
     hostCount: number,
   ): { name: string; options: TransportOptions } => {
     const v6 = transport === "raw6";
+    const ceiling = transport === "raw-ceiling";
     return {
-      name: v6 ? "raw" : transport,
+      name: v6 || ceiling ? "raw" : transport,
       options: {
         target: v6
           ? { address: "::1", port, family: 6 }
@@ -237,7 +287,7 @@ async function main(): Promise<void> {
         const results = await Promise.all(
           Array.from({ length: workers }, (_, w) =>
             runInWorker({
-              transport: name,
+              transport: transport === "raw-ceiling" ? transport : name,
               options: { ...options, shardHosts: share },
               first: w * share,
               count: share,
