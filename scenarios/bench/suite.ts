@@ -120,6 +120,9 @@ export async function runSuite(suite: Suite, options: SuiteRunOptions): Promise<
   const tasks = await suite.tasks();
   const pairs: PairedFigure[] = [];
   for (const task of tasks) {
+    // tinybench runs synchronous tasks without giving the event loop a turn, so a pending
+    // SIGINT/SIGTERM handler only runs here: without this the run could not be interrupted.
+    await new Promise((resolve) => setImmediate(resolve));
     if (options.signal?.aborted) break;
     const reference = await measureReference(options);
     const [figure] = await measureTasks(suite.name, [task], options);
