@@ -122,6 +122,11 @@ const RELEASE_BYTES = RELEASES.map(enc);
 const FILLER = enc("0123456789".repeat(7000));
 const STAMP_PREFIX = enc("ncb1:");
 const NOTHING = Buffer.alloc(0);
+const CALLER = enc(",caller=");
+const CPU = enc(" cpu=");
+const TASKNAME = enc(" taskname=");
+const RELEASE = enc(" release=");
+const MSGID = enc(" msgid=");
 
 /** Host flags. */
 const LEGACY = 1;
@@ -293,6 +298,8 @@ export class MessageWriter {
     const { seed } = this.options;
     const host = hosts.host(j);
     const n = hosts.messages(j);
+    // One hash per message gives its small random choices (time step, cpu).
+    const h = hash32(seed, host, n, SALT.record);
     // Pick the next record: continue the script being played, or pick the next script.
     let stepUs: number;
     if (hosts.cursor[j] >= hosts.scriptEnd[j]) {
@@ -306,10 +313,10 @@ export class MessageWriter {
       hosts.cursor[j] = SCRIPT_START[s];
       hosts.scriptEnd[j] = SCRIPT_START[s] + SCRIPT_LENGTH[s];
       // Between scripts: 1 ms .. ~3 s of quiet.
-      stepUs = 1000 + (hash32(seed, host, n, SALT.tsStep) % 3_000_000);
+      stepUs = 1000 + (h % 3_000_000);
     } else {
       // Inside a script (a stack trace...): records follow each other within microseconds.
-      stepUs = 3 + (hash32(seed, host, n, SALT.tsStep) % 200);
+      stepUs = 3 + (h % 200);
     }
     const m = this.m;
     m.p = RECORDS[hosts.cursor[j]++];
@@ -317,7 +324,7 @@ export class MessageWriter {
     m.seq = hosts.seq[j];
     m.tsUs = hosts.tsUs[j];
     m.msgid = hosts.msgid[j];
-    m.cpu = hash32(seed, host, n, SALT.cpu) % CPUS;
+    m.cpu = (h >>> 24) % CPUS;
     m.intendedUs = intendedUs;
     m.release = hosts.release[j];
     hosts.seq[j] = m.seq + 1;
@@ -410,7 +417,7 @@ export class MessageWriter {
     slab[at++] = 0x2c;
     slab[at++] = p.cont ? 0x63 : 0x2d; // c | -
     if (o.caller) {
-      at += slab.write(",caller=", at, "latin1");
+      at = copy(CALLER, slab, at);
       slab[at++] = p.record.pid === 0 ? 0x43 : 0x54; // C | T
       at = writeDecimal(slab, at, callerId);
     }
@@ -421,22 +428,22 @@ export class MessageWriter {
     at = copy(dict, slab, at);
     at = copy(this.userdata, slab, at);
     if (sys.cpu) {
-      at += slab.write(" cpu=", at, "latin1");
+      at = copy(CPU, slab, at);
       at = writeDecimal(slab, at, m.cpu);
       slab[at++] = 0x0a;
     }
     if (sys.taskname) {
-      at += slab.write(" taskname=", at, "latin1");
+      at = copy(TASKNAME, slab, at);
       at = copy(p.task, slab, at);
       slab[at++] = 0x0a;
     }
     if (sys.release) {
-      at += slab.write(" release=", at, "latin1");
+      at = copy(RELEASE, slab, at);
       at = copy(release, slab, at);
       slab[at++] = 0x0a;
     }
     if (sys.msgid) {
-      at += slab.write(" msgid=", at, "latin1");
+      at = copy(MSGID, slab, at);
       at = writeDecimal(slab, at, m.msgid);
       slab[at++] = 0x0a;
     }
@@ -500,8 +507,18 @@ export class MessageWriter {
 }
 
 function copy(bytes: Buffer, slab: Buffer, at: number): number {
-  if (bytes.length > 0) slab.set(bytes, at);
-  return at + bytes.length;
+  return copyRange(bytes, 0, bytes.length, slab, at);
+}
+
+/** Copies src[from, to) to slab at `at`; a plain loop for short runs (no subarray object). */
+function copyRange(src: Buffer, from: number, to: number, slab: Buffer, at: number): number {
+  const n = to - from;
+  if (n > 64) {
+    slab.set(from === 0 && to === src.length ? src : src.subarray(from, to), at);
+  } else {
+    for (let i = 0; i < n; i++) slab[at + i] = src[from + i];
+  }
+  return at + n;
 }
 
 function push(
@@ -557,14 +574,12 @@ function writeText(p: Packed, budget: number, slab: Buffer, at: number, escaped:
     const cut = escapeKernel(p.raw.subarray(0, cutRaw(p.raw, budget, true).bytes));
     return fill(slab, copy(cut, slab, at), budget - cut.length);
   }
-  slab.set(src.subarray(0, budget), at);
-  return at + budget;
+  return copyRange(src, 0, budget, slab, at);
 }
 
 function fill(slab: Buffer, at: number, n: number): number {
   if (n <= 0) return at;
-  slab.set(FILLER.subarray(0, n), at);
-  return at + n;
+  return copyRange(FILLER, 0, n, slab, at);
 }
 
 /** The raw text that writeText puts on the wire (budget -1: the whole text). */
@@ -578,41 +593,64 @@ function needsEscape(byte: number): boolean {
   return byte < 0x20 || byte >= 0x7f || byte === 0x5c;
 }
 
+/** 10^i for i = 0..16 (every safe integer has at most 16 digits). */
+const POW10 = Array.from({ length: 17 }, (_, i) => 10 ** i);
+
 /** Digits of a non-negative safe integer. */
 export function decimalLength(n: number): number {
   let len = 1;
-  while (n >= 10) {
-    n = Math.floor(n / 10);
-    len++;
-  }
+  while (len < 16 && n >= POW10[len]) len++;
   return len;
 }
 
 export function writeDecimal(buf: Buffer, at: number, n: number): number {
   const len = decimalLength(n);
   let i = at + len - 1;
+  // Digits below 10^8 with 32-bit integer arithmetic (float division is the slow part here);
+  // seqs and microsecond timestamps are mostly larger than 2^31.
+  if (n >= 1e8) {
+    const hi = Math.floor(n / 1e8);
+    let lo = n - hi * 1e8;
+    for (let k = 0; k < 8; k++) {
+      const q = (lo / 10) | 0;
+      buf[i--] = 0x30 + lo - q * 10;
+      lo = q;
+    }
+    n = hi;
+  }
   do {
-    const q = Math.floor(n / 10);
-    buf[i--] = 0x30 + (n - q * 10);
+    const q = (n / 10) | 0;
+    buf[i--] = 0x30 + n - q * 10;
     n = q;
   } while (n > 0);
   return at + len;
 }
 
+const POW36 = Array.from({ length: 11 }, (_, i) => 36 ** i);
+
 function base36Length(n: number): number {
   let len = 1;
-  while (n >= 36) {
-    n = Math.floor(n / 36);
-    len++;
-  }
+  while (len < 10 && n >= POW36[len]) len++;
   return len;
 }
 
 function writeBase36(buf: Buffer, at: number, n: number): number {
   const len = base36Length(n);
   let i = at + len - 1;
+  // As writeDecimal: the low 5 digits (36^5 < 2^31) with integer arithmetic.
+  if (n >= POW36[5]) {
+    const hi = Math.floor(n / POW36[5]);
+    let lo = n - hi * POW36[5];
+    for (let k = 0; k < 5; k++) {
+      const q = (lo / 36) | 0;
+      const d = lo - q * 36;
+      buf[i--] = d < 10 ? 0x30 + d : 0x57 + d;
+      lo = q;
+    }
+    n = hi;
+  }
   do {
-    const q = Math.floor(n / 36);
+    const q = (n / 36) | 0;
     const d = n - q * 36;
     buf[i--] = d < 10 ? 0x30 + d : 0x57 + d;
     n = q;

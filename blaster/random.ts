@@ -40,10 +40,8 @@ export const SALT = {
   size: 6,
   startSeq: 7,
   startTs: 8,
-  tsStep: 9,
   release: 10,
   format: 11,
   storm: 12,
-  cpu: 13,
   record: 14,
 } as const;
