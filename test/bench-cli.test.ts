@@ -5,7 +5,8 @@
  * Quick mode, one small suite: this checks the wiring and exit codes, never the speed.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -159,5 +160,29 @@ describe("bench end-to-end run", () => {
         "e2e/receiver busy time per message vs reference",
       ],
     );
+  });
+});
+
+describe("bench interrupted", () => {
+  it("SIGTERM stops the run, still writes the report, exits 130", async () => {
+    const report = join(dir, "interrupted.json");
+    // full-length tasks: the whole run would take tens of seconds
+    const child = spawn(process.execPath, [CLI, "bench", "--no-e2e", "--report", report], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    // late enough that the handler is installed even on a busy machine, early in a ~40 s run
+    const timer = setTimeout(() => child.kill("SIGTERM"), 3000);
+    const [code] = (await once(child, "exit")) as [number | null];
+    clearTimeout(timer);
+    assert.equal(code, 130, stdout);
+    assert.match(stdout, /interrupted: the figures above cover what ran before the signal/);
+    const doc = JSON.parse(readFileSync(report, "utf8"));
+    assert.equal(doc.aborted, true);
+    // it stopped early: far from all of the suites' figures
+    assert.ok(doc.measurements.length < 20, `${doc.measurements.length} measurements`);
   });
 });
