@@ -136,8 +136,12 @@ class SocketTransport implements Transport {
     }).catch((error: NodeJS.ErrnoException) => {
       socket.close();
       this.opening.delete(host);
+      const hint =
+        error.code === "EADDRNOTAVAIL" && sources.kind.endsWith("-prefix")
+          ? ` (the addresses of --sources ${sources.prefix} must be assigned here, or bindable with net.ipv6.ip_nonlocal_bind=1 / net.ipv4.ip_nonlocal_bind=1 in a network namespace)`
+          : "";
       throw new Error(
-        `cannot open the socket of host ${host} (source ${address ?? "any"}): ${error.code ?? error.message}`,
+        `cannot open the socket of host ${host} (source ${address ?? "any"}): ${error.code ?? error.message}${hint}`,
       );
     });
     this.sockets[host] = socket;

@@ -88,7 +88,8 @@ export function chooseSources(spec: string, target: Endpoint, hosts: number): So
         `--sources ${spec} is IPv${prefix.family} but the target ${formatEndpoint(target)} is IPv${target.family}`,
       );
     }
-    return { plan: { kind: "ipv6-prefix", prefix: prefix.text }, target, note: null };
+    const kind = prefix.family === 6 ? "ipv6-prefix" : "ipv4-prefix";
+    return { plan: { kind, prefix: prefix.text }, target, note: null };
   }
   if (!isLoopback(target.address)) {
     return {

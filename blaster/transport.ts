@@ -23,11 +23,12 @@ export interface Endpoint {
  * `127.0.0.0/8` is 127.0.0.1). `kind` says why this prefix was chosen.
  * - `ipv4-loopback`: 127.0.0.0/8, any address of which can be bound on Linux without privileges;
  * - `ipv4-mapped`: the same addresses as `::ffff:127.x.y.z`, towards a dual-stack IPv6 listener;
- * - `ipv6-prefix`: a prefix the user prepared (nonlocal bind in a network namespace);
+ * - `ipv6-prefix` / `ipv4-prefix`: a prefix the user gave with --sources (for IPv6 typically
+ *   prepared with nonlocal bind in a network namespace);
  * - `shared`: no per-host address (remote target without a prefix): the system picks the source.
  */
 export interface SourcePlan {
-  kind: "ipv4-loopback" | "ipv4-mapped" | "ipv6-prefix" | "shared";
+  kind: "ipv4-loopback" | "ipv4-mapped" | "ipv6-prefix" | "ipv4-prefix" | "shared";
   /** `ADDRESS/LENGTH`; absent for `shared`. */
   prefix?: string;
 }

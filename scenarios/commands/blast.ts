@@ -335,7 +335,12 @@ async function blast(opts: CliOptions): Promise<number> {
     });
   } catch (error) {
     if (error instanceof BlastOptionsError) throw new UsageError(error.message);
-    throw error;
+    // A failed run (a socket that cannot be bound...): one line; the stack with NCB_DEBUG=1.
+    const e = error as Error;
+    process.stderr.write(
+      `netcons-bench: blast failed: ${process.env.NCB_DEBUG ? e.stack : (e.message ?? String(e))}\n`,
+    );
+    return EXIT.failure;
   } finally {
     bar?.stop();
     process.off("SIGINT", onSignal);
