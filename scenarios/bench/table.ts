@@ -88,7 +88,11 @@ export function verdictSummary(
   const lines = [
     `gate: ${gate} figures (${why}); tolerance ${percent(tolerance)} beyond the noise margin; * = gated`,
   ];
-  if (result.pass) {
+  if (result.pass && gated.length === 0) {
+    lines.push(
+      "PASS, but nothing was compared: no gated figure is in both runs (renamed benchmarks? save a new baseline)",
+    );
+  } else if (result.pass) {
     lines.push(`PASS: no gated regression in ${gated.length} compared figures`);
   } else {
     const names = result.comparisons

@@ -4,7 +4,7 @@
  * A thin layer over scenarios/bench/.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { type CompareResult, compareResults, type Gate } from "../bench/compare.ts";
 import { benchEndToEnd, E2E_DEFAULTS, type EndToEndResult } from "../bench/e2e.ts";
 import {
@@ -118,11 +118,13 @@ export function register(program: Command): void {
     )
     .option("--save <file>", "write these results as a baseline file")
     .option("--baseline <file>", "compare with a baseline file; a gated regression exits with 99")
-    .option(
-      "--tolerance <percent>",
-      "allowed slowdown beyond the noise margin before a figure counts as a regression",
-      percentOption,
-      0.1,
+    .addOption(
+      new Option(
+        "--tolerance <percent>",
+        "allowed slowdown beyond the noise margin before a figure counts as a regression",
+      )
+        .argParser(percentOption)
+        .default(0.1, "10%"),
     )
     .option(
       "--gate <figures>",
@@ -179,6 +181,9 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
       `${"e2e".padEnd(12)} runBlast into startReceiver on 127.0.0.1: delivered msgs/s, loss, p99, busy µs/msg\n`,
     );
     return EXIT.ok;
+  }
+  if (options.json === "-" && options.jsonSmaller === "-") {
+    throw new UsageError("--json - and --json-smaller -: only one of them can go to stdout");
   }
   // "e2e" is selectable by --filter like a suite; --no-e2e drops it too.
   const allNames = [...suiteNames(), "e2e"];
