@@ -145,11 +145,22 @@ describe("compareResults: a whole run", () => {
   });
 
   it("never gates the reference workload", () => {
-    assert.equal(isGated("reference", "both"), false);
+    assert.equal(isGated({ kind: "reference" }, "both"), false);
     const current = baseline.map((x) => (x.kind === "reference" ? { ...x, value: 100 } : x));
     const result = compareResults(baseline, current, { tolerance: 0.1, gate: "both" });
     assert.equal(result.pass, true);
     assert.equal(result.comparisons.find((c) => c.kind === "reference")!.verdict, "regression");
+  });
+
+  it("gates a correctness figure (lost messages) under every gate", () => {
+    const lost = (value: number) =>
+      m("e2e/lost messages", value, 0, { direction: "smaller", unit: "messages", always: true });
+    for (const gate of ["absolute", "ratio", "both"] as const) {
+      const result = compareResults([lost(0)], [lost(7)], { tolerance: 0.1, gate });
+      assert.deepEqual([result.pass, result.regressions], [false, 1], gate);
+    }
+    assert.equal(isGated({ kind: "absolute", always: true }, "ratio"), true);
+    assert.equal(isGated({ kind: "absolute" }, "ratio"), false);
   });
 
   it("reports new and missing figures without failing", () => {

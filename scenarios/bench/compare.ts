@@ -52,9 +52,14 @@ export interface CompareResult {
   pass: boolean;
 }
 
-export function isGated(kind: Kind, gate: Gate): boolean {
-  if (kind === "reference") return false;
-  return gate === "both" || gate === kind;
+/**
+ * Absolute figures under the absolute gate, ratios under the ratio gate; a correctness figure
+ * (`always`, e.g. lost messages) under every gate; the reference workload never.
+ */
+export function isGated(m: Pick<Measurement, "kind" | "always">, gate: Gate): boolean {
+  if (m.kind === "reference") return false;
+  if (m.always) return true;
+  return gate === "both" || gate === m.kind;
 }
 
 /** The verdict for one figure present in both runs. */
@@ -98,7 +103,7 @@ export function compareResults(
   let regressions = 0;
   for (const m of current) {
     seen.add(m.name);
-    const gated = isGated(m.kind, options.gate);
+    const gated = isGated(m, options.gate);
     const old = oldByName.get(m.name);
     if (!old) {
       comparisons.push({

@@ -231,6 +231,7 @@ export function endToEndMeasurements(
       rmePercent: 0,
       direction: "smaller",
       kind: "absolute",
+      always: true,
       extra: `${label}; ${result.zeroLoss ? "zero loss" : "LOSS"}; sum over runs`,
     },
     {

@@ -34,6 +34,11 @@ export interface Measurement {
   samples: number;
   /** Free text for people (shown by the CI integrations as a tooltip). */
   extra?: string;
+  /**
+   * A correctness figure (lost messages): gated whichever figures the gate picks, since it
+   * does not depend on the machine's speed.
+   */
+  always?: boolean;
 }
 
 /** One entry of github-action-benchmark's custom formats. */
@@ -103,6 +108,7 @@ const measurementSchema = z.object({
   kind: z.enum(["absolute", "ratio", "reference"]),
   samples: z.number().int().nonnegative(),
   extra: z.string().optional(),
+  always: z.boolean().optional(),
 });
 
 const baselineSchema = z.object({
