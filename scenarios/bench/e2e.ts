@@ -62,6 +62,8 @@ export interface EndToEndResult {
   spread: number;
   zeroLoss: boolean;
   aborted: boolean;
+  /** Why a run failed (the runs before it are kept); null when every run completed. */
+  error: string | null;
 }
 
 /** How long the receiver may go without a new message before the run is considered drained. */
@@ -156,10 +158,17 @@ async function oneRun(o: EndToEndOptions): Promise<EndToEndRun> {
 
 export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndResult> {
   const runs: EndToEndRun[] = [];
+  let error: string | null = null;
   for (let i = 0; i < options.runs && !options.signal?.aborted; i++) {
-    const run = await oneRun(options);
-    runs.push(run);
-    options.onRun?.(run, i);
+    try {
+      const run = await oneRun(options);
+      runs.push(run);
+      options.onRun?.(run, i);
+    } catch (e) {
+      // keep the runs that completed: they are figures too
+      error = `run ${i + 1}: ${(e as Error)?.stack ?? String(e)}`;
+      break;
+    }
   }
   const rates = runs.map((r) => r.deliveredPerSecond);
   const { signal: _signal, onRun: _onRun, ...kept } = options;
@@ -169,6 +178,7 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
     spread: rates.length > 0 ? Math.max(...rates) / Math.max(1e-9, Math.min(...rates)) : 0,
     zeroLoss: runs.every((r) => r.lost === 0),
     aborted: Boolean(options.signal?.aborted),
+    error,
   };
 }
 

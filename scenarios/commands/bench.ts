@@ -233,6 +233,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
   process.once("SIGTERM", stop);
   let run: BenchRun;
   let e2e: EndToEndResult | undefined;
+  let e2eError: Error | undefined;
   try {
     run = await runMicroBenchmarks({
       suites,
@@ -247,17 +248,23 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
     if (settings.e2e && !controller.signal.aborted) {
       const e2eOptions = settings.e2e;
       progress?.(`bench: end-to-end run 1/${e2eOptions.runs}`);
-      const out = await benchEndToEnd(
-        {
-          ...e2eOptions,
-          signal: controller.signal,
-          onRun: (_r, i) => progress?.(`bench: end-to-end run ${i + 2}/${e2eOptions.runs}`),
-        },
-        { timeMs: settings.timeMs, warmupMs: settings.warmupMs },
-      );
-      e2e = out.result;
-      run.measurements.push(...out.measurements);
-      if (out.result.aborted) run.aborted = true;
+      try {
+        const out = await benchEndToEnd(
+          {
+            ...e2eOptions,
+            signal: controller.signal,
+            onRun: (_r, i) => progress?.(`bench: end-to-end run ${i + 2}/${e2eOptions.runs}`),
+          },
+          { timeMs: settings.timeMs, warmupMs: settings.warmupMs },
+        );
+        e2e = out.result;
+        run.measurements.push(...out.measurements);
+        if (out.result.aborted) run.aborted = true;
+        if (out.result.error) e2eError = new Error(out.result.error);
+      } catch (error) {
+        // The micro-benchmarks' figures are kept, written and compared; the run still fails.
+        e2eError = new Error((error as Error)?.stack ?? String(error));
+      }
     }
   } finally {
     process.off("SIGINT", stop);
@@ -306,12 +313,19 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
       aborted: run.aborted,
       measurements,
       endToEnd: e2e ?? null,
+      endToEndError: e2eError ? e2eError.message : null,
       comparison: comparison ?? null,
     });
   }
   if (run.aborted) {
     human.write("interrupted: the figures above cover what ran before the signal\n");
     return EXIT.interrupted;
+  }
+  if (e2eError) {
+    process.stderr.write(
+      `netcons-bench: the end-to-end run failed (the figures above were kept): ${e2eError.message}\n`,
+    );
+    return EXIT.failure;
   }
   if (comparison && !comparison.pass) return EXIT.thresholds;
   return EXIT.ok;
