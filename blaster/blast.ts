@@ -361,6 +361,7 @@ export async function runBlast(
   }
   // A shard that fails (cannot bind...) must not leave the others waiting for the start.
   const failed = Promise.race(tasks.map((t) => t.then(() => new Promise<never>(() => {}))));
+  failed.catch(() => {}); // the failure itself is reported by Promise.all(tasks) below
   const ready = (async () => {
     while (Atomics.load(control, CONTROL.ready) < workers) {
       await new Promise((resolve) => setTimeout(resolve, 1));

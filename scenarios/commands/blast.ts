@@ -292,7 +292,11 @@ async function blast(opts: CliOptions): Promise<number> {
   // The seed is chosen here (not inside runBlast) so it can be printed before the run starts.
   options.seed ??= Math.floor(Math.random() * 2 ** 32);
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
+  // First Ctrl-C/SIGTERM: stop cleanly and report; a second one: leave at once.
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    controller.abort();
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   process.stderr.write(`blast: seed ${options.seed}\n`);
