@@ -229,6 +229,25 @@ export function recommend(results: Results): string {
         : `no loss up to ${key}=${points[points.length - 1].point[key]}`;
       return [memory, loss].filter((s) => s !== "").join("; ") + ".";
     }
+    if (lw.length === 0) {
+      // A sweep over load settings (an oracle): what matters is which points held.
+      const failing = points.filter((p) => p.thresholds.some((o) => !o.pass));
+      if (points.every((p) => p.thresholds.length === 0)) {
+        return `${points.length} points measured; no thresholds were set, so nothing was checked.`;
+      }
+      return failing.length === 0
+        ? `Every threshold held at all ${points.length} points (${points[0].thresholds.length} checks each).`
+        : `${failing.length} of ${points.length} points failed a threshold: ${failing
+            .slice(0, 3)
+            .map(
+              (p) =>
+                `${p.label} (${p.thresholds
+                  .filter((o) => !o.pass)
+                  .map((o) => o.threshold)
+                  .join(", ")})`,
+            )
+            .join("; ")}${failing.length > 3 ? "; ..." : ""}.`;
+    }
     const ranked = [...points].sort((a, b) => pointRate(results, b) - pointRate(results, a));
     const best = ranked[0];
     const bestRate = pointRate(results, best);
@@ -347,10 +366,16 @@ export function resultsTable(results: Results): string {
     out += `\n\nsearch steps\n${renderTable(["point", "rate", "achieved", "lost", "result"], stepRows)}`;
   }
   if (results.compare) {
+    const show = (metric: string, v: number) =>
+      metric === "lossRatio"
+        ? `${(v * 100).toFixed(2)}%`
+        : metric === "p99Us"
+          ? fmtUs(v)
+          : fmtRate(v);
     const rows2 = results.compare.metrics.map((m) => [
       m.metric,
-      m.a.map((v) => v.toPrecision(4)).join(" "),
-      m.b.map((v) => v.toPrecision(4)).join(" "),
+      m.a.map((v) => show(m.metric, v)).join(" "),
+      m.b.map((v) => show(m.metric, v)).join(" "),
       m.ratio === null ? "-" : m.ratio.toFixed(3),
       m.verdict,
     ]);

@@ -388,7 +388,9 @@ function summarize(results: Results, scenario: Scenario): void {
           side: p.side!,
           metrics: {
             throughputPps: p.search ? p.search.zeroLossPps : t.rate.deliveredPps,
-            lossRatio: t.loss.ratio,
+            // For a search, the loss at its first trial (the top rate): the same load on both
+            // sides, unlike the best trial, which has no loss by definition.
+            lossRatio: p.search ? results.trials[p.trials[0]].loss.ratio : t.loss.ratio,
             p99Us: t.latencyUs?.endToEnd?.p99,
           },
         };

@@ -91,6 +91,8 @@ const commandTarget = z
     /** Extra placeholders: vars: { batch: 512 } makes {batch} available. */
     vars: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
     readyTimeout: duration.default(10_000),
+    /** Pause between the port being bound and the load (threads still starting, JIT...). */
+    warmup: z.union([z.literal(0), duration]).default(1_000),
     stopTimeout: duration.default(5_000),
   })
   .check((ctx) => {

@@ -164,6 +164,7 @@ export async function runTrial(
       stopTimeoutMs: target.stopTimeout,
       logFile: spec.logFile,
     });
+    if (target.warmup > 0) await sleep(target.warmup);
     external.markLoadStart();
   }
 
