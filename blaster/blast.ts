@@ -506,7 +506,8 @@ function merge(
     },
     expected,
     rate: {
-      targetPps: options.ramp ? 0 : r.ratePps,
+      // A ramp asks for its average over the run.
+      targetPps: options.ramp ? (options.ramp[0] + options.ramp[1]) / 2 : r.ratePps,
       achievedPps: durationMs > 0 ? ((c.sent ?? 0) * 1000) / durationMs : 0,
       ramp: options.ramp ?? null,
       burst: options.burst ?? 1,

@@ -54,7 +54,7 @@ export interface ShardResult {
   counters: Counters;
   /** Lateness of actual against intended send time (µs), hdr compressed base64; "" unpaced. */
   lateness: string;
-  /** Monotonic µs of the first and last send. */
+  /** Monotonic µs of the first send, and of the end of the send loop. */
   startUs: number;
   endUs: number;
   expected: { messagesDelivered: number; missing: number; duplicates: number; outOfOrder: number };
@@ -186,7 +186,6 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
   let next = 0; // round-robin position in the shard
   let liveHosts = hosts.count;
   let firstSendUs = 0;
-  let lastSendUs = 0;
   let stopped: ShardResult["stopped"] = "duration";
   let token = 0;
   const max = task.maxMessages < 0 ? Number.POSITIVE_INFINITY : task.maxMessages;
@@ -330,13 +329,14 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
         lateness.recordValue(late > 0 ? Math.round(late) : 0);
       }
     }
-    lastSendUs = now;
     const flushing = transport.flush();
     if (flushing) await flushing;
     publish();
     if (!paced || storming) await immediate(); // let I/O, timers and the stop flag through
   }
 
+  // The run's end: the duration's end, the stop, or right after the last batch of a --count.
+  const loopEndUs = nowUs();
   // Whatever the reorder plan still holds goes out now (recorded in the truth as such).
   if (plan) {
     batchBase = token;
@@ -361,7 +361,7 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
     counters,
     lateness: lateness ? hdr.encodeIntoCompressedBase64(lateness) : "",
     startUs: firstSendUs || t0,
-    endUs: lastSendUs || t0,
+    endUs: Math.max(t0, loopEndUs),
     expected,
     stopped,
   };
