@@ -181,6 +181,7 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
   const stormAtUs = task.stormAtMs >= 0 ? t0 + task.stormAtMs * 1000 : Number.POSITIVE_INFINITY;
   let storming = false;
   let stormIndex = 0;
+  let stormLeft = 0; // storm hosts still panicking
   let shiftUs = 0; // the schedule pauses while a storm is sent
   let slot = 0;
   let next = 0; // round-robin position in the shard
@@ -223,6 +224,7 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
     }
     if (!storming && now >= stormAtUs && stormHosts.length > 0) {
       storming = true;
+      stormLeft = stormHosts.length;
       for (const j of stormHosts) hosts.startPanic(j);
     }
     let due: number;
@@ -251,19 +253,17 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
       let j: number;
       if (storming) {
         if (stormIndex >= stormHosts.length) stormIndex = 0;
-        j = stormHosts[stormIndex++];
-        if (!hosts.panicking(j)) {
-          // Every storm host has finished its panic (they all play the same script).
-          if (!stormHosts.some((k) => hosts.panicking(k))) {
-            storming = false;
-            stormHosts.length = 0;
-            // Normal traffic resumes where its schedule paused, without a catch-up burst.
-            const behind = nowUs() - (t0 + shiftUs + schedule.timeOfSlotUs(slot));
-            if (paced && behind > 0) shiftUs += behind;
-            break;
-          }
-          continue;
+        if (stormLeft === 0) {
+          // Every storm host has finished its panic and gone silent.
+          storming = false;
+          stormHosts.length = 0;
+          // Normal traffic resumes where its schedule paused, without a catch-up burst.
+          const behind = nowUs() - (t0 + shiftUs + schedule.timeOfSlotUs(slot));
+          if (paced && behind > 0) shiftUs += behind;
+          break;
         }
+        j = stormHosts[stormIndex++];
+        if (hosts.isDead(j)) continue;
       } else {
         j = next;
         next = next + 1 === hosts.count ? 0 : next + 1;
@@ -277,7 +277,11 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
       const before = list.count;
       at = writer.write(hosts, j, intended, slab, at, list);
       if (list.count === before) {
-        if (hosts.isDead(j)) liveHosts--;
+        // The host has just finished its panic script: it is silent from now on.
+        if (hosts.isDead(j)) {
+          liveHosts--;
+          if (storming) stormLeft--;
+        }
         continue;
       }
       const host = hosts.host(j);
