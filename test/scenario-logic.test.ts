@@ -11,6 +11,7 @@ import { compareRuns } from "../scenarios/compare.ts";
 import { parseNetconsdStats } from "../scenarios/external.ts";
 import { UsageError } from "../scenarios/options.ts";
 import { parseProcStat, parseProcStatus } from "../scenarios/procfs.ts";
+import { type Results, recommend } from "../scenarios/results.ts";
 import { gridPoints, loadScenario } from "../scenarios/schema.ts";
 import { zeroLossSearch } from "../scenarios/search.ts";
 import {
@@ -252,4 +253,74 @@ Total messages processed by workers: 672 from 5 hosts
   ]);
   assert.equal(s.listeners.length, 2);
   assert.equal(parseNetconsdStats("nothing here\n"), null);
+});
+
+/** A minimal results object for the recommendation (only the fields it reads). */
+function fakeResults(
+  plan: string,
+  points: {
+    point: Record<string, unknown>;
+    pps: number;
+    lost?: number;
+    rss?: number;
+    p99?: number;
+    search?: boolean;
+  }[],
+): Results {
+  const trials = points.map((p, i) => ({
+    trial: i,
+    rate: { targetPps: p.pps, achievedPps: p.pps, deliveredPps: p.pps },
+    loss: { packets: p.lost ?? 0, ratio: 0, source: "" },
+    latencyUs: p.p99 === undefined ? undefined : { endToEnd: { count: 1, p99: p.p99 } },
+    target: {
+      cpuMs: 0,
+      rssIdleBytes: 0,
+      rssPeakBytes: p.rss ?? 0,
+      rssFinalBytes: p.rss ?? 0,
+      memoryPerHostBytes: 0,
+    },
+  }));
+  return {
+    plan,
+    trials,
+    points: points.map((p, i) => ({
+      label: `p${i}`,
+      point: p.point,
+      kind: p.search ? "zero-loss-search" : "once",
+      trials: [i],
+      bestTrial: i,
+      search: p.search
+        ? { zeroLossPps: p.pps, failedPps: p.pps + 5000, stoppedBy: "resolution", steps: [] }
+        : undefined,
+      thresholds: [],
+    })),
+    summary: {},
+  } as unknown as Results;
+}
+
+test("recommendation: the cheapest configuration within 5% of the best, with the gain of one more thread", () => {
+  const sweep = fakeResults("sweep", [
+    { point: { listeners: 1, workers: 1 }, pps: 100_000, p99: 900, search: true },
+    { point: { listeners: 1, workers: 2 }, pps: 200_000, p99: 1500, search: true },
+    { point: { listeners: 1, workers: 4 }, pps: 205_000, p99: 1800, search: true },
+    { point: { listeners: 2, workers: 2 }, pps: 240_000, p99: 1700, search: true },
+    { point: { listeners: 2, workers: 4 }, pps: 245_000, p99: 1800, search: true },
+  ]);
+  assert.equal(
+    recommend(sweep),
+    "-l 2 -w 2 held 240k msg/s with no loss; p99 1.70 ms; +2.1% with one more worker step (-l 2 -w 4) (best: -l 2 -w 4 at 245k msg/s).",
+  );
+  const hosts = fakeResults("sweep", [
+    { point: { "load.hosts": 1000 }, pps: 5000, rss: 100e6 },
+    { point: { "load.hosts": 5000 }, pps: 5000, rss: 100e6 + 4000 * 21_000 },
+    { point: { "load.hosts": 9000 }, pps: 5000, rss: 100e6 + 8000 * 21_000, lost: 12 },
+  ]);
+  assert.equal(
+    recommend(hosts),
+    "RSS grew by 20.5 KiB per unit of load.hosts (linear fit over 3 steps); loss began at load.hosts=9000 (12 datagrams lost).",
+  );
+  const none = fakeResults("sweep", [
+    { point: { listeners: 1, workers: 1 }, pps: 0, search: true },
+  ]);
+  assert.equal(recommend(none), "No configuration of the sweep ran without loss.");
 });
