@@ -131,6 +131,28 @@ export interface ExternalTarget {
 
 const OUTPUT_CAP = 1 << 20;
 
+/**
+ * Process groups of targets still running. Each target leads its own group (so stop() can
+ * signal what it forks), which also means it would outlive us if this process died abruptly:
+ * the exit hook kills whatever is left.
+ */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+function trackGroup(pid: number): void {
+  liveGroups.add(pid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const group of liveGroups) {
+      try {
+        process.kill(-group, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
 export class TargetError extends Error {
   override name = "TargetError";
 }
@@ -167,6 +189,10 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
   const spawnError = new Promise<Error>((resolve) => child.on("error", resolve));
   const tail = () => output.split("\n").slice(-20).join("\n").trim();
   const pid = child.pid;
+  if (pid !== undefined) trackGroup(pid);
+  void exitPromise.then(() => {
+    if (pid !== undefined) liveGroups.delete(pid);
+  });
   const killGroup = (signal: NodeJS.Signals) => {
     try {
       if (pid !== undefined) process.kill(-pid, signal);

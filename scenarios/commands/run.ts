@@ -51,7 +51,13 @@ host-scale.yaml, soak.yaml, ci-regression.yaml.`,
       const outDir = opts.out ?? join("results", `${loaded.scenario.name}-${timestamp()}`);
       const controller = new AbortController();
       const onSignal = (signal: NodeJS.Signals) => {
-        if (controller.signal.aborted) return;
+        if (controller.signal.aborted) {
+          // A second Ctrl-C: leave now. results.json already holds every finished trial.
+          process.stderr.write(
+            `\n${signal} again: exiting; ${join(outDir, "results.json")} has the finished trials\n`,
+          );
+          process.exit(EXIT.interrupted);
+        }
         process.stderr.write(
           `\n${signal}: stopping after the current trial, writing the results so far\n`,
         );
