@@ -13,6 +13,7 @@
 import { runBlast } from "../../blaster/blast.ts";
 import { startReceiver } from "../../receiver/receive.ts";
 import type { Measurement } from "./format.ts";
+import { meanWithMargin } from "./stats.ts";
 import { measureReference } from "./suite.ts";
 
 export interface EndToEndOptions {
@@ -180,28 +181,6 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
     aborted: Boolean(options.signal?.aborted),
     error,
   };
-}
-
-/**
- * Two-sided 95% Student's t critical values by degrees of freedom (1..30); beyond, 1.96 is
- * close enough. Enough for a handful of repeated runs.
- */
-const T95 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145,
-  2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048,
-  2.045, 2.042,
-];
-
-/** Mean and relative margin of error (percent, 95%) of repeated figures. Pure. */
-export function meanWithMargin(values: readonly number[]): { mean: number; rmePercent: number } {
-  const n = values.length;
-  if (n === 0) return { mean: 0, rmePercent: 0 };
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  if (n < 2 || mean === 0) return { mean, rmePercent: n < 2 ? 100 : 0 };
-  const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1);
-  const sem = Math.sqrt(variance / n);
-  const t = T95[n - 2] ?? 1.96;
-  return { mean, rmePercent: (100 * t * sem) / Math.abs(mean) };
 }
 
 /**

@@ -15,6 +15,8 @@ export interface RunBenchOptions {
   timeMs: number;
   /** Warm-up budget per task, ms. */
   warmupMs: number;
+  /** Interleaved reference/task rounds per task (the time budget is shared among them). */
+  rounds: number;
   signal?: AbortSignal;
   /** Called as each suite starts and ends (the command shows it on a TTY). */
   onProgress?: (event: {
@@ -82,6 +84,7 @@ export async function runMicroBenchmarks(options: RunBenchOptions): Promise<Benc
       ...(await runSuite(suite, {
         timeMs: options.timeMs,
         warmupMs: options.warmupMs,
+        rounds: options.rounds,
         signal: options.signal,
       })),
     );

@@ -5,6 +5,7 @@
 import { Bench } from "tinybench";
 import type { Measurement } from "./format.ts";
 import { REFERENCE_NAME, referenceOp, referenceState } from "./reference.ts";
+import { meanWithMargin } from "./stats.ts";
 
 export interface BenchTask {
   name: string;
@@ -81,120 +82,188 @@ export interface TaskFigure {
   note?: string;
 }
 
-/**
- * The reference is the denominator of every ratio, so it gets at least this much warm-up and
- * measuring time even in quick mode: cold, it runs several times slower (interpreted, or
- * between JIT tiers) and every ratio of the suite would be off by as much.
- */
-const REFERENCE_MIN_WARMUP_MS = 150;
-const REFERENCE_MIN_TIME_MS = 150;
+/** A task made ready for timing: its batch size is calibrated once. */
+interface Prepared {
+  task: BenchTask;
+  batch: number;
+  fn: () => void;
+}
 
-/** The reference workload's figure, measured alone in its own Bench. */
-export async function measureReference(options: SuiteRunOptions): Promise<TaskFigure | undefined> {
-  const state = referenceState();
-  const [figure] = await measureTasks(
-    "reference",
-    [{ name: "reference", op: () => referenceOp(state), note: REFERENCE_NAME }],
-    {
-      timeMs: Math.max(options.timeMs, REFERENCE_MIN_TIME_MS),
-      warmupMs: Math.max(options.warmupMs, REFERENCE_MIN_WARMUP_MS),
-      signal: options.signal,
+function prepare(task: BenchTask): Prepared {
+  const batch = batchSize(task.op);
+  const op = task.op;
+  return {
+    task,
+    batch,
+    fn: () => {
+      for (let i = 0; i < batch; i++) fold(op());
     },
-  );
-  return figure;
+  };
 }
 
-/** A task's figure and the reference measured just before it. */
-export interface PairedFigure {
-  task: TaskFigure;
-  reference: TaskFigure | undefined;
-}
-
-/**
- * Runs each task right after its own measurement of the reference workload, so the pair sees
- * the same machine: on a machine shared with other work the speed available changes from one
- * second to the next, and a reference measured once per suite would be out of step with the
- * tasks measured later.
- */
-export async function runSuite(suite: Suite, options: SuiteRunOptions): Promise<Measurement[]> {
-  const tasks = await suite.tasks();
-  const pairs: PairedFigure[] = [];
-  for (const task of tasks) {
-    // tinybench runs synchronous tasks without giving the event loop a turn, so a pending
-    // SIGINT/SIGTERM handler only runs here: without this the run could not be interrupted.
-    await new Promise((resolve) => setImmediate(resolve));
-    if (options.signal?.aborted) break;
-    const reference = await measureReference(options);
-    const [figure] = await measureTasks(suite.name, [task], options);
-    if (figure) pairs.push({ task: figure, reference });
-  }
-  return toMeasurements(suite.name, pairs);
-}
-
-/** Runs tasks in one tinybench Bench; ops/s and margin of error per task that finished. */
-async function measureTasks(
-  name: string,
-  tasks: readonly BenchTask[],
-  options: SuiteRunOptions,
-): Promise<TaskFigure[]> {
+/** One tinybench run of one task: ops/s and tinybench's margin, or undefined when aborted early. */
+async function measureOnce(
+  p: Prepared,
+  timeMs: number,
+  warmupMs: number,
+  signal?: AbortSignal,
+): Promise<{ opsPerSecond: number; rmePercent: number; samples: number } | undefined> {
   const bench = new Bench({
-    name,
-    time: options.timeMs,
-    warmupTime: options.warmupMs,
+    name: p.task.name,
+    time: timeMs,
+    warmup: warmupMs > 0,
+    warmupTime: warmupMs,
     iterations: 16,
     warmupIterations: 4,
     throws: true,
     // removes the constant cost of the two timer reads around each call, which the batching
     // already makes small (<= a few %), so it does not depend on how large the batch came out
     subtractTimerOverhead: true,
-    signal: options.signal,
+    signal,
   });
-  const batches = new Map<string, number>();
-  for (const task of tasks) {
-    const batch = batchSize(task.op);
-    batches.set(task.name, batch);
-    const op = task.op;
-    bench.add(task.name, () => {
-      for (let i = 0; i < batch; i++) fold(op());
-    });
-  }
+  bench.add(p.task.name, p.fn);
   await bench.run();
-  const figures: TaskFigure[] = [];
-  for (const task of bench.tasks) {
-    const result = task.result;
-    if (result.state === "errored") throw result.error;
-    // aborted mid-task (Ctrl-C): keep the statistics it has; tasks not reached have none
-    if (result.state !== "completed" && result.state !== "aborted-with-statistics") continue;
-    const batch = batches.get(task.name) ?? 1;
-    // ops/s from the mean latency (total operations over total time), not the mean of per-sample
-    // rates, which small noisy samples bias upwards; the relative margin of error of a mean
-    // carries over to its reciprocal (to first order).
-    figures.push({
-      name: task.name,
-      opsPerSecond: (batch * 1000) / result.latency.mean,
-      rmePercent: result.latency.rme,
-      samples: result.latency.samplesCount,
-      batch,
-      note: tasks.find((t) => t.name === task.name)?.note,
-    });
-  }
-  return figures;
+  const result = bench.tasks[0].result;
+  if (result.state === "errored") throw result.error;
+  // aborted mid-task (Ctrl-C): keep the statistics it has; a task not reached has none
+  if (result.state !== "completed" && result.state !== "aborted-with-statistics") return undefined;
+  // ops/s from the mean latency (total operations over total time), not the mean of per-sample
+  // rates, which small noisy samples bias upwards; the relative margin of error of a mean
+  // carries over to its reciprocal (to first order).
+  return {
+    opsPerSecond: (p.batch * 1000) / result.latency.mean,
+    rmePercent: result.latency.rme,
+    samples: result.latency.samplesCount,
+  };
 }
 
 /**
- * Absolute ops/s per task, the same as a ratio to its paired reference, and the suite's
- * reference figure (the mean of its pairs; the extra text gives their range, which shows how
- * much the machine's speed moved during the suite).
+ * The reference is the denominator of every ratio, so it is warmed up for at least this long
+ * even in quick mode: cold, it runs several times slower (interpreted, or between JIT tiers)
+ * and every ratio would be off by as much.
  */
-export function toMeasurements(suite: string, pairs: readonly PairedFigure[]): Measurement[] {
+const REFERENCE_MIN_WARMUP_MS = 150;
+
+/** Interleaved rounds per task: reference, task, reference, task... */
+export const ROUNDS = 5;
+/** Fewer in quick mode (2 still gives a spread). */
+export const QUICK_ROUNDS = 2;
+
+function referenceTask(): BenchTask {
+  const state = referenceState();
+  return { name: "reference", op: () => referenceOp(state), note: REFERENCE_NAME };
+}
+
+/** The reference workload's figure on its own (the end-to-end run's ratio uses it). */
+export async function measureReference(options: SuiteRunOptions): Promise<TaskFigure | undefined> {
+  const p = prepare(referenceTask());
+  const m = await measureOnce(
+    p,
+    options.timeMs,
+    Math.max(options.warmupMs, REFERENCE_MIN_WARMUP_MS),
+    options.signal,
+  );
+  return m && { name: "reference", ...m, batch: p.batch, note: REFERENCE_NAME };
+}
+
+/** A task's figure, the reference's over the same rounds, and the per-round ratio. */
+export interface PairedFigure {
+  task: TaskFigure;
+  reference: TaskFigure;
+  ratio: { mean: number; rmePercent: number };
+}
+
+/** Rounds of one value each: mean, and a margin that is at least tinybench's own. */
+function combine(
+  rounds: readonly { opsPerSecond: number; rmePercent: number; samples: number }[],
+): { opsPerSecond: number; rmePercent: number; samples: number } {
+  const { mean, rmePercent } = meanWithMargin(rounds.map((r) => r.opsPerSecond));
+  const within = Math.sqrt(rounds.reduce((a, r) => a + r.rmePercent ** 2, 0) / rounds.length);
+  return {
+    opsPerSecond: mean,
+    rmePercent: rounds.length > 1 ? Math.max(rmePercent, within) : within,
+    samples: rounds.reduce((a, r) => a + r.samples, 0),
+  };
+}
+
+/**
+ * Runs each task in interleaved rounds with the reference workload (reference, task,
+ * reference, task...), each round a share of the time budget. On a machine shared with other
+ * work the speed available changes from one second to the next; alternating puts the
+ * reference and the task under the same conditions, and the ratio is taken round by round.
+ * The margins of error come from the spread between rounds (Student's t), which is the noise
+ * a later run will actually see, not only tinybench's within-run margin.
+ */
+export async function runSuite(
+  suite: Suite,
+  options: SuiteRunOptions & { rounds?: number },
+): Promise<Measurement[]> {
+  const rounds = Math.max(1, options.rounds ?? ROUNDS);
+  const sliceMs = Math.max(10, options.timeMs / rounds);
+  const tasks = await suite.tasks();
+  const reference = prepare(referenceTask());
+  let referenceWarm = false;
+  const pairs: PairedFigure[] = [];
+  for (const task of tasks) {
+    const p = prepare(task);
+    const taskRounds: { opsPerSecond: number; rmePercent: number; samples: number }[] = [];
+    const refRounds: typeof taskRounds = [];
+    const ratios: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      // tinybench runs synchronous tasks without giving the event loop a turn, so a pending
+      // SIGINT/SIGTERM handler only runs here: without this the run could not be interrupted.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (options.signal?.aborted) break;
+      const refWarmup = referenceWarm ? 0 : Math.max(options.warmupMs, REFERENCE_MIN_WARMUP_MS);
+      const ref = await measureOnce(reference, sliceMs, refWarmup, options.signal);
+      referenceWarm = true;
+      const fig = await measureOnce(p, sliceMs, r === 0 ? options.warmupMs : 0, options.signal);
+      if (!ref || !fig) break;
+      refRounds.push(ref);
+      taskRounds.push(fig);
+      ratios.push(fig.opsPerSecond / ref.opsPerSecond);
+    }
+    if (taskRounds.length === 0) break;
+    const ratio = meanWithMargin(ratios);
+    pairs.push({
+      task: { name: task.name, ...combine(taskRounds), batch: p.batch, note: task.note },
+      reference: {
+        name: "reference",
+        ...combine(refRounds),
+        batch: reference.batch,
+        note: REFERENCE_NAME,
+      },
+      ratio: {
+        mean: ratio.mean,
+        // one round has no spread: fall back to the two tinybench margins combined
+        rmePercent:
+          ratios.length > 1
+            ? ratio.rmePercent
+            : Math.hypot(taskRounds[0].rmePercent, refRounds[0].rmePercent),
+      },
+    });
+    if (options.signal?.aborted) break;
+  }
+  return toMeasurements(suite.name, pairs, rounds);
+}
+
+/**
+ * Absolute ops/s per task, its ratio to the reference (per-round ratios averaged), and the
+ * suite's reference figure (the mean over all its rounds; the extra text gives the range of the
+ * per-task means, which shows how much the machine's speed moved during the suite).
+ */
+export function toMeasurements(
+  suite: string,
+  pairs: readonly PairedFigure[],
+  rounds: number,
+): Measurement[] {
   const out: Measurement[] = [];
   const extra = (f: TaskFigure) =>
-    [f.note, `${f.batch} ops per timed call`].filter(Boolean).join("; ");
-  const refs = pairs.flatMap((p) => (p.reference ? [p.reference] : []));
-  if (refs.length > 0) {
+    [f.note, `${f.batch} ops per timed call`, `${rounds} interleaved rounds`].join("; ");
+  if (pairs.length > 0) {
+    const refs = pairs.map((p) => p.reference);
     const values = refs.map((r) => r.opsPerSecond);
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
-    // the root mean square of the pairs' margins: a typical pair's margin
     const rme = Math.sqrt(refs.reduce((a, r) => a + r.rmePercent ** 2, 0) / refs.length);
     out.push({
       name: `${suite}/reference`,
@@ -205,10 +274,10 @@ export function toMeasurements(suite: string, pairs: readonly PairedFigure[]): M
       direction: "bigger",
       kind: "reference",
       samples: refs.reduce((a, r) => a + r.samples, 0),
-      extra: `${extra(refs[0])}; mean of ${refs.length} measurements, one before each task, ${Math.round(Math.min(...values))}..${Math.round(Math.max(...values))}`,
+      extra: `${extra(refs[0])}; alongside ${refs.length} tasks, ${Math.round(Math.min(...values))}..${Math.round(Math.max(...values))}`,
     });
   }
-  for (const { task: f, reference } of pairs) {
+  for (const { task: f, ratio } of pairs) {
     const m: Measurement = {
       name: `${suite}/${f.name}`,
       suite,
@@ -221,9 +290,12 @@ export function toMeasurements(suite: string, pairs: readonly PairedFigure[]): M
       extra: extra(f),
     };
     out.push(m);
-    if (reference && reference.opsPerSecond > 0) {
-      out.push(ratioMeasurement(m, reference.opsPerSecond, reference.rmePercent));
-    }
+    out.push({
+      ...ratioMeasurement(m, 1, 0),
+      value: ratio.mean,
+      rmePercent: ratio.rmePercent,
+      extra: `${m.unit} / reference ops/s, round by round (${REFERENCE_NAME})`,
+    });
   }
   return out;
 }

@@ -23,6 +23,7 @@ import {
   suiteList,
   suiteNames,
 } from "../bench/run.ts";
+import { QUICK_ROUNDS, ROUNDS } from "../bench/suite.ts";
 import { comparisonTable, e2eSummary, resultsTable, verdictSummary } from "../bench/table.ts";
 import { choiceOption, durationOption, EXIT, integerOption, UsageError } from "../options.ts";
 
@@ -33,10 +34,11 @@ const MODES = {
   full: {
     timeMs: 1000,
     warmupMs: 200,
+    rounds: ROUNDS,
     e2eRuns: E2E_DEFAULTS.runs,
     e2eMessages: E2E_DEFAULTS.messages,
   },
-  quick: { timeMs: 40, warmupMs: 10, e2eRuns: 2, e2eMessages: 2000 },
+  quick: { timeMs: 40, warmupMs: 10, rounds: QUICK_ROUNDS, e2eRuns: 2, e2eMessages: 2000 },
 } as const;
 
 export interface BenchCommandOptions {
@@ -45,6 +47,7 @@ export interface BenchCommandOptions {
   quick?: boolean;
   time?: number;
   warmup?: number;
+  rounds?: number;
   e2e: boolean;
   e2eRuns?: number;
   e2eMessages?: number;
@@ -86,6 +89,11 @@ export function register(program: Command): void {
       "--warmup <duration>",
       "warm-up per task (default 200ms; 10ms with --quick)",
       durationOption("--warmup"),
+    )
+    .option(
+      "--rounds <n>",
+      `interleaved reference/task rounds per task, sharing its time (default ${ROUNDS}; ${QUICK_ROUNDS} with --quick)`,
+      integerOption("--rounds", 1, 100),
     )
     .option("--no-e2e", "skip the end-to-end loopback run (blaster -> receiver)")
     .option(
@@ -207,6 +215,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
     quick: Boolean(options.quick),
     timeMs: options.time ?? mode.timeMs,
     warmupMs: options.warmup ?? mode.warmupMs,
+    rounds: options.rounds ?? mode.rounds,
     suites: selected,
     e2e: withE2e
       ? {
@@ -239,6 +248,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
       suites,
       timeMs: settings.timeMs,
       warmupMs: settings.warmupMs,
+      rounds: settings.rounds,
       signal: controller.signal,
       onProgress: (e) =>
         progress?.(
