@@ -30,7 +30,8 @@ export interface ChartData {
     sentPps: number[];
     receivedPps: (number | null)[];
     drops: number[];
-    rssBytes: number[];
+    /** RSS in MiB, one decimal (the chart's unit). */
+    rssMiB: number[];
   };
 }
 
@@ -93,7 +94,7 @@ export function chartData(results: Results): ChartData {
       sentPps: samples.map((s) => Math.round(s.sentPps)),
       receivedPps: samples.map((s) => (s.receivedPps === null ? null : Math.round(s.receivedPps))),
       drops: samples.map((s) => s.drops),
-      rssBytes: samples.map((s) => s.rssBytes),
+      rssMiB: samples.map((s) => Math.round((s.rssBytes / 1048576) * 10) / 10),
     },
   };
 }
@@ -151,7 +152,12 @@ const DRAW = `
       visualMap: { min: min, max: max || 1, calculable: true, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120 },
       series: [{ name: h.metric, type: "heatmap", data: h.cells, label: { show: true } }]
     });
-  } else none("heatmap", "No listeners x workers grid in this scenario.");
+  } else {
+    // No grid: the latency chart takes the whole row.
+    var hm = document.getElementById("heatmap");
+    hm.parentNode.className = "";
+    hm.style.display = "none";
+  }
   if (data.latency.length > 0) {
     make("latency", {
       animation: false,
@@ -189,8 +195,8 @@ const DRAW = `
       tooltip: { trigger: "axis" },
       grid: { top: 40, bottom: 40, left: 80, right: 20 },
       xAxis: { type: "value", name: "s", nameLocation: "middle", nameGap: 24 },
-      yAxis: { type: "value", name: "MiB", axisLabel: { formatter: function (v) { return (v / 1048576).toFixed(0); } } },
-      series: [{ name: "RSS bytes", type: "line", showSymbol: false, data: pairs(t.rssBytes) }]
+      yAxis: { type: "value", name: "MiB", scale: true },
+      series: [{ name: "RSS MiB", type: "line", showSymbol: false, data: pairs(t.rssMiB) }]
     });
   } else { none("timeline", "No samples were taken."); none("rss", "No samples were taken."); }
   window.netconsBenchCharts = charts;
@@ -246,7 +252,7 @@ ${thresholds}
 <h2>Summary</h2>
 <pre>${escapeHtml(resultsTable(results))}</pre>
 <h2>Trials</h2>
-<table><thead><tr><th>#</th><th>point</th><th>target msg/s</th><th>achieved</th><th>delivered</th><th>lost</th><th>drops</th><th>p99 µs</th><th>cpu s</th><th>rss peak</th><th></th></tr></thead>
+<table><thead><tr><th>#</th><th>point</th><th>target pps</th><th>achieved pps</th><th>delivered pps</th><th>lost</th><th>drops</th><th>p99 µs</th><th>cpu s</th><th>rss peak</th><th></th></tr></thead>
 <tbody>
 ${trialRows}
 </tbody></table>

@@ -178,9 +178,9 @@ export async function runTrial(
     let receivedPps: number | null = null;
     let drops = 0;
     if (receiver) {
-      const snap = receiver.snapshot() as unknown;
-      const packets = num(lookup(snap, "packets.received"));
-      drops = num(lookup(snap, "drops.kernel")) + num(lookup(snap, "drops.queue"));
+      const snap = receiver.snapshot();
+      const packets = snap.packets.received;
+      drops = snap.drops.kernel + snap.drops.queue;
       if (lastReceived && now > lastReceived.at) {
         receivedPps = ((packets - lastReceived.packets) * 1000) / (now - lastReceived.at);
       }
@@ -231,7 +231,9 @@ export async function runTrial(
         });
       },
     });
-    // Let the target drain its queues before the final reading (bounded by the scenario).
+    // Let the target drain its queues before the final reading (bounded by the scenario);
+    // nothing is sent meanwhile.
+    lastProgress = { ...lastProgress, ratePps: 0 };
     await sleep(scenario.settle);
   } catch (e) {
     error = (e as Error).message;
