@@ -20,10 +20,16 @@ export interface UdpSocketLine {
   drops: number;
 }
 
-/** Parses /proc/net/udp or /proc/net/udp6 text; lines that do not parse are skipped. */
-export function parseProcNetUdp(text: string): UdpSocketLine[] {
+/**
+ * Parses /proc/net/udp or /proc/net/udp6 text; lines that do not parse are skipped. With `port`,
+ * only lines whose local address ends in that port are parsed (the tables can be large).
+ */
+export function parseProcNetUdp(text: string, port?: number): UdpSocketLine[] {
   const out: UdpSocketLine[] = [];
+  const needle =
+    port === undefined ? null : `:${port.toString(16).toUpperCase().padStart(4, "0")} `;
   for (const line of text.split("\n")) {
+    if (needle !== null && !line.includes(needle)) continue;
     const f = line.trim().split(/\s+/);
     if (f.length < 13 || !f[0].endsWith(":")) continue; // header or blank
     const local = f[1];
@@ -97,7 +103,7 @@ export function kernelSampleFrom(
   let rxQueueBytes = 0;
   for (const text of [udp, udp6]) {
     if (text === null) continue;
-    for (const s of parseProcNetUdp(text)) {
+    for (const s of parseProcNetUdp(text, port)) {
       if (s.localPort !== port) continue;
       sockets++;
       socketDrops += s.drops;
@@ -111,12 +117,16 @@ export function kernelSampleFrom(
   return { socketDrops, sockets, rxQueueBytes, rcvbufErrors, available };
 }
 
-/** Reads the kernel's counters for sockets bound to `port`. */
-export function sampleKernel(port: number): KernelSample {
+/**
+ * Reads the kernel's counters for sockets bound to `port`. Reading a /proc/net/udp table walks
+ * the kernel's whole UDP hash table (milliseconds), so only the family in use is read: an IPv6
+ * socket (dual-stack ones included) is listed in udp6 only.
+ */
+export function sampleKernel(port: number, family: 4 | 6 | "both" = "both"): KernelSample {
   return kernelSampleFrom(
     port,
-    readOr("/proc/net/udp"),
-    readOr("/proc/net/udp6"),
+    family === 6 ? null : readOr("/proc/net/udp"),
+    family === 4 ? null : readOr("/proc/net/udp6"),
     readOr("/proc/net/snmp"),
     readOr("/proc/net/snmp6"),
   );

@@ -2,7 +2,7 @@
  * A receiver listener: one long-lived piscina task per thread, owning one UDP socket bound with
  * SO_REUSEPORT (so the kernel spreads flows over the listeners, as with netconsd's -l). Each
  * datagram goes to the worker chosen by a hash of its source address, packed into that worker's
- * batch; batches are transferred when full or once the current burst of socket reads is over.
+ * batch; batches are transferred when full or `batchDelayMs` after their first datagram.
  * A worker with `queueLimit` datagrams in flight gets no more: further datagrams for it are
  * counted as queue drops (bounded memory instead of netconsd's unbounded queues).
  */
@@ -28,6 +28,8 @@ export interface ListenerTask {
   queueLimit: number;
   live: SharedArrayBuffer;
   batchBytes: number;
+  /** Longest a datagram waits in a listener's batch before it is handed over, ms. */
+  batchDelayMs: number;
 }
 
 export interface ListenerResult {
@@ -54,6 +56,7 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
   );
   const workers = task.workers;
   const limit = task.queueLimit;
+  const batchDelayMs = task.batchDelayMs;
   const writers = Array.from({ length: workers }, () => new BatchWriter(task.batchBytes));
   let datagrams = 0;
   let bytes = 0;
@@ -103,7 +106,11 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
     writer.add(msg, address, rinfo.port, recvUs);
     if (!flushScheduled) {
       flushScheduled = true;
-      setImmediate(flushAll); // after this burst of reads: one batch per worker per loop turn
+      // Each batch costs a postMessage on both sides (tens of µs), so at moderate rates waiting a
+      // little fills it: batchDelayMs trades that much latency for CPU. 0 = flush after this
+      // burst of socket reads.
+      if (batchDelayMs > 0) setTimeout(flushAll, batchDelayMs);
+      else setImmediate(flushAll);
     }
   });
 

@@ -14,7 +14,13 @@ import { sumCounters } from "../blaster/counters.ts";
 import { type AdviceLine, adviseTuning } from "./advice.ts";
 import { DEFAULT_BATCH_BYTES, workerForAddress } from "./batch.ts";
 import { type KernelSample, kernelDelta, sampleKernel } from "./kernel-drops.ts";
-import { type LatencySummary, mergeEncoded, percentileText, summarize } from "./latency.ts";
+import {
+  encodeHistogram,
+  type LatencySummary,
+  mergeEncoded,
+  percentileText,
+  summarize,
+} from "./latency.ts";
 import {
   LISTENER_LIVE,
   type ListenerNotice,
@@ -56,6 +62,8 @@ export interface ReceiverOptions {
   intervalMs?: number;
   /** Bytes per listener -> worker batch. */
   batchBytes?: number;
+  /** Longest a datagram waits in a listener's batch, ms (0 = only until the read burst ends). */
+  batchDelayMs?: number;
 }
 
 export interface ReceiverProgress {
@@ -90,6 +98,7 @@ export interface ReceiverReport {
     hostIdleMs: number;
     maxMessageBytes: number;
     fragmentTimeoutMs: number;
+    batchDelayMs: number;
     output: string;
   };
   packets: { read: number; received: number; malformed: number; bytes: number; ratePps: number };
@@ -179,6 +188,7 @@ const DEFAULTS = {
   fragmentTimeoutMs: 5000,
   intervalMs: 1000,
   batchBytes: DEFAULT_BATCH_BYTES,
+  batchDelayMs: 1,
 };
 
 /** How often workers expire timed state and flush sinks. */
@@ -289,6 +299,7 @@ export async function startReceiver(
         queueLimit: o.queueLimit,
         live: listenerLive,
         batchBytes: o.batchBytes,
+        batchDelayMs: o.batchDelayMs,
       };
       const notice = waitNotice(control.port1);
       const result = listenerPool.run(task, { transferList: [...ports, control.port2] });
@@ -313,7 +324,8 @@ export async function startReceiver(
 
   // A dual-stack (IPv6) socket sees IPv4 senders as ::ffff:a.b.c.d.
   const boundFamily6 = isIP(boundAddress) === 6;
-  const kernelStart = sampleKernel(boundPort);
+  const family = boundFamily6 ? 6 : 4;
+  const kernelStart = sampleKernel(boundPort, family);
   let kernelLast: KernelSample = kernelStart;
   const rmemMax = readRmemMax();
 
@@ -344,9 +356,10 @@ export async function startReceiver(
   let lastRate = 0;
   let kernelAt = performance.now();
   const snapshot = (): ReceiverProgress => {
-    // Kernel counters are read at most every 100 ms, however often snapshot() is called.
-    if (!stopping && performance.now() - kernelAt >= 100) {
-      kernelLast = sampleKernel(boundPort);
+    // Kernel counters cost a walk of the kernel's UDP table: read at most every 500 ms, however
+    // often snapshot() is called.
+    if (!stopping && performance.now() - kernelAt >= 500) {
+      kernelLast = sampleKernel(boundPort, family);
       kernelAt = performance.now();
     }
     const t = totals();
@@ -372,7 +385,7 @@ export async function startReceiver(
   // Progress: kernel sample, rate, and the interval p99 merged from the workers' histograms.
   let snapPending = false;
   const progressTimer = setInterval(async () => {
-    kernelLast = sampleKernel(boundPort);
+    kernelLast = sampleKernel(boundPort, family);
     kernelAt = performance.now();
     const now = performance.now();
     const read = totals().read;
@@ -404,7 +417,8 @@ export async function startReceiver(
   progressTimer.unref();
 
   let stopping: Promise<ReceiverReport> | null = null;
-  let texts: { endToEnd: string; queue: string; processing: string } | null = null;
+  // The merged histograms, kept encoded: their percentile text is costly and rarely wanted.
+  let encodedTotals: { endToEnd: string; queue: string; processing: string } | null = null;
 
   const stop = (
     reason = "stopped",
@@ -414,7 +428,7 @@ export async function startReceiver(
     stopping = (async () => {
       clearInterval(progressTimer);
       // While the sockets exist: closed sockets vanish from /proc/net/udp with their counts.
-      const kernelEnd = sampleKernel(boundPort);
+      const kernelEnd = sampleKernel(boundPort, family);
       for (const c of listenerControls) c.postMessage({ type: "stop" });
       // A crashed thread must not cost the report: its live figures stand in for its result.
       const listenerSettled = await Promise.allSettled(listenerResults);
@@ -459,10 +473,10 @@ export async function startReceiver(
       const e2e = mergeEncoded(workers.map((r) => r.histograms.endToEnd));
       const queue = mergeEncoded(workers.map((r) => r.histograms.queue));
       const processing = mergeEncoded(workers.map((r) => r.histograms.processing));
-      texts = {
-        endToEnd: percentileText(e2e),
-        queue: percentileText(queue),
-        processing: percentileText(processing, 1000),
+      encodedTotals = {
+        endToEnd: encodeHistogram(e2e),
+        queue: encodeHistogram(queue),
+        processing: encodeHistogram(processing),
       };
       const report = buildReport({
         o,
@@ -495,7 +509,20 @@ export async function startReceiver(
     address: boundAddress,
     snapshot,
     stop,
-    percentiles: () => texts,
+    percentiles: () => {
+      if (!encodedTotals) return null;
+      const text = (encoded: string, scale: number) => {
+        const h = mergeEncoded([encoded]);
+        const out = percentileText(h, scale);
+        h.destroy();
+        return out;
+      };
+      return {
+        endToEnd: text(encodedTotals.endToEnd, 1),
+        queue: text(encodedTotals.queue, 1),
+        processing: text(encodedTotals.processing, 1000),
+      };
+    },
   };
 }
 
@@ -606,6 +633,7 @@ function buildReport(input: {
       hostIdleMs: o.hostIdleMs,
       maxMessageBytes: o.maxMessageBytes,
       fragmentTimeoutMs: o.fragmentTimeoutMs,
+      batchDelayMs: o.batchDelayMs,
       output: formatOutputSpec(input.output),
     },
     packets: {

@@ -25,6 +25,7 @@ interface ReceiveOptions {
   hostIdle: number;
   maxMessageBytes: number;
   fragTimeout: number;
+  batchDelay: number;
   output: OutputSpec;
   duration: number;
   idleExit: number;
@@ -132,6 +133,14 @@ export function register(program: Command): void {
         .default(5000, "5s"),
     )
     .addOption(
+      new Option(
+        "--batch-delay <duration>",
+        "longest a datagram waits in a listener's batch for the worker (0 = until the read burst ends)",
+      )
+        .argParser(durationOption("--batch-delay"))
+        .default(1, "1ms"),
+    )
+    .addOption(
       new Option("-o, --output <sink>", "messages to none, print, jsonl:FILE or dir:PATH")
         .argParser(outputOption)
         .default({ kind: "none" }, "none"),
@@ -203,6 +212,7 @@ export function register(program: Command): void {
             hostIdleMs: opts.hostIdle,
             maxMessageBytes: opts.maxMessageBytes,
             fragmentTimeoutMs: opts.fragTimeout,
+            batchDelayMs: opts.batchDelay,
             output: opts.output,
             durationMs: opts.duration,
             idleExitMs: opts.idleExit,

@@ -1,0 +1,114 @@
+/**
+ * CPU cost per datagram of the receiver, a figure that survives a busy machine better than a
+ * throughput search: the receiver runs as a child process (`netcons-bench receive`), the blaster
+ * here sends a fixed number of 64-byte extended messages at a modest rate, and the child's CPU
+ * time (utime + stime from /proc/PID/stat) is divided by the datagrams it processed. The same is
+ * done for a bare Node.js dgram socket that only counts, as the floor any Node receiver pays.
+ *
+ *   node receiver/bench-cpu.ts [--count 300000] [--rate 30000] [--configs 1x1,2x2] [--hosts 1000]
+ *     [--batch-delays 0,1]
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { runBlast } from "../blaster/blast.ts";
+
+const { values } = parseArgs({
+  options: {
+    count: { type: "string", default: "300000" },
+    rate: { type: "string", default: "30000" },
+    configs: { type: "string", default: "1x1,2x2" },
+    hosts: { type: "string", default: "1000" },
+    "batch-delays": { type: "string", default: "1" },
+  },
+});
+
+function cpuTicks(pid: number): number {
+  // Fields after the command name (which may contain spaces): utime is the 14th, stime the 15th.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(f[11]) + Number(f[12]);
+}
+
+/** USER_HZ is 100 on every Linux we run on; /proc/PID/stat counts in those ticks. */
+const TICK_US = 10_000;
+
+const BARE = `const d=require("node:dgram");const s=d.createSocket({type:"udp4",recvBufferSize:4e6});
+let n=0;s.on("message",()=>{n++});s.bind(Number(process.argv[1]),"127.0.0.1",()=>console.error("listening on [127.0.0.1]:"+s.address().port));
+process.on("SIGINT",()=>{console.log(JSON.stringify({packets:{received:n}}));process.exit(0)});`;
+
+async function measure(name: string, args: string[]): Promise<void> {
+  const port = 21000 + (process.pid % 20000);
+  const child = spawn(
+    process.execPath,
+    args.map((a) => a.replace("PORT", String(port))),
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+  });
+  child.stderr.on("data", (d) => {
+    err += d;
+  });
+  const end = Date.now() + 15000;
+  while (!/listening on/.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 500));
+  const before = cpuTicks(child.pid!);
+  const blast = await runBlast({
+    target: `127.0.0.1:${port}`,
+    hosts: Number(values.hosts),
+    count: Number(values.count),
+    ratePps: Number(values.rate),
+    format: "extended",
+    size: { kind: "fixed", bytes: 64 },
+    seed: 5,
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = cpuTicks(child.pid!);
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGINT");
+  await exited;
+  const report = JSON.parse(out.slice(out.indexOf("{")));
+  const received: number = report.packets.received;
+  const us = ((after - before) * TICK_US) / received;
+  const batches = (report.perListener ?? []).reduce(
+    (n: number, l: { batches: number }) => n + l.batches,
+    0,
+  );
+  console.log(
+    `${name}: ${received} of ${blast.packets.sent} datagrams, CPU ${((after - before) * TICK_US) / 1e6} s ` +
+      `= ${us.toFixed(2)} us/datagram (about ${Math.round(1e6 / us)} datagrams per CPU-second)` +
+      (batches ? `, ${(received / batches).toFixed(1)} datagrams per batch` : ""),
+  );
+}
+
+const cli = fileURLToPath(new URL("../scenarios/cli.ts", import.meta.url));
+await measure("bare dgram socket", ["-e", BARE, "PORT"]);
+for (const config of values.configs.split(",")) {
+  for (const delay of values["batch-delays"].split(",")) {
+    const [l, w] = config.split("x");
+    await measure(`receive -l${l} -w${w} --batch-delay ${delay}ms`, [
+      cli,
+      "receive",
+      "-b",
+      "127.0.0.1",
+      "-p",
+      "PORT",
+      "-l",
+      l,
+      "-w",
+      w,
+      "--rcvbuf",
+      "4m",
+      "--batch-delay",
+      `${delay}ms`,
+      "--json",
+      "-",
+    ]);
+  }
+}
