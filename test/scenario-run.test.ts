@@ -158,7 +158,7 @@ plan: { kind: sweep, grid: { workers: [1, 2, 3, 4] } }
     if (existsSync(join(out, "results.json")) && readResults(out).trials.length >= 1) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 1000));
   child.kill("SIGINT");
   const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
   assert.equal(code, 130, stderr);
@@ -166,8 +166,9 @@ plan: { kind: sweep, grid: { workers: [1, 2, 3, 4] } }
   const r = readResults(out);
   assert.equal(r.status, "interrupted");
   assert.ok(r.trials.length >= 1 && r.trials.length < 4, `${r.trials.length} trials`);
-  const last = r.trials.at(-1)!;
-  assert.ok(last.sent.packetsOnWire > 0);
+  assert.ok(r.trials[0].sent.packetsOnWire > 0 && !r.trials[0].interrupted);
+  // The trial running at the signal was cut short, and says so.
+  assert.equal(r.trials.at(-1)!.interrupted, true);
   assert.ok(r.environment.finishedAt !== null);
   assert.match(
     readFileSync(join(out, "report.html"), "utf8"),
