@@ -32,7 +32,15 @@ interface BareJob {
 }
 
 /** The bare loop: one connected socket, the same payload, batches of 256 like the engine. */
-async function bareLoop(job: BareJob): Promise<{ sent: number; errors: number; seconds: number }> {
+interface BareResult {
+  sent: number;
+  errors: number;
+  seconds: number;
+  /** CPU time of the sending thread (µs). */
+  cpuUs: number;
+}
+
+async function bareLoop(job: BareJob): Promise<BareResult> {
   const socket = createSocket("udp4");
   await new Promise<void>((resolve) => socket.bind(0, "127.0.0.2", () => resolve()));
   await new Promise<void>((resolve) => socket.connect(job.port, "127.0.0.1", () => resolve()));
@@ -44,6 +52,7 @@ async function bareLoop(job: BareJob): Promise<{ sent: number; errors: number; s
     else sent++;
   };
   const start = performance.now();
+  const cpuStart = process.threadCpuUsage();
   const end = start + job.seconds * 1000;
   while (performance.now() < end) {
     for (let i = 0; i < 256; i++) socket.send(payload, onSent);
@@ -51,8 +60,9 @@ async function bareLoop(job: BareJob): Promise<{ sent: number; errors: number; s
   }
   const seconds = (performance.now() - start) / 1000;
   await new Promise((resolve) => setImmediate(resolve));
+  const cpu = process.threadCpuUsage(cpuStart);
   socket.close();
-  return { sent, errors, seconds };
+  return { sent, errors, seconds, cpuUs: cpu.user + cpu.system };
 }
 
 if (!isMainThread) {
@@ -61,7 +71,7 @@ if (!isMainThread) {
   await main();
 }
 
-function runBare(job: BareJob): Promise<{ sent: number; errors: number; seconds: number }> {
+function runBare(job: BareJob): Promise<BareResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL(import.meta.url), { workerData: job });
     worker.once("message", resolve);
@@ -167,29 +177,38 @@ async function main(): Promise<void> {
     if (!skip.has("throughput")) {
       const bare: number[] = [];
       const engine: number[] = [];
+      const bareCpu: number[] = [];
+      const engineCpu: number[] = [];
       const busy: number[] = [];
       for (let round = 0; round < rounds; round++) {
         const b = await runBare({ port: sink.port, seconds, payload: bareTemplate() });
         bare.push(b.sent / b.seconds);
+        bareCpu.push(b.cpuUs / b.sent);
         const done = cpuBusy();
         const r = await blast(1);
         busy.push(done());
         engine.push(pps(r));
+        engineCpu.push(r.cpu.usPerPacket);
         console.log(
-          `  round ${round + 1}: bare dgram ${Math.round(bare[round])} pps, runBlast 1 worker ${Math.round(engine[round])} pps (${(engine[round] / bare[round]).toFixed(3)}), machine busy ${(busy[round] * 100).toFixed(0)}%`,
+          `  round ${round + 1}: bare dgram ${Math.round(bare[round])} pps (${bareCpu[round].toFixed(2)} CPU µs/packet), runBlast 1 worker ${Math.round(engine[round])} pps (${engineCpu[round].toFixed(2)} CPU µs/packet): ${(engine[round] / bare[round]).toFixed(3)}, machine busy ${(busy[round] * 100).toFixed(0)}%`,
         );
       }
       const ratio = median(engine) / median(bare);
+      // Throughput per CPU second: the same ratio, free of what other processes took.
+      const cpuRatio = median(bareCpu) / median(engineCpu);
       out.throughput = {
         bareDgramPps: Math.round(median(bare)),
         blastOneWorkerPps: Math.round(median(engine)),
         ratio: Number(ratio.toFixed(3)),
+        bareCpuUsPerPacket: Number(median(bareCpu).toFixed(3)),
+        blastCpuUsPerPacket: Number(median(engineCpu).toFixed(3)),
+        cpuRatio: Number(cpuRatio.toFixed(3)),
         target: 0.85,
         pass: ratio >= 0.85,
         machineBusyPercent: Math.round(median(busy) * 100),
       };
       console.log(
-        `1 worker, 64-byte extended: runBlast ${Math.round(median(engine))} pps vs bare dgram ${Math.round(median(bare))} pps = ${ratio.toFixed(3)} (target >= 0.85)`,
+        `1 worker, 64-byte extended: runBlast ${Math.round(median(engine))} pps vs bare dgram ${Math.round(median(bare))} pps = ${ratio.toFixed(3)} (target >= 0.85); per CPU second ${cpuRatio.toFixed(3)} (${median(engineCpu).toFixed(2)} vs ${median(bareCpu).toFixed(2)} µs/packet)`,
       );
     }
 

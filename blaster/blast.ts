@@ -130,6 +130,8 @@ export interface BlastReport {
   expected: { messagesDelivered: number; missing: number; duplicates: number; outOfOrder: number };
   rate: { targetPps: number; achievedPps: number; ramp: [number, number] | null; burst: number };
   latenessUs: LatenessSummary | null;
+  /** CPU time of the worker threads' send loops, and per packet sent (µs). */
+  cpu: { workerUs: number; usPerPacket: number };
   durationMs: number;
   stopped: "count" | "duration" | "signal" | "hosts";
   notes: string[];
@@ -513,6 +515,10 @@ function merge(
       burst: options.burst ?? 1,
     },
     latenessUs: lateness,
+    cpu: {
+      workerUs: c.cpuUs ?? 0,
+      usPerPacket: (c.sent ?? 0) > 0 ? (c.cpuUs ?? 0) / (c.sent ?? 0) : 0,
+    },
     durationMs,
     stopped,
     notes: r.notes,

@@ -74,6 +74,11 @@ interface Packed {
   escaped: Buffer;
   /** True when escaping changes nothing (printable ASCII without backslash). */
   safe: boolean;
+  /**
+   * For texts that escaping changes: cut[b] = the longest prefix of `escaped` of at most b bytes
+   * that does not split an escape (so cutting needs no work per message).
+   */
+  cut: Uint16Array | null;
   /** ` KEY=VALUE\n` lines of the dictionary, escaped. */
   dict: Buffer;
   task: Buffer;
@@ -101,6 +106,7 @@ for (const script of SCRIPTS) {
       raw,
       escaped,
       safe: escaped.length === raw.length,
+      cut: escaped.length === raw.length ? null : cutTable(raw, escaped.length),
       dict: enc(dict),
       task: Buffer.from(record.task, "utf8"),
     });
@@ -563,6 +569,12 @@ function cutRaw(raw: Buffer, budget: number, escaped: boolean): { bytes: number;
   return { bytes: i, wire };
 }
 
+function cutTable(raw: Buffer, escapedLength: number): Uint16Array {
+  const table = new Uint16Array(escapedLength + 1);
+  for (let b = 0; b <= escapedLength; b++) table[b] = cutRaw(raw, b, true).wire;
+  return table;
+}
+
 /**
  * Writes `budget` bytes of text: the record's text (escaped for extended), cut where the budget
  * ends, then filler digits up to the budget.
@@ -570,9 +582,9 @@ function cutRaw(raw: Buffer, budget: number, escaped: boolean): { bytes: number;
 function writeText(p: Packed, budget: number, slab: Buffer, at: number, escaped: boolean): number {
   const src = escaped ? p.escaped : p.raw;
   if (budget >= src.length) return fill(slab, copy(src, slab, at), budget - src.length);
-  if (escaped && !p.safe) {
-    const cut = escapeKernel(p.raw.subarray(0, cutRaw(p.raw, budget, true).bytes));
-    return fill(slab, copy(cut, slab, at), budget - cut.length);
+  if (escaped && p.cut) {
+    const wire = p.cut[budget];
+    return fill(slab, copyRange(src, 0, wire, slab, at), budget - wire);
   }
   return copyRange(src, 0, budget, slab, at);
 }
@@ -598,7 +610,8 @@ const POW10 = Array.from({ length: 17 }, (_, i) => 10 ** i);
 
 /** Digits of a non-negative safe integer. */
 export function decimalLength(n: number): number {
-  let len = 1;
+  // Seqs and timestamps mostly have 9+ digits: start the search there.
+  let len = n >= 1e8 ? 9 : 1;
   while (len < 16 && n >= POW10[len]) len++;
   return len;
 }
@@ -629,7 +642,7 @@ export function writeDecimal(buf: Buffer, at: number, n: number): number {
 const POW36 = Array.from({ length: 11 }, (_, i) => 36 ** i);
 
 function base36Length(n: number): number {
-  let len = 1;
+  let len = n >= POW36[5] ? 6 : 1;
   while (len < 10 && n >= POW36[len]) len++;
   return len;
 }

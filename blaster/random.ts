@@ -20,9 +20,12 @@ function fmix(value: number): number {
 export function hash32(seed: number, a: number, b: number, salt: number): number {
   let h = fmix(seed ^ Math.imul(salt + 1, 0x9e3779b9));
   h = fmix(h ^ (a >>> 0));
-  h = fmix(h ^ Math.floor(a / 0x1_0000_0000));
+  // The high words take a round only when they are not zero (rare: indices above 2^32), which
+  // keeps the per-message hash to three rounds.
+  if (a >= 0x1_0000_0000) h = fmix(h ^ Math.floor(a / 0x1_0000_0000));
   h = fmix(h ^ (b >>> 0) ^ 0x6a09e667);
-  return fmix(h ^ Math.floor(b / 0x1_0000_0000) ^ 0x3c6ef372);
+  if (b >= 0x1_0000_0000) h = fmix(h ^ Math.floor(b / 0x1_0000_0000) ^ 0x3c6ef372);
+  return h;
 }
 
 /** A uniform number in [0, 1) from (seed, a, b, salt). */

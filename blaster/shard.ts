@@ -177,6 +177,8 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
   // Polled (startup only): Atomics.waitAsync is not in the ES2023 lib this project targets.
   while (Atomics.load(control, CONTROL.go) === 0) await sleep(1);
   const t0 = sharedStart[0];
+  // CPU time of this thread in the send loop: a cost per packet that contention does not skew.
+  const cpuStart = process.threadCpuUsage();
   const endUs = task.durationMs > 0 ? t0 + task.durationMs * 1000 : Number.POSITIVE_INFINITY;
   const stormAtUs = task.stormAtMs >= 0 ? t0 + task.stormAtMs * 1000 : Number.POSITIVE_INFINITY;
   let storming = false;
@@ -341,6 +343,8 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
 
   // The run's end: the duration's end, the stop, or right after the last batch of a --count.
   const loopEndUs = nowUs();
+  const cpu = process.threadCpuUsage(cpuStart);
+  counters.cpuUs = cpu.user + cpu.system;
   // Whatever the reorder plan still holds goes out now (recorded in the truth as such).
   if (plan) {
     batchBase = token;

@@ -389,7 +389,7 @@ export function formatSummary(r: BlastReport): string {
       ? `target ${fmt(r.rate.targetPps)} pps`
       : "unpaced";
   lines.push(
-    `  duration ${(r.durationMs / 1000).toFixed(3)} s, achieved ${fmt(r.rate.achievedPps)} pps (${target})`,
+    `  duration ${(r.durationMs / 1000).toFixed(3)} s, achieved ${fmt(r.rate.achievedPps)} pps (${target}), worker CPU ${r.cpu.usPerPacket.toFixed(2)} µs per packet`,
   );
   if (r.latenessUs) {
     const l = r.latenessUs;
