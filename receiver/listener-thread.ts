@@ -1,15 +1,19 @@
 /**
  * A receiver listener: one long-lived piscina task per thread, owning one UDP socket bound with
  * SO_REUSEPORT (so the kernel spreads flows over the listeners, as with netconsd's -l). Each
- * datagram goes to the worker chosen by a hash of its source address, packed into that worker's
- * batch; batches are transferred when full or `batchDelayMs` after their first datagram.
+ * datagram goes to the worker chosen by a hash of its source address and appended to the shared
+ * ring of that (listener, worker) pair; the worker is told about each batch when it reaches 64 KiB
+ * or `batchDelayMs` after its first datagram.
  * A worker with `queueLimit` datagrams in flight gets no more: further datagrams for it are
  * counted as queue drops (bounded memory instead of netconsd's unbounded queues).
  */
 import dgram from "node:dgram";
 import type { MessagePort } from "node:worker_threads";
 import { monotonicUs } from "../blaster/stamp.ts";
-import { BatchWriter, fastMonotonicClock, workerForAddress } from "./batch.ts";
+import { fastMonotonicClock, type Ring, RingWriter, workerForAddress } from "./batch.ts";
+
+/** A batch this big is handed over at once rather than after batchDelayMs. */
+const FLUSH_BYTES = 64 * 1024;
 
 /** Live figures per listener in the shared Float64Array, in this order. */
 export const LISTENER_LIVE = ["datagrams", "bytes", "queueDrops", "batches"] as const;
@@ -27,7 +31,8 @@ export interface ListenerTask {
   inFlight: SharedArrayBuffer;
   queueLimit: number;
   live: SharedArrayBuffer;
-  batchBytes: number;
+  /** One ring per worker, in worker order (shared with that worker). */
+  rings: Ring[];
   /** Longest a datagram waits in a listener's batch before it is handed over, ms. */
   batchDelayMs: number;
 }
@@ -57,7 +62,7 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
   const workers = task.workers;
   const limit = task.queueLimit;
   const batchDelayMs = task.batchDelayMs;
-  const writers = Array.from({ length: workers }, () => new BatchWriter(task.batchBytes));
+  const writers = task.rings.map((ring) => new RingWriter(ring));
   let datagrams = 0;
   let bytes = 0;
   let queueDrops = 0;
@@ -70,8 +75,7 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
     const writer = writers[w];
     if (writer.count === 0) return;
     Atomics.add(inFlight, w, writer.count);
-    const batch = writer.take();
-    task.ports[w].postMessage(batch, [batch.buffer]);
+    task.ports[w].postMessage(writer.take());
     batches++;
   };
   const flushAll = () => {
@@ -102,8 +106,11 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
       queueDrops++;
       return;
     }
-    if (!writer.fits(msg.length, address.length)) flush(w);
-    writer.add(msg, address, rinfo.port, recvUs);
+    if (!writer.add(msg, address, rinfo.port, recvUs)) {
+      queueDrops++; // the ring is full: the worker is that far behind
+      return;
+    }
+    if (writer.pending >= FLUSH_BYTES) flush(w); // keep a busy worker fed without waiting
     if (!flushScheduled) {
       flushScheduled = true;
       // Each batch costs a postMessage on both sides (tens of µs), so at moderate rates waiting a
@@ -142,7 +149,7 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
       socket.close(() => {
         flushAll();
         // The workers close the ports once they have read this (closing here could lose it).
-        for (const port of task.ports) port.postMessage({ end: true });
+        for (const port of task.ports) port.postMessage({ closed: true });
         resolve({
           index: task.index,
           datagrams,

@@ -12,7 +12,7 @@ import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { sumCounters } from "../blaster/counters.ts";
 import { type AdviceLine, adviseTuning } from "./advice.ts";
-import { DEFAULT_BATCH_BYTES, workerForAddress } from "./batch.ts";
+import { createRing, DEFAULT_RING_BYTES, workerForAddress } from "./batch.ts";
 import { type KernelSample, kernelDelta, sampleKernel } from "./kernel-drops.ts";
 import {
   encodeHistogram,
@@ -60,8 +60,8 @@ export interface ReceiverOptions {
   output?: OutputSpec;
   /** Progress interval (onProgress, live p99). */
   intervalMs?: number;
-  /** Bytes per listener -> worker batch. */
-  batchBytes?: number;
+  /** Bytes of the shared ring per (listener, worker) pair (a power of two). */
+  ringBytes?: number;
   /** Longest a datagram waits in a listener's batch, ms (0 = only until the read burst ends). */
   batchDelayMs?: number;
 }
@@ -187,7 +187,7 @@ const DEFAULTS = {
   maxMessageBytes: 8192,
   fragmentTimeoutMs: 5000,
   intervalMs: 1000,
-  batchBytes: DEFAULT_BATCH_BYTES,
+  ringBytes: DEFAULT_RING_BYTES,
   batchDelayMs: 1,
 };
 
@@ -225,6 +225,9 @@ export async function startReceiver(
   const channels = Array.from({ length: L }, () =>
     Array.from({ length: W }, () => new MessageChannel()),
   );
+  const rings = Array.from({ length: L }, () =>
+    Array.from({ length: W }, () => createRing(o.ringBytes)),
+  );
   const out = openOutput(output);
 
   const poolOptions = { atomics: "disabled" as const, idleTimeout: Number.POSITIVE_INFINITY };
@@ -251,6 +254,7 @@ export async function startReceiver(
       index: w,
       listeners: L,
       ports,
+      rings: rings.map((row) => row[w]),
       control: control.port2,
       inFlight,
       live: workerLive,
@@ -298,7 +302,7 @@ export async function startReceiver(
         inFlight,
         queueLimit: o.queueLimit,
         live: listenerLive,
-        batchBytes: o.batchBytes,
+        rings: rings[l],
         batchDelayMs: o.batchDelayMs,
       };
       const notice = waitNotice(control.port1);
@@ -392,7 +396,8 @@ export async function startReceiver(
     lastRate = Math.round(((read - lastRead) * 1000) / Math.max(1, now - lastAt));
     lastRead = read;
     lastAt = now;
-    if (!snapPending && !stopping) {
+    // The interval p99 costs an encode per worker and a merge here: only when someone watches.
+    if (hooks.onProgress && !snapPending && !stopping) {
       snapPending = true;
       const replies = workerControls.map(
         (c) =>

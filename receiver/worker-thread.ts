@@ -6,7 +6,7 @@
  */
 import type { MessagePort } from "node:worker_threads";
 import { monotonicUs } from "../blaster/stamp.ts";
-import { type BatchMessage, BatchReader, fastMonotonicClock } from "./batch.ts";
+import { type BatchMessage, fastMonotonicClock, type Ring, RingReader } from "./batch.ts";
 import { CORE_COUNTERS, type CoreOptions, WorkerCore } from "./core.ts";
 import { encodeHistogram } from "./latency.ts";
 import type { SequenceCounters } from "./sequence.ts";
@@ -29,6 +29,8 @@ export interface WorkerTask {
   index: number;
   listeners: number;
   ports: MessagePort[];
+  /** One ring per listener, in listener order (shared with that listener). */
+  rings: Ring[];
   control: MessagePort;
   /** Int32Array per worker: datagrams handed over but not yet processed. */
   inFlight: SharedArrayBuffer;
@@ -75,7 +77,7 @@ export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
   const core = new WorkerCore(task.core, createSink(task.output, task.outputFd));
   const inFlight = new Int32Array(task.inFlight);
   const live = new Float64Array(task.live, task.index * WORKER_LIVE.length * 8, WORKER_LIVE.length);
-  const reader = new BatchReader();
+  const readers = task.rings.map((ring) => new RingReader(ring));
   const processing = core.processing;
   let queueMaxDepth = 0;
   let busyUs = 0;
@@ -95,15 +97,15 @@ export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
     live[8] = busyUs;
   };
 
-  const onBatch = (message: BatchMessage) => {
-    if ("end" in message) {
+  const onBatch = (reader: RingReader, message: BatchMessage) => {
+    if ("closed" in message) {
       ended++;
       if (finishMessage && ended >= finishMessage.ends) finish(finishMessage);
       return;
     }
     const depth = Atomics.load(inFlight, task.index);
     if (depth > queueMaxDepth) queueMaxDepth = depth;
-    reader.reset(message.buffer, message.used);
+    reader.until(message.end);
     const start = clock();
     let t = start;
     while (reader.next()) {
@@ -113,6 +115,7 @@ export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
       t = after;
     }
     busyUs += t - start;
+    reader.release();
     Atomics.sub(inFlight, task.index, message.count);
   };
 
@@ -125,7 +128,9 @@ export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
     publish();
   }, task.tickMs);
 
-  for (const port of task.ports) port.on("message", onBatch);
+  task.ports.forEach((port, l) => {
+    port.on("message", (m: BatchMessage) => onBatch(readers[l], m));
+  });
   task.control.on("message", (m: { type: string }) => {
     if (m.type === "finish") {
       // Ports are not ordered with each other: finish once both this and every listener's end

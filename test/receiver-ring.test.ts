@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Worker } from "node:worker_threads";
+import { createRing, RingReader, RingWriter, workerForAddress } from "../receiver/batch.ts";
+
+describe("listener -> worker ring", () => {
+  it("carries records across the wrap-around point intact, in order", () => {
+    const ring = createRing(1024);
+    const w = new RingWriter(ring);
+    const r = new RingReader(ring);
+    let sent = 0;
+    let got = 0;
+    for (let round = 0; round < 200; round++) {
+      // Sizes that do not divide the ring, so records meet its end at every offset.
+      for (let k = 0; k < 3; k++) {
+        const payload = Buffer.alloc(37 + ((round * 3 + k) % 90), sent & 0xff);
+        assert.ok(w.add(payload, `10.0.0.${sent % 250}`, 6666, sent * 1.5));
+        sent++;
+      }
+      const notice = w.take();
+      assert.equal(notice.count, 3);
+      r.until(notice.end);
+      while (r.next()) {
+        assert.equal(r.address, `10.0.0.${got % 250}`);
+        assert.equal(r.port, 6666);
+        assert.equal(r.recvUs, got * 1.5);
+        assert.equal(r.payload.length, 37 + ((Math.floor(got / 3) * 3 + (got % 3)) % 90));
+        assert.ok(r.payload.every((b) => b === (got & 0xff)));
+        got++;
+      }
+      r.release();
+    }
+    assert.equal(got, sent);
+  });
+
+  it("refuses a record when the reader has not made room, and accepts it after release", () => {
+    const ring = createRing(1024);
+    const w = new RingWriter(ring);
+    const r = new RingReader(ring);
+    const payload = Buffer.alloc(200);
+    let accepted = 0;
+    while (w.add(payload, "::1", 1, 0)) accepted++;
+    assert.equal(accepted, Math.floor(1024 / (13 + 3 + 200)));
+    r.until(w.take().end);
+    let read = 0;
+    while (r.next()) read++;
+    assert.equal(read, accepted);
+    assert.equal(w.add(payload, "::1", 1, 0), false, "not released yet");
+    r.release();
+    assert.equal(w.add(payload, "::1", 1, 0), true);
+  });
+
+  it("works between threads", async () => {
+    const ring = createRing(4096);
+    const worker = new Worker(
+      `const { parentPort, workerData } = require("node:worker_threads");
+       const { RingReader } = require(workerData.module);
+       const r = new RingReader(workerData.ring);
+       let sum = 0, n = 0;
+       parentPort.on("message", (m) => {
+         if (m.done) return parentPort.postMessage({ sum, n });
+         r.until(m.end);
+         while (r.next()) { sum += r.payload[0]; n++; }
+         r.release();
+       });`,
+      {
+        eval: true,
+        workerData: { ring, module: new URL("../receiver/batch.ts", import.meta.url).pathname },
+      },
+    );
+    const w = new RingWriter(ring);
+    let sum = 0;
+    let sent = 0;
+    for (let i = 0; i < 5000; i++) {
+      while (!w.add(Buffer.from([i % 200, 1, 2, 3]), "127.0.0.1", 9, i)) {
+        worker.postMessage(w.take());
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      sum += i % 200;
+      sent++;
+      if (w.count === 64) worker.postMessage(w.take());
+    }
+    worker.postMessage(w.take());
+    worker.postMessage({ done: true });
+    const result = await new Promise<{ sum: number; n: number }>((resolve) =>
+      worker.once("message", resolve),
+    );
+    await worker.terminate();
+    assert.deepEqual(result, { sum, n: sent });
+  });
+
+  it("hashes a source address to one worker, whatever the port", () => {
+    assert.equal(workerForAddress("127.0.0.1", 4), workerForAddress("127.0.0.1", 4));
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 4000; i++) counts[workerForAddress(`10.0.${i >> 8}.${i & 255}`, 4)]++;
+    for (const c of counts) assert.ok(c > 800 && c < 1200, `spread ${counts}`);
+  });
+});
