@@ -6,6 +6,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { compareResults } from "../scenarios/bench/compare.ts";
 import {
+  type EndToEndResult,
+  type EndToEndRun,
+  endToEndMeasurements,
+} from "../scenarios/bench/e2e.ts";
+import {
   BASELINE_FORMAT,
   type Baseline,
   type Measurement,
@@ -14,6 +19,7 @@ import {
   toActionFormat,
 } from "../scenarios/bench/format.ts";
 import { REFERENCE_CHECKSUM, referenceOp, referenceState } from "../scenarios/bench/reference.ts";
+import { meanWithMargin, median, medianWithMargin } from "../scenarios/bench/stats.ts";
 import { ratioMeasurement } from "../scenarios/bench/suite.ts";
 import { comparisonTable, formatValue, resultsTable } from "../scenarios/bench/table.ts";
 
@@ -155,5 +161,70 @@ describe("tables", () => {
     assert.equal(formatValue(0.012345), "0.0123");
     assert.equal(formatValue(0), "0");
     assert.equal(formatValue(undefined), "-");
+  });
+});
+
+describe("repeated figures", () => {
+  it("gives the mean and a Student's t margin, the median, and no false precision for one run", () => {
+    const { mean, rmePercent } = meanWithMargin([10, 12, 14]);
+    assert.equal(mean, 12);
+    // sd 2, sem 2/sqrt(3), t(2) = 4.303 -> 4.303 * 1.1547 / 12 = 41.4%
+    assert.ok(Math.abs(rmePercent - (100 * 4.303 * (2 / Math.sqrt(3))) / 12) < 1e-9);
+    assert.deepEqual(meanWithMargin([5]), { mean: 5, rmePercent: 100 });
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+    assert.deepEqual(medianWithMargin([10, 10, 10, 10, 2]).mean, 10);
+  });
+});
+
+describe("end-to-end measurements", () => {
+  const run = (deliveredPerSecond: number, lost: number): EndToEndRun => ({
+    sent: 1000,
+    expected: 1000,
+    received: 1000 - lost,
+    lost,
+    kernelDrops: lost,
+    queueDrops: 0,
+    deliveredPerSecond,
+    windowMs: 50,
+    blastMs: 52,
+    achievedPps: 20_000,
+    p99Us: 900,
+    busyUsPerMessage: 3,
+  });
+  const result: EndToEndResult = {
+    options: { runs: 3, messages: 1000, ratePps: 20_000, hosts: 64, seed: 42, rcvbufBytes: 1 },
+    runs: [run(20_000, 0), run(19_000, 2), run(21_000, 0)],
+    spread: 21_000 / 19_000,
+    zeroLoss: false,
+    aborted: false,
+    error: null,
+  };
+
+  it("names, units and directions: medians, the loss summed and gated always, a cost ratio", () => {
+    const ms = endToEndMeasurements(result, { opsPerSecond: 500_000, rmePercent: 1 });
+    const by = new Map(ms.map((m) => [m.name, m]));
+    assert.deepEqual(
+      [...by.keys()],
+      [
+        "e2e/reference",
+        "e2e/delivered messages/s",
+        "e2e/lost messages",
+        "e2e/end-to-end p99 latency",
+        "e2e/receiver busy time per message",
+        "e2e/receiver busy time per message vs reference",
+      ],
+    );
+    const rate = by.get("e2e/delivered messages/s")!;
+    assert.deepEqual(
+      [rate.value, rate.unit, rate.direction, rate.kind],
+      [20_000, "msgs/s", "bigger", "absolute"],
+    );
+    const lost = by.get("e2e/lost messages")!;
+    assert.deepEqual([lost.value, lost.direction, lost.always], [2, "smaller", true]);
+    // 3 µs x 0.5 reference ops per µs
+    assert.equal(by.get("e2e/receiver busy time per message vs reference")!.value, 1.5);
+    assert.equal(by.get("e2e/end-to-end p99 latency")!.unit, "µs");
+    assert.deepEqual(endToEndMeasurements({ ...result, runs: [] }, undefined), []);
   });
 });

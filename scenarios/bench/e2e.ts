@@ -4,16 +4,16 @@
  * this kind of machine sustains, so that the run is expected to lose nothing and a loss is a
  * finding rather than noise.
  *
- * Per run it measures the delivered message rate (on the receiver's side, from the first
- * message to the last), messages lost, the end-to-end p99 latency and the receiver workers' busy
+ * Per run it measures the delivered message rate (on the receiver's side, over the middle 90%
+ * of the messages), messages lost, the end-to-end p99 latency and the receiver workers' busy
  * time per message (the CPU cost, which shows a slower receiver even while it keeps up). Over the
- * runs each figure becomes a mean with a 95% relative margin of error (Student's t), so the
- * baseline comparison treats run-to-run noise the same way as tinybench's.
+ * runs each figure becomes the median, with the 95% relative margin of error of the runs' mean
+ * (Student's t) as its noise allowance in the baseline comparison.
  */
 import { runBlast } from "../../blaster/blast.ts";
 import { startReceiver } from "../../receiver/receive.ts";
 import type { Measurement } from "./format.ts";
-import { meanWithMargin } from "./stats.ts";
+import { medianWithMargin } from "./stats.ts";
 import { measureReference } from "./suite.ts";
 
 export interface EndToEndOptions {
@@ -47,7 +47,7 @@ export interface EndToEndRun {
   lost: number;
   kernelDrops: number;
   queueDrops: number;
-  /** Received messages over the receiver's window from the first message to the last. */
+  /** Messages over the receiver's window from 5% to 95% of them (whole run if some were lost). */
   deliveredPerSecond: number;
   windowMs: number;
   blastMs: number;
@@ -69,6 +69,8 @@ export interface EndToEndResult {
 
 /** How long the receiver may go without a new message before the run is considered drained. */
 const QUIET_MS = 300;
+/** Share of the messages left out at each edge of the rate's window. */
+const EDGE_SHARE = 0.05;
 const DRAIN_CAP_MS = 5000;
 const POLL_MS = 2;
 
@@ -84,9 +86,12 @@ async function oneRun(o: EndToEndOptions): Promise<EndToEndRun> {
   });
   try {
     // Watch the receiver's count from the main thread (the blaster and the receiver work in
-    // their own threads): the window runs from the first message seen to the last.
-    let firstAt = 0;
-    let firstCount = 0;
+    // their own threads). The rate is taken over the middle of the run, from the poll that saw
+    // 5% of the messages to the one that saw 95%: the edges (a late start caught up in a burst,
+    // stragglers at the end) are scheduling jitter of a busy machine, not throughput.
+    const lo = Math.ceil(o.messages * EDGE_SHARE);
+    const hi = Math.floor(o.messages * (1 - EDGE_SHARE));
+    const marks = { loAt: 0, loCount: 0, hiAt: 0, hiCount: 0, firstAt: 0, firstCount: 0 };
     let lastAt = 0;
     let lastCount = 0;
     let watching = true;
@@ -94,9 +99,17 @@ async function oneRun(o: EndToEndOptions): Promise<EndToEndRun> {
       while (watching) {
         const n = receiver.snapshot().messages.extended;
         const now = performance.now();
-        if (n > 0 && firstAt === 0) {
-          firstAt = now;
-          firstCount = n;
+        if (n > 0 && marks.firstAt === 0) {
+          marks.firstAt = now;
+          marks.firstCount = n;
+        }
+        if (n >= lo && marks.loAt === 0) {
+          marks.loAt = now;
+          marks.loCount = n;
+        }
+        if (n >= hi && marks.hiAt === 0) {
+          marks.hiAt = now;
+          marks.hiCount = n;
         }
         if (n !== lastCount) {
           lastCount = n;
@@ -136,7 +149,10 @@ async function oneRun(o: EndToEndOptions): Promise<EndToEndRun> {
     const received = report.messages.extended;
     const expected = blast.expected.messagesDelivered;
     const busyUs = report.perWorker.reduce((sum, w) => sum + w.busyUs, 0);
-    const windowMs = lastAt - firstAt;
+    // Without the 95% mark (messages lost) the window is the whole run.
+    const middle = marks.hiAt > marks.loAt && marks.hiCount > marks.loCount;
+    const windowMs = middle ? marks.hiAt - marks.loAt : lastAt - marks.firstAt;
+    const windowMessages = middle ? marks.hiCount - marks.loCount : lastCount - marks.firstCount;
     return {
       sent: blast.packets.sent,
       expected,
@@ -144,8 +160,7 @@ async function oneRun(o: EndToEndOptions): Promise<EndToEndRun> {
       lost: Math.max(0, expected - received),
       kernelDrops: report.drops.kernel,
       queueDrops: report.drops.queue,
-      // the first poll already saw firstCount messages, so they are outside the window
-      deliveredPerSecond: windowMs > 0 ? ((lastCount - firstCount) * 1000) / windowMs : 0,
+      deliveredPerSecond: windowMs > 0 ? (windowMessages * 1000) / windowMs : 0,
       windowMs,
       blastMs: blast.durationMs,
       achievedPps: blast.rate.achievedPps,
@@ -195,10 +210,11 @@ export function endToEndMeasurements(
   const runs = result.runs;
   if (runs.length === 0) return [];
   const suite = "e2e";
-  const label = `${result.options.ratePps} msg/s offered, ${runs.length} runs`;
-  const rate = meanWithMargin(runs.map((r) => r.deliveredPerSecond));
-  const p99 = meanWithMargin(runs.map((r) => r.p99Us));
-  const busy = meanWithMargin(runs.map((r) => r.busyUsPerMessage));
+  const label = `median of ${runs.length} runs at ${result.options.ratePps} msg/s offered`;
+  // medians: one run disturbed by other work on the machine should not move the figure
+  const rate = medianWithMargin(runs.map((r) => r.deliveredPerSecond));
+  const p99 = medianWithMargin(runs.map((r) => r.p99Us));
+  const busy = medianWithMargin(runs.map((r) => r.busyUsPerMessage));
   const lost = runs.reduce((a, r) => a + r.lost, 0);
   const base = { suite, samples: runs.length };
   const out: Measurement[] = [

@@ -28,3 +28,20 @@ export function meanWithMargin(values: readonly number[]): { mean: number; rmePe
   const t = T95[n - 2] ?? 1.96;
   return { mean, rmePercent: (100 * t * sem) / Math.abs(mean) };
 }
+
+/** The median (the mean of the middle two for an even count); 0 for no values. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * The median of repeated figures, with the relative margin of error of their mean as the noise
+ * allowance: one run disturbed by other work on the machine moves the mean but barely the
+ * median, while the margin still says how much the runs disagreed.
+ */
+export function medianWithMargin(values: readonly number[]): { mean: number; rmePercent: number } {
+  return { mean: median(values), rmePercent: meanWithMargin(values).rmePercent };
+}

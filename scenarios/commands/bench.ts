@@ -263,7 +263,11 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
           {
             ...e2eOptions,
             signal: controller.signal,
-            onRun: (_r, i) => progress?.(`bench: end-to-end run ${i + 2}/${e2eOptions.runs}`),
+            onRun: (_r, i) => {
+              if (i + 1 < e2eOptions.runs) {
+                progress?.(`bench: end-to-end run ${i + 2}/${e2eOptions.runs}`);
+              }
+            },
           },
           { timeMs: settings.timeMs, warmupMs: settings.warmupMs },
         );
@@ -305,7 +309,12 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
 
   if (options.json) writeOut(options.json, toActionFormat(measurements, "bigger"));
   if (options.jsonSmaller) writeOut(options.jsonSmaller, toActionFormat(measurements, "smaller"));
-  if (options.save) {
+  // A baseline must be whole: an interrupted or failed run is reported, never saved as one.
+  const whole = !run.aborted && !e2eError;
+  if (options.save && !whole) {
+    human.write(`not saved to ${options.save}: the run was incomplete\n`);
+  }
+  if (options.save && whole) {
     const doc: Baseline = {
       format: BASELINE_FORMAT,
       savedAt: new Date().toISOString(),
