@@ -236,14 +236,19 @@ export function register(program: Command): void {
                 `receive: listening on [${r.address}]:${r.port} with ${opts.listeners} listener(s), ${opts.workers} worker(s)\n`,
               );
             },
-            onProgress: (p) => {
-              if (live) process.stderr.write(`${formatProgress(p)}\n`);
-              if (opts.ndjson) appendFileSync(opts.ndjson, `${JSON.stringify(p)}\n`);
-            },
+            // Without a watcher the receiver skips the per-interval histogram merge.
+            onProgress:
+              live || opts.ndjson
+                ? (p) => {
+                    if (live) process.stderr.write(`${formatProgress(p)}\n`);
+                    if (opts.ndjson) appendFileSync(opts.ndjson, `${JSON.stringify(p)}\n`);
+                  }
+                : undefined,
           },
         );
         report = done.report;
-        percentiles = done.receiver.percentiles();
+        // The percentile text is costly: only made when it is written.
+        percentiles = opts.hdr ? done.receiver.percentiles() : null;
       } catch (error) {
         const e = error as Error;
         if (/cannot listen/.test(e.message)) throw new UsageError(e.message);
