@@ -94,7 +94,8 @@ export interface PointResult {
 export interface Results {
   tool: "netcons-bench";
   version: string;
-  status: "complete" | "interrupted" | "failed";
+  /** "running" while trials are still being written (a file left so was cut off by a crash). */
+  status: "running" | "complete" | "interrupted" | "failed";
   error?: string;
   scenario: {
     name: string;

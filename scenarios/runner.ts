@@ -95,7 +95,7 @@ export async function runScenario(
   const results: Results = {
     tool: "netcons-bench",
     version: pkg.version,
-    status: "complete",
+    status: "running",
     scenario: {
       name: scenario.name,
       file,
@@ -307,7 +307,7 @@ export async function runScenario(
     results.status = "failed";
     results.error = (error as Error).message;
   }
-  if (signal?.aborted && results.status === "complete") results.status = "interrupted";
+  if (results.status === "running") results.status = signal?.aborted ? "interrupted" : "complete";
 
   // Run-level figures and thresholds.
   summarize(results, scenario);

@@ -382,46 +382,43 @@ export function buildFigures(input: FigureInputs): TrialFigures {
     generated -
     (packetsOnWire + b("packets.errors") + b("injected.lost") - b("injected.duplicated"));
   let ledger: TrialFigures["ledger"];
+  const senderLines = {
+    generated,
+    injectedLost: b("injected.lost"),
+    injectedDuplicated: b("injected.duplicated"),
+    sendErrors: b("packets.errors"),
+    packetsOnWire,
+    kernelDrops: drops.kernel,
+    unexplainedSender: senderSide,
+  };
+  /** Balanced when every `unexplained` line is 0. */
+  const ledgerOf = (lines: Record<string, number>, unexplained: number[]) => ({
+    balanced: unexplained.every((u) => u === 0) ? 1 : 0,
+    unexplained: unexplained.reduce((sum, u) => sum + Math.abs(u), 0),
+    lines,
+  });
   if (receiver !== undefined) {
     const read = r("packets.read");
     const received = r("packets.received");
     const kernelSide = packetsOnWire - read - r("drops.kernel");
     const queueSide = read - received - r("drops.queue");
-    ledger = {
-      balanced: senderSide === 0 && kernelSide === 0 && queueSide === 0 ? 1 : 0,
-      unexplained: Math.abs(senderSide) + Math.abs(kernelSide) + Math.abs(queueSide),
-      lines: {
-        generated,
-        injectedLost: b("injected.lost"),
-        injectedDuplicated: b("injected.duplicated"),
-        sendErrors: b("packets.errors"),
-        packetsOnWire,
-        kernelDrops: r("drops.kernel"),
+    ledger = ledgerOf(
+      {
+        ...senderLines,
         read,
         queueDrops: r("drops.queue"),
         received,
-        unexplainedSender: senderSide,
         unexplainedBeforeRead: kernelSide,
         unexplainedAfterRead: queueSide,
       },
-    };
+      [senderSide, kernelSide, queueSide],
+    );
   } else if (target.netconsd) {
     const targetSide = target.netconsd.unexplained;
-    ledger = {
-      balanced: senderSide === 0 && targetSide === 0 ? 1 : 0,
-      unexplained: Math.abs(senderSide) + Math.abs(targetSide),
-      lines: {
-        generated,
-        injectedLost: b("injected.lost"),
-        injectedDuplicated: b("injected.duplicated"),
-        sendErrors: b("packets.errors"),
-        packetsOnWire,
-        kernelDrops: drops.kernel,
-        processed: target.netconsd.processed,
-        unexplainedSender: senderSide,
-        unexplainedTarget: targetSide,
-      },
-    };
+    ledger = ledgerOf(
+      { ...senderLines, processed: target.netconsd.processed, unexplainedTarget: targetSide },
+      [senderSide, targetSide],
+    );
   }
   const figures: TrialFigures = {
     trial: spec.index,
