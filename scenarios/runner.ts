@@ -344,13 +344,18 @@ function summarize(results: Results, scenario: Scenario): void {
   if (plan.kind === "soak") {
     const t = results.trials[0];
     const s = results.samples.filter((x) => x.trial === 0);
-    const fit = linearFit(
-      s.map((x) => x.tMs / 60000),
-      s.map((x) => x.rssBytes),
-    );
+    // The slope over the second half only: start-up (threads, JIT, buffers, host tables) grows
+    // RSS at first; what must level off is the steady state.
+    const steady = s.slice(Math.floor(s.length / 2));
+    const slope = (xs: Sample[]) =>
+      linearFit(
+        xs.map((x) => x.tMs / 60000),
+        xs.map((x) => x.rssBytes),
+      )?.slope ?? 0;
     results.summary.soak = {
       samples: s.length,
-      rssSlopeBytesPerMin: fit ? fit.slope : 0,
+      rssSlopeBytesPerMin: slope(steady),
+      rssSlopeWholeRunBytesPerMin: slope(s),
       rssGrowthBytes: t ? t.target.rssFinalBytes - t.target.rssIdleBytes : 0,
       maxDropsInSample: s.reduce((m, x) => Math.max(m, x.drops), 0),
     };
