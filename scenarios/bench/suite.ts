@@ -5,7 +5,7 @@
 import { Bench } from "tinybench";
 import type { Measurement } from "./format.ts";
 import { REFERENCE_NAME, referenceOp, referenceState } from "./reference.ts";
-import { meanWithMargin } from "./stats.ts";
+import { medianWithMargin } from "./stats.ts";
 
 export interface BenchTask {
   name: string;
@@ -173,11 +173,14 @@ export interface PairedFigure {
   ratio: { mean: number; rmePercent: number };
 }
 
-/** Rounds of one value each: mean, and a margin that is at least tinybench's own. */
+/**
+ * Rounds of one figure: their median (a round disturbed by other work barely moves it), and a
+ * margin from their spread that is at least tinybench's own.
+ */
 function combine(
   rounds: readonly { opsPerSecond: number; rmePercent: number; samples: number }[],
 ): { opsPerSecond: number; rmePercent: number; samples: number } {
-  const { mean, rmePercent } = meanWithMargin(rounds.map((r) => r.opsPerSecond));
+  const { mean, rmePercent } = medianWithMargin(rounds.map((r) => r.opsPerSecond));
   const within = Math.sqrt(rounds.reduce((a, r) => a + r.rmePercent ** 2, 0) / rounds.length);
   return {
     opsPerSecond: mean,
@@ -190,7 +193,8 @@ function combine(
  * Runs each task in interleaved rounds with the reference workload (reference, task,
  * reference, task...), each round a share of the time budget. On a machine shared with other
  * work the speed available changes from one second to the next; alternating puts the
- * reference and the task under the same conditions, and the ratio is taken round by round.
+ * reference and the task under the same conditions, and the ratio is taken round by round
+ * (the figures are the medians over the rounds).
  * The margins of error come from the spread between rounds (Student's t), which is the noise
  * a later run will actually see, not only tinybench's within-run margin.
  */
@@ -224,7 +228,7 @@ export async function runSuite(
       ratios.push(fig.opsPerSecond / ref.opsPerSecond);
     }
     if (taskRounds.length === 0) break;
-    const ratio = meanWithMargin(ratios);
+    const ratio = medianWithMargin(ratios);
     pairs.push({
       task: { name: task.name, ...combine(taskRounds), batch: p.batch, note: task.note },
       reference: {
@@ -248,7 +252,7 @@ export async function runSuite(
 }
 
 /**
- * Absolute ops/s per task, its ratio to the reference (per-round ratios averaged), and the
+ * Absolute ops/s per task, its ratio to the reference (median of the per-round ratios), and the
  * suite's reference figure (the mean over all its rounds; the extra text gives the range of the
  * per-task means, which shows how much the machine's speed moved during the suite).
  */
