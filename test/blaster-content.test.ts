@@ -12,6 +12,7 @@ import {
   MessageWriter,
   NO_SYSDATA,
 } from "../blaster/content.ts";
+import { formatStamp, parseStamp } from "../blaster/stamp.ts";
 import { decodePayload } from "../receiver/decode.ts";
 import { Reassembler } from "../receiver/reassembly.ts";
 
@@ -135,7 +136,12 @@ describe("content writer", () => {
       if (whole.flags.contStart) cont++;
       if (whole.data.includes("\\x")) escaped++;
       if (whole.dict?.some(([k]) => k === "SUBSYSTEM")) dict++;
-      assert.ok(whole.text?.toString("latin1").startsWith("ncb1:"));
+      // The stamp is blaster/stamp.ts's format, with this host's index.
+      const stamp = parseStamp(whole.text!);
+      assert.ok(stamp && stamp.host === d.host, whole.text?.toString("latin1"));
+      assert.ok(
+        whole.text!.toString("latin1").startsWith(formatStamp(stamp.host, stamp.intendedUs)),
+      );
     }
     assert.equal(reassembler.counters.incomplete, 0);
     assert.ok(fragments > 0, "long records fragment");
