@@ -13,9 +13,11 @@
  *       .errno = number when the socket cannot be opened, bound or connected.
  *   sendBatch(fd, buffer, offsets: Uint32Array, lengths: Uint32Array, count, result: Int32Array,
  *             destAddress?, destPort?, sources?) -> sent
- *       result[0] = datagrams sent, result[1] = datagrams that failed, result[2] = last errno (0 if
- *       none), result[3] = bytes sent (sum of the sent datagrams' lengths). A datagram the kernel refuses is skipped and counted, the rest still go out, so one
- *       bad packet never loses a batch. destAddress/destPort are for unconnected sockets.
+ *       result (length >= 4, reused by the caller: no allocation per batch): [0] datagrams sent,
+ *       [1] datagrams that failed, [2] last errno (0 if none), [3] bytes sent. A datagram the
+ *       kernel refuses is skipped and counted and the rest still go out, so one bad datagram never
+ *       loses a batch; a send timeout (EAGAIN) gives up the rest of the batch at once.
+ *       destAddress/destPort are for unconnected sockets.
  *       sources (UDP sockets only): a Buffer with one source address per datagram (4 bytes each
  *       for udp4, 16 for udp6), passed as IP_PKTINFO / IPV6_PKTINFO so one socket sends for many
  *       hosts (127.0.0.0/8 is all local; IPv6 prefixes need IPV6_FREEBIND, set by open()).
@@ -36,7 +38,8 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 
-/* Messages handed to one sendmmsg call; the stack arrays stay around 20 KB. */
+/* Messages handed to one sendmmsg call; the stack arrays (headers, iovecs, control) stay
+ * around 40 KB. */
 #define CHUNK 256
 
 #define CHECK(env, call)                                                   \
