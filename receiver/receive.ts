@@ -273,7 +273,9 @@ export async function startReceiver(
       outputFd: out.fd,
       tickMs: TICK_MS,
     };
-    workerResults.push(workerPool.run(task, { transferList: [...ports, control.port2] }));
+    const result = workerPool.run(task, { transferList: [...ports, control.port2] });
+    result.catch(() => {}); // a failure is reported by stop() (allSettled), never unhandled
+    workerResults.push(result);
   }
 
   const listenerControls: MessagePort[] = [];
@@ -329,6 +331,18 @@ export async function startReceiver(
   // A dual-stack (IPv6) socket sees IPv4 senders as ::ffff:a.b.c.d.
   const boundFamily6 = isIP(boundAddress) === 6;
   const family = boundFamily6 ? 6 : 4;
+  // SO_REUSEPORT lets another program of the same user join our port and silently take a share
+  // of the traffic (another receiver, a netconsd): refuse to run alongside one.
+  const present = sampleKernel(boundPort, "both");
+  if (present.available && present.sockets > L) {
+    for (const c of listenerControls) c.postMessage({ type: "stop" });
+    await Promise.allSettled(listenerResults);
+    await cleanup();
+    throw new Error(
+      `cannot listen on [${o.bind}]:${boundPort}: ${present.sockets - L} other socket(s) are bound to ` +
+        "that port with SO_REUSEPORT and would take a share of the traffic (another receiver or netconsd?)",
+    );
+  }
   const kernelStart = sampleKernel(boundPort, family);
   let kernelLast: KernelSample = kernelStart;
   const rmemMax = readRmemMax();

@@ -31,6 +31,7 @@ describe("receiver end to end (loopback, threads)", () => {
       bind: "127.0.0.1",
       port: 0,
       workers: 2,
+      rcvbuf: 4 << 20,
       output: { kind: "jsonl", file },
     });
     targetPort(r.port);
@@ -132,7 +133,14 @@ describe("receiver end to end (loopback, threads)", () => {
   });
 
   it("counts known loss, reordering and duplication exactly, per host", async () => {
-    const r = await startReceiver({ bind: "127.0.0.1", port: 0, listeners: 2, workers: 2 });
+    // A large buffer: exact counts need no kernel drop, even on a machine busy with other work.
+    const r = await startReceiver({
+      bind: "127.0.0.1",
+      port: 0,
+      listeners: 2,
+      workers: 2,
+      rcvbuf: 4 << 20,
+    });
     targetPort(r.port);
     // Host A: 0..49, 10 and 20 lost, 30 duplicated, 41 before 40.
     // Host B: 100..139 as 3-fragment messages; seq 110's middle fragment lost, seq 120's first
@@ -188,7 +196,13 @@ describe("receiver end to end (loopback, threads)", () => {
   });
 
   it("keeps each host on one worker and spreads hosts over workers", async () => {
-    const r = await startReceiver({ bind: "127.0.0.1", port: 0, listeners: 2, workers: 3 });
+    const r = await startReceiver({
+      bind: "127.0.0.1",
+      port: 0,
+      listeners: 2,
+      workers: 3,
+      rcvbuf: 4 << 20,
+    });
     targetPort(r.port);
     const hosts = await Promise.all(
       Array.from({ length: 12 }, (_, i) => sender(`127.0.1.${i + 1}`)),
@@ -248,7 +262,7 @@ describe("receiver end to end (loopback, threads)", () => {
   });
 
   it("counts a malformed flood without crashing and keeps receiving", async () => {
-    const r = await startReceiver({ bind: "127.0.0.1", port: 0, workers: 2 });
+    const r = await startReceiver({ bind: "127.0.0.1", port: 0, workers: 2, rcvbuf: 4 << 20 });
     targetPort(r.port);
     const s = await sender("127.0.0.6");
     const bad = [
@@ -320,5 +334,19 @@ describe("receiver end to end (loopback, threads)", () => {
     const text = r.percentiles()!.endToEnd;
     assert.match(text, /Value\s+Percentile\s+TotalCount/);
     assert.match(text, /Total count\s+=\s+20\]/);
+  });
+});
+
+describe("receiver start-up", () => {
+  it("refuses a port another SO_REUSEPORT socket already holds, with a clear error", async () => {
+    const first = await startReceiver({ bind: "127.0.0.1", port: 0, workers: 1 });
+    try {
+      await assert.rejects(
+        startReceiver({ bind: "127.0.0.1", port: first.port, workers: 1 }),
+        /other socket\(s\) are bound to that port with SO_REUSEPORT/,
+      );
+    } finally {
+      await first.stop();
+    }
   });
 });
