@@ -11,9 +11,14 @@
  * reads files.
  */
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 
 export interface UdpSocketLine {
+  /** The local address as /proc prints it (hex, 32-bit words in host byte order). */
+  localAddressHex: string;
   localPort: number;
+  /** 0 for an unconnected socket. */
+  remotePort: number;
   /** Bytes waiting in the receive queue. */
   rxQueueBytes: number;
   inode: number;
@@ -36,11 +41,22 @@ export function parseProcNetUdp(text: string, port?: number): UdpSocketLine[] {
     const colon = local.lastIndexOf(":");
     const queues = f[4].split(":");
     const localPort = Number.parseInt(local.slice(colon + 1), 16);
+    const remote = f[2];
+    const remotePort = Number.parseInt(remote.slice(remote.lastIndexOf(":") + 1), 16);
     const rxQueueBytes = Number.parseInt(queues[1] ?? "", 16);
     const inode = Number(f[9]);
     const drops = Number(f[12]);
-    if (colon < 0 || ![localPort, rxQueueBytes, inode, drops].every(Number.isFinite)) continue;
-    out.push({ localPort, rxQueueBytes, inode, drops });
+    if (colon < 0 || ![localPort, remotePort, rxQueueBytes, inode, drops].every(Number.isFinite)) {
+      continue;
+    }
+    out.push({
+      localAddressHex: local.slice(0, colon),
+      localPort,
+      remotePort,
+      rxQueueBytes,
+      inode,
+      drops,
+    });
   }
   return out;
 }
@@ -146,4 +162,55 @@ export function kernelDelta(start: KernelSample, end: KernelSample): KernelDrops
     rcvbufErrorsSystem: Math.max(0, end.rcvbufErrors - start.rcvbufErrors),
     available: start.available && end.available,
   };
+}
+
+/**
+ * An address in /proc/net/udp{,6} form: the bytes in 32-bit words, each printed as a host-order
+ * (little-endian here) hex number. 127.0.0.1 -> 0100007F; ::1 -> 00000000000000000000000001000000.
+ */
+export function procAddressHex(address: string): string {
+  const bytes = isIP(address) === 4 ? address.split(".").map(Number) : ipv6Bytes(address);
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 4) {
+    for (let j = 3; j >= 0; j--) out += bytes[i + j].toString(16).toUpperCase().padStart(2, "0");
+  }
+  return out;
+}
+
+function ipv6Bytes(address: string): number[] {
+  const [head, tail = ""] = address.split("::");
+  const groups = (part: string) => (part === "" ? [] : part.split(":"));
+  let h = groups(head);
+  let t = address.includes("::") ? groups(tail) : [];
+  const last = (t.length ? t : h).at(-1) ?? "";
+  const v4 = last.includes(".") ? last.split(".").map(Number) : null;
+  if (v4) {
+    const words = [((v4[0] << 8) | v4[1]).toString(16), ((v4[2] << 8) | v4[3]).toString(16)];
+    if (t.length) t = [...t.slice(0, -1), ...words];
+    else h = [...h.slice(0, -1), ...words];
+  }
+  const fill = Array(8 - h.length - t.length).fill("0");
+  const all = [...h, ...fill, ...t];
+  return all.flatMap((g) => {
+    const v = Number.parseInt(g || "0", 16);
+    return [v >> 8, v & 255];
+  });
+}
+
+/**
+ * Unconnected sockets on `port` that can receive datagrams addressed to `bind`: bound to that
+ * very address or to a wildcard. (Senders bound to other addresses that happen to use the same
+ * port number are not counted.)
+ */
+export function receivingSockets(port: number, bind: string): number {
+  const wanted = new Set([procAddressHex(bind), "00000000", "0".repeat(32)]);
+  let n = 0;
+  for (const path of ["/proc/net/udp", "/proc/net/udp6"]) {
+    const text = readOr(path);
+    if (text === null) continue;
+    for (const s of parseProcNetUdp(text, port)) {
+      if (s.remotePort === 0 && wanted.has(s.localAddressHex)) n++;
+    }
+  }
+  return n;
 }

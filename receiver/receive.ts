@@ -13,7 +13,7 @@ import { Piscina } from "piscina";
 import { sumCounters } from "../blaster/counters.ts";
 import { type AdviceLine, adviseTuning } from "./advice.ts";
 import { createRing, DEFAULT_RING_BYTES, workerForAddress } from "./batch.ts";
-import { type KernelSample, kernelDelta, sampleKernel } from "./kernel-drops.ts";
+import { type KernelSample, kernelDelta, receivingSockets, sampleKernel } from "./kernel-drops.ts";
 import {
   encodeHistogram,
   type LatencySummary,
@@ -333,13 +333,13 @@ export async function startReceiver(
   const family = boundFamily6 ? 6 : 4;
   // SO_REUSEPORT lets another program of the same user join our port and silently take a share
   // of the traffic (another receiver, a netconsd): refuse to run alongside one.
-  const present = sampleKernel(boundPort, "both");
-  if (present.available && present.sockets > L) {
+  const present = receivingSockets(boundPort, boundAddress);
+  if (present > L) {
     for (const c of listenerControls) c.postMessage({ type: "stop" });
     await Promise.allSettled(listenerResults);
     await cleanup();
     throw new Error(
-      `cannot listen on [${o.bind}]:${boundPort}: ${present.sockets - L} other socket(s) are bound to ` +
+      `cannot listen on [${o.bind}]:${boundPort}: ${present - L} other socket(s) are bound to ` +
         "that port with SO_REUSEPORT and would take a share of the traffic (another receiver or netconsd?)",
     );
   }

@@ -8,6 +8,7 @@ import {
   parseProcNetUdp,
   parseSnmp6Udp,
   parseSnmpUdp,
+  procAddressHex,
   sampleKernel,
 } from "../receiver/kernel-drops.ts";
 
@@ -34,11 +35,34 @@ UdpLite6RcvbufErrors            	500
 describe("kernel drop parsers (fixture text)", () => {
   it("parses /proc/net/udp and udp6 lines", () => {
     assert.deepEqual(parseProcNetUdp(UDP), [
-      { localPort: 1514, rxQueueBytes: 0xa00, inode: 81234, drops: 17 },
-      { localPort: 0x1a0b, rxQueueBytes: 0, inode: 81240, drops: 5 },
+      {
+        localAddressHex: "00000000",
+        localPort: 1514,
+        remotePort: 0,
+        rxQueueBytes: 0xa00,
+        inode: 81234,
+        drops: 17,
+      },
+      {
+        localAddressHex: "0100007F",
+        localPort: 0x1a0b,
+        remotePort: 0,
+        rxQueueBytes: 0,
+        inode: 81240,
+        drops: 5,
+      },
     ]);
+    assert.equal(parseProcNetUdp(UDP, 1514).length, 1, "prefiltered by port");
     assert.equal(parseProcNetUdp(UDP6).length, 2);
     assert.deepEqual(parseProcNetUdp("garbage\n\n  1: nonsense"), []);
+  });
+
+  it("writes addresses the way /proc does", () => {
+    assert.equal(procAddressHex("127.0.0.1"), "0100007F");
+    assert.equal(procAddressHex("::"), "0".repeat(32));
+    assert.equal(procAddressHex("::1"), "00000000000000000000000001000000");
+    assert.equal(procAddressHex("::ffff:127.0.0.1"), "0000000000000000FFFF00000100007F");
+    assert.equal(procAddressHex("2001:db8::2"), "B80D0120000000000000000002000000");
   });
 
   it("parses the Udp rows of snmp and snmp6 (not UdpLite)", () => {
