@@ -329,7 +329,10 @@ export async function runBlast(
   const { workers, task } = r;
   const shared = sharedLayout(workers);
   const { control, startUs, rows } = sharedViews(shared);
-  const stop = () => Atomics.store(control, CONTROL.stop, 1);
+  const stop = () => {
+    Atomics.store(control, CONTROL.stop, 1);
+    Atomics.notify(control, CONTROL.stop); // wakes a worker sleeping between paced slots
+  };
   if (hooks.signal?.aborted) stop();
   hooks.signal?.addEventListener("abort", stop, { once: true });
 

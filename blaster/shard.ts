@@ -92,6 +92,9 @@ export function sharedViews(shared: SharedArrayBuffer) {
   };
 }
 
+/** Below this gap to the next slot (µs) the paced loop just yields instead of sleeping. */
+const SPIN_US = 30;
+
 /** Largest message (bytes, all fragments) the slab must hold at its end. */
 const MESSAGE_ROOM = 80_000;
 const SLAB_BYTES = 1 << 20;
@@ -236,10 +239,18 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
       due = schedule.slotsDueBy(now - t0 - shiftUs) - slot;
       if (due <= 0) {
         const waitUs = t0 + shiftUs + schedule.timeOfSlotUs(slot) - now;
-        // setTimeout sleeps at least ~1 ms: sleep only for long gaps, spin on the event loop
-        // (setImmediate, which still serves I/O) for short ones.
-        if (waitUs > 2000) await sleep(Math.min(Math.floor(waitUs / 1000) - 1, 50));
-        else await immediate();
+        if (waitUs > 3000) {
+          // Long gaps: a timer (>= ~1 ms granularity), which lets I/O through meanwhile.
+          await sleep(Math.min(Math.floor(waitUs / 1000) - 2, 50));
+        } else if (waitUs > SPIN_US) {
+          // Short gaps: block this worker thread with sub-millisecond precision instead of
+          // spinning (which would take a core from the system under test). The stop flag is
+          // the word waited on, so a stop wakes it at once. Then one turn of the event loop.
+          Atomics.wait(control, CONTROL.stop, 0, (waitUs - SPIN_US) / 1000);
+          await immediate();
+        } else {
+          await immediate();
+        }
         continue;
       }
       if (due > task.batch) due = task.batch;

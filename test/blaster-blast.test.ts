@@ -274,7 +274,13 @@ describe("runBlast on loopback", () => {
   it("stops cleanly on abort and still reports", async () => {
     const sink = await capture("127.0.0.1");
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 300);
+    // Abort once traffic flows (startup time varies with the machine's load).
+    const poll = setInterval(() => {
+      if (sink.got.length > 0) {
+        clearInterval(poll);
+        controller.abort();
+      }
+    }, 20);
     const report = await runBlast(
       { target: `127.0.0.1:${sink.port}`, hosts: 4, durationMs: 20_000, ratePps: 5000, seed: 3 },
       { signal: controller.signal },

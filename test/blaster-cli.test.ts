@@ -157,7 +157,15 @@ describe("blast command", () => {
         "--json",
         json,
       ],
-      (pid) => setTimeout(() => process.kill(pid, "SIGTERM"), 700),
+      (pid) => {
+        // Signal once traffic flows (startup time varies with the machine's load).
+        const poll = setInterval(() => {
+          if (s.count() > 0) {
+            clearInterval(poll);
+            process.kill(pid, "SIGTERM");
+          }
+        }, 20);
+      },
     );
     s.close();
     assert.equal(r.code, 130, r.stderr);
