@@ -126,10 +126,10 @@ describe("runBlast on loopback", () => {
     const truthFile = join(dir, "truth.jsonl");
     const common: BlastOptions = {
       hosts: 8,
-      count: 1500,
-      ratePps: 30_000,
+      count: 1200,
+      ratePps: 20_000,
       seed: 2026,
-      size: { kind: "range", min: 50, max: 2600 },
+      size: { kind: "range", min: 50, max: 2000 },
     };
     const base = await blastInto("127.0.0.1", common);
     const hit = await blastInto("127.0.0.1", {
