@@ -214,6 +214,10 @@ async function resolve(options: BlastOptions): Promise<Resolved> {
   if (burst > 1 && ratePps === 0 && !options.ramp)
     fail("--burst needs --rate or --ramp (unpaced sends are one long burst already)");
   const batch = options.batch ?? 256;
+  if (!Number.isInteger(batch) || batch < 1 || batch > 4096)
+    fail(`--batch must be an integer from 1 to 4096, got ${batch}`);
+  if (options.stormAtMs !== undefined && !(options.stormAtMs >= 0))
+    fail(`--storm-at must be a time >= 0, got ${options.stormAtMs}`);
   for (const [key] of options.userdata ?? []) {
     if (!/^[A-Za-z0-9_.-]{1,53}$/.test(key))
       fail(`--userdata key "${key}" must be 1-53 characters of A-Z a-z 0-9 _ . -`);
