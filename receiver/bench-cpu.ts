@@ -8,11 +8,9 @@
  *   node receiver/bench-cpu.ts [--count 300000] [--rate 30000] [--configs 1x1,2x2] [--hosts 1000]
  *     [--batch-delays 0,1]
  */
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runBlast } from "../blaster/blast.ts";
+import { CLI, cpuUs, startChild } from "./bench-child.ts";
 
 const { values } = parseArgs({
   options: {
@@ -24,41 +22,14 @@ const { values } = parseArgs({
   },
 });
 
-function cpuTicks(pid: number): number {
-  // Fields after the command name (which may contain spaces): utime is the 14th, stime the 15th.
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(f[11]) + Number(f[12]);
-}
-
-/** USER_HZ is 100 on every Linux we run on; /proc/PID/stat counts in those ticks. */
-const TICK_US = 10_000;
-
 const BARE = `const d=require("node:dgram");const s=d.createSocket({type:"udp4",recvBufferSize:4e6});
 let n=0;s.on("message",()=>{n++});s.bind(Number(process.argv[1]),"127.0.0.1",()=>console.error("listening on [127.0.0.1]:"+s.address().port));
 process.on("SIGINT",()=>{console.log(JSON.stringify({packets:{received:n}}));process.exit(0)});`;
 
 async function measure(name: string, args: string[]): Promise<void> {
   const port = 21000 + (process.pid % 20000);
-  const child = spawn(
-    process.execPath,
-    args.map((a) => a.replace("PORT", String(port))),
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d) => {
-    out += d;
-  });
-  child.stderr.on("data", (d) => {
-    err += d;
-  });
-  const end = Date.now() + 15000;
-  while (!/listening on/.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => setTimeout(r, 500));
-  const before = cpuTicks(child.pid!);
+  const child = await startChild(args.map((a) => a.replace("PORT", String(port))));
+  const before = cpuUs(child.pid);
   const blast = await runBlast({
     target: `127.0.0.1:${port}`,
     hosts: Number(values.hosts),
@@ -69,31 +40,30 @@ async function measure(name: string, args: string[]): Promise<void> {
     seed: 5,
   });
   await new Promise((r) => setTimeout(r, 1000));
-  const after = cpuTicks(child.pid!);
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGINT");
-  await exited;
-  const report = JSON.parse(out.slice(out.indexOf("{")));
+  const after = cpuUs(child.pid);
+  const report = (await child.stop()) as {
+    packets: { received: number };
+    perListener?: { batches: number }[];
+  };
   const received: number = report.packets.received;
-  const us = ((after - before) * TICK_US) / received;
+  const us = (after - before) / received;
   const batches = (report.perListener ?? []).reduce(
     (n: number, l: { batches: number }) => n + l.batches,
     0,
   );
   console.log(
-    `${name}: ${received} of ${blast.packets.sent} datagrams, CPU ${((after - before) * TICK_US) / 1e6} s ` +
+    `${name}: ${received} of ${blast.packets.sent} datagrams, CPU ${(after - before) / 1e6} s ` +
       `= ${us.toFixed(2)} us/datagram (about ${Math.round(1e6 / us)} datagrams per CPU-second)` +
       (batches ? `, ${(received / batches).toFixed(1)} datagrams per batch` : ""),
   );
 }
 
-const cli = fileURLToPath(new URL("../scenarios/cli.ts", import.meta.url));
 await measure("bare dgram socket", ["-e", BARE, "PORT"]);
 for (const config of values.configs.split(",")) {
   for (const delay of values["batch-delays"].split(",")) {
     const [l, w] = config.split("x");
     await measure(`receive -l${l} -w${w} --batch-delay ${delay}ms`, [
-      cli,
+      CLI,
       "receive",
       "-b",
       "127.0.0.1",

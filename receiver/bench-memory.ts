@@ -13,11 +13,9 @@
  *   node --expose-gc receiver/bench-memory.ts [--mode core|live] [--hosts 100000] [--messages 3]
  *     [--rate 40000] [--transport raw|socket]
  */
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { encodeExtended } from "../blaster/codec.ts";
+import { CLI, rssBytes, startChild } from "./bench-child.ts";
 import { WorkerCore } from "./core.ts";
 import { SequenceTracker } from "./sequence.ts";
 import { createSink } from "./sinks.ts";
@@ -87,51 +85,30 @@ async function coreMode(): Promise<void> {
   );
 }
 
-function vmRss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
 async function liveRun(
   hosts: number,
   total: number,
 ): Promise<{ growth: number; tracked: number; drops: number; sent: number }> {
   const { runBlast } = await import("../blaster/blast.ts");
-  const cli = fileURLToPath(new URL("../scenarios/cli.ts", import.meta.url));
   const port = 20000 + (process.pid % 20000);
   const raw = values.transport === "raw";
-  const child = spawn(
-    process.execPath,
-    [
-      cli,
-      "receive",
-      "-b",
-      raw ? "::" : "127.0.0.1",
-      "-p",
-      String(port),
-      "-l",
-      "1",
-      "-w",
-      "2",
-      "--rcvbuf",
-      "4m",
-      "--json",
-      "-",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d) => {
-    out += d;
-  });
-  child.stderr.on("data", (d) => {
-    err += d;
-  });
-  const end = Date.now() + 15000;
-  while (!/listening on/.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => setTimeout(r, 500));
-  const before = vmRss(child.pid!);
+  const child = await startChild([
+    CLI,
+    "receive",
+    "-b",
+    raw ? "::" : "127.0.0.1",
+    "-p",
+    String(port),
+    "-l",
+    "1",
+    "-w",
+    "2",
+    "--rcvbuf",
+    "4m",
+    "--json",
+    "-",
+  ]);
+  const before = rssBytes(child.pid);
   const blast = await runBlast({
     target: raw ? `[::1]:${port}` : `127.0.0.1:${port}`,
     ...(raw ? { transport: "raw", sources: "fd00:6e62::/64" } : {}),
@@ -143,12 +120,11 @@ async function liveRun(
     seed: 3,
   });
   await new Promise((r) => setTimeout(r, 1500));
-  const after = vmRss(child.pid!);
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGINT");
-  await exited;
-  const json = out.slice(out.indexOf("{\n"));
-  const report = JSON.parse(json);
+  const after = rssBytes(child.pid);
+  const report = (await child.stop()) as unknown as {
+    hostsTracked: number;
+    drops: { kernel: number; queue: number };
+  };
   return {
     growth: after - before,
     tracked: report.hostsTracked,
