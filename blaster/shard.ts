@@ -340,9 +340,12 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
       }
     }
     if (lateness) {
-      // Recorded for every datagram of the batch against the time the batch went out.
+      // Every datagram's actual send time, interpolated between the batch's first and last send
+      // (two clock reads per batch instead of one per datagram).
+      const doneUs = nowUs();
+      const step = (doneUs - now) / n;
       for (let d = 0; d < n; d++) {
-        const late = now - intendedOf[d];
+        const late = now + step * (d + 1) - intendedOf[d];
         lateness.recordValue(late > 0 ? Math.round(late) : 0);
       }
     }
