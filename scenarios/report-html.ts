@@ -146,10 +146,10 @@ const DRAW = `
       animation: false,
       title: { text: "listeners x workers: " + h.metric, left: "center", textStyle: { fontSize: 14 } },
       tooltip: { formatter: function (p) { return "-l " + h.listeners[p.value[1]] + " -w " + h.workers[p.value[0]] + ": " + p.value[2] + " msg/s"; } },
-      grid: { top: 40, bottom: 80, left: 70, right: 20 },
+      grid: { top: 40, bottom: 50, left: 70, right: 90 },
       xAxis: { type: "category", name: "workers", nameLocation: "middle", nameGap: 28, data: h.workers.map(String) },
       yAxis: { type: "category", name: "listeners", nameLocation: "middle", nameGap: 40, data: h.listeners.map(String) },
-      visualMap: { min: min, max: max || 1, calculable: true, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120 },
+      visualMap: { min: min, max: max || 1, calculable: true, orient: "vertical", right: 0, top: "middle", itemHeight: 120 },
       series: [{ name: h.metric, type: "heatmap", data: h.cells, label: { show: true } }]
     });
   } else {

@@ -267,19 +267,23 @@ export function recommend(results: Results): string {
     if (!lossless(pick))
       sentence = `${configLabel(pick.point)} delivered ${fmtRate(rate)} msg/s (with loss)`;
     if (p99 !== undefined) sentence += `; p99 ${fmtUs(p99)}`;
-    // What one more of each thread kind added, relative to the pick.
+    // What the next step up of each thread kind added, relative to the pick; at the top of the
+    // grid, what the pick gained over the step below.
+    const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
     for (const k of lw) {
-      const more = points
-        .filter(
-          (p) =>
-            Number(p.point[k]) > Number(pick.point[k]) &&
-            keys.every((o) => o === k || p.point[o] === pick.point[o]),
-        )
-        .sort((a, b) => Number(a.point[k]) - Number(b.point[k]))[0];
-      if (more) {
-        const gain = pointRate(results, more) / rate - 1;
-        const name = k.endsWith("listeners") ? "listener" : "worker";
-        sentence += `; ${gain >= 0 ? "+" : ""}${(gain * 100).toFixed(1)}% with one more ${name} step (${configLabel(more.point)})`;
+      const name = k.endsWith("listeners") ? "listener" : "worker";
+      const sameElsewhere = (p: PointResult) =>
+        keys.every((o) => o === k || p.point[o] === pick.point[o]);
+      const next = (dir: 1 | -1) =>
+        points
+          .filter((p) => sameElsewhere(p) && dir * (Number(p.point[k]) - Number(pick.point[k])) > 0)
+          .sort((a, b) => dir * (Number(a.point[k]) - Number(b.point[k])))[0];
+      const up = next(1);
+      const down = next(-1);
+      if (up) {
+        sentence += `; ${pct(pointRate(results, up) / rate - 1)} with more ${name}s (${configLabel(up.point)})`;
+      } else if (down && pointRate(results, down) > 0) {
+        sentence += `; ${pct(rate / pointRate(results, down) - 1)} over fewer ${name}s (${configLabel(down.point)})`;
       }
     }
     if (pick !== best)

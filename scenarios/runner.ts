@@ -219,7 +219,10 @@ export async function runScenario(
           ratePps,
           pass,
           trial: f.trial,
-          failed: failed.map((o) => `${o.threshold} (${o.left ?? "missing"})`),
+          failed: failed.map(
+            (o) =>
+              `${o.threshold} (${o.left === undefined ? "missing" : Math.round(o.left * 1000) / 1000})`,
+          ),
         });
         result.trials.push(f.trial);
         if (pass && ratePps >= result.search!.zeroLossPps) {

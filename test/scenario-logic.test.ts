@@ -308,7 +308,7 @@ test("recommendation: the cheapest configuration within 5% of the best, with the
   ]);
   assert.equal(
     recommend(sweep),
-    "-l 2 -w 2 held 240k msg/s with no loss; p99 1.70 ms; +2.1% with one more worker step (-l 2 -w 4) (best: -l 2 -w 4 at 245k msg/s).",
+    "-l 2 -w 2 held 240k msg/s with no loss; p99 1.70 ms; +20.0% over fewer listeners (-l 1 -w 2); +2.1% with more workers (-l 2 -w 4) (best: -l 2 -w 4 at 245k msg/s).",
   );
   const hosts = fakeResults("sweep", [
     { point: { "load.hosts": 1000 }, pps: 5000, rss: 100e6 },
