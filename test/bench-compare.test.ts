@@ -4,8 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { compareResults, isGated, judge } from "../scenarios/bench/compare.ts";
-import type { Measurement } from "../scenarios/bench/format.ts";
+import { compareResults, isGated, judge, movedReferences } from "../scenarios/bench/compare.ts";
+import { BASELINE_FORMAT, type Baseline, type Measurement } from "../scenarios/bench/format.ts";
+import { resolveGate } from "../scenarios/commands/bench.ts";
 
 function m(
   name: string,
@@ -173,5 +174,39 @@ describe("compareResults: a whole run", () => {
       [gone.verdict, gone.gated, gone.old, gone.new],
       ["missing", false, 1000, undefined],
     );
+  });
+});
+
+describe("auto gate: absolute only on the same machine in the same state", () => {
+  const env = { node: "v24.0.0", platform: "linux", arch: "x64", cpuModel: "CPU", cpus: 2 };
+  const ref = (value: number, rme = 2) => m("codec/reference", value, rme, { kind: "reference" });
+  const baseline: Baseline = {
+    format: BASELINE_FORMAT,
+    savedAt: "2026-11-21T12:00:00Z",
+    environment: env,
+    settings: {},
+    measurements: [ref(700_000), m("codec/encode", 3_000_000, 2)],
+  };
+
+  it("finds a reference workload that moved beyond the tolerance and the noise", () => {
+    assert.deepEqual(movedReferences([ref(700_000)], [ref(690_000)], 0.1), []);
+    assert.deepEqual(movedReferences([ref(700_000)], [ref(350_000)], 0.1), [
+      { name: "codec/reference", speed: 0.5 },
+    ]);
+    assert.equal(movedReferences([ref(700_000)], [ref(1_400_000)], 0.1).length, 1);
+    // a 40% drop inside a ±50% margin is not evidence that the machine changed
+    assert.deepEqual(movedReferences([ref(700_000, 50)], [ref(420_000, 50)], 0.1), []);
+  });
+
+  it("picks absolute, or ratio with the reason", () => {
+    const same = { environment: env, measurements: [ref(705_000)] };
+    assert.equal(resolveGate("auto", baseline, same, 0.1).gate, "absolute");
+    const busy = { environment: env, measurements: [ref(300_000)] };
+    const b = resolveGate("auto", baseline, busy, 0.1);
+    assert.equal(b.gate, "ratio");
+    assert.match(b.why, /speed moved since the baseline \(codec\/reference x0\.43\)/);
+    const other = { environment: { ...env, cpus: 8 }, measurements: [ref(705_000)] };
+    assert.match(resolveGate("auto", baseline, other, 0.1).why, /another machine/);
+    assert.equal(resolveGate("both", baseline, busy, 0.1).gate, "both");
   });
 });

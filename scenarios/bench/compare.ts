@@ -145,3 +145,28 @@ export function compareResults(
   }
   return { comparisons, regressions, pass: regressions === 0 };
 }
+
+/**
+ * The reference workload's figures that moved beyond the tolerance (and the noise) between the
+ * baseline and this run. The reference's code never changes, so when it moved, the machine was
+ * not in the same state (other work on a shared runner, another CPU, thermal limits) and the
+ * absolute figures of this run cannot be compared with the baseline's; the ratios still can.
+ */
+export function movedReferences(
+  baseline: readonly Measurement[],
+  current: readonly Measurement[],
+  tolerance: number,
+): { name: string; speed: number }[] {
+  const old = new Map(baseline.filter((m) => m.kind === "reference").map((m) => [m.name, m]));
+  const moved: { name: string; speed: number }[] = [];
+  for (const m of current) {
+    const o = m.kind === "reference" ? old.get(m.name) : undefined;
+    if (!o) continue;
+    const { speed, margin } = judge(o, m, tolerance);
+    if (speed === undefined) continue;
+    const slower = speed * (1 + margin) < 1 - tolerance;
+    const faster = speed / (1 + margin) > 1 / (1 - tolerance);
+    if (slower || faster) moved.push({ name: m.name, speed });
+  }
+  return moved;
+}

@@ -5,7 +5,12 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { type CompareResult, compareResults, type Gate } from "../bench/compare.ts";
+import {
+  type CompareResult,
+  compareResults,
+  type Gate,
+  movedReferences,
+} from "../bench/compare.ts";
 import { benchEndToEnd, E2E_DEFAULTS, type EndToEndResult } from "../bench/e2e.ts";
 import {
   BASELINE_FORMAT,
@@ -161,19 +166,33 @@ function readBaseline(file: string): Baseline {
   }
 }
 
-/** auto: absolute figures only where they mean something, i.e. on the same machine and Node. */
+/**
+ * auto: absolute figures only where they mean something: the same machine and Node, in the
+ * same state (the reference workload as fast as in the baseline, within the tolerance and the
+ * noise); otherwise the ratios to the reference.
+ */
 export function resolveGate(
   gate: Gate | "auto",
-  baseline: Environment,
-  current: Environment,
+  baseline: Baseline,
+  current: { environment: Environment; measurements: readonly Measurement[] },
+  tolerance: number,
 ): { gate: Gate; why: string } {
   if (gate !== "auto") return { gate, why: "--gate" };
-  return sameMachine(baseline, current)
-    ? {
-        gate: "absolute",
-        why: "auto: same CPU model, core count, Node and platform as the baseline",
-      }
-    : { gate: "ratio", why: "auto: the baseline comes from another machine or Node version" };
+  if (!sameMachine(baseline.environment, current.environment)) {
+    return { gate: "ratio", why: "auto: the baseline comes from another machine or Node version" };
+  }
+  const moved = movedReferences(baseline.measurements, current.measurements, tolerance);
+  if (moved.length > 0) {
+    const list = moved.map((m) => `${m.name} x${m.speed.toFixed(2)}`).join(", ");
+    return {
+      gate: "ratio",
+      why: `auto: same machine, but its speed moved since the baseline (${list}): busy or throttled`,
+    };
+  }
+  return {
+    gate: "absolute",
+    why: "auto: same CPU model, core count, Node and platform, and the reference workload as fast as in the baseline",
+  };
 }
 
 function writeOut(file: string, data: unknown): void {
@@ -291,7 +310,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
   if (e2e && e2e.runs.length > 0) human.write(`${e2eSummary(e2e)}\n`);
   let comparison: (CompareResult & { gate: Gate; why: string; tolerance: number }) | undefined;
   if (baseline) {
-    const { gate, why } = resolveGate(options.gate, baseline.environment, run.environment);
+    const { gate, why } = resolveGate(options.gate, baseline, run, options.tolerance);
     // Only the suites this run chose: a --filter run against a full baseline is not missing
     // the others.
     const ran = new Set(settings.suites);
