@@ -303,7 +303,7 @@ export function recommend(results: Results): string {
   if (results.plan === "soak") {
     const slope = (results.summary.soak as { rssSlopeBytesPerMin?: number } | undefined)
       ?.rssSlopeBytesPerMin;
-    return `Over ${(t.durationMs / 60000).toFixed(1)} min at ${fmtRate(t.rate.achievedPps)} msg/s: ${t.loss.packets} datagrams lost, RSS ${fmtBytes(t.target.rssIdleBytes)} -> ${fmtBytes(t.target.rssFinalBytes)}${slope !== undefined ? ` (${slope >= 0 ? "+" : ""}${fmtBytes(Math.abs(slope))}/min${slope < 0 ? " down" : ""})` : ""}${p99Of(t) !== undefined ? `, p99 ${fmtUs(p99Of(t))}` : ""}.`;
+    return `Over ${(t.durationMs / 60000).toFixed(1)} min at ${fmtRate(t.rate.achievedPps)} msg/s: ${t.loss.packets} datagrams lost, RSS ${fmtBytes(t.target.rssIdleBytes)} -> ${fmtBytes(t.target.rssFinalBytes)}${slope !== undefined ? ` (${slope >= 0 ? "+" : "-"}${fmtBytes(Math.abs(slope))}/min in the second half)` : ""}${p99Of(t) !== undefined ? `, p99 ${fmtUs(p99Of(t))}` : ""}.`;
   }
   return `${fmtRate(t.rate.deliveredPps)} msg/s delivered of ${fmtRate(t.rate.targetPps)} msg/s asked, ${t.loss.packets} datagrams lost by the target${p99Of(t) !== undefined ? `, p99 ${fmtUs(p99Of(t))}` : ""}.`;
 }
