@@ -12,6 +12,8 @@ export const CLI = fileURLToPath(new URL("../scenarios/cli.ts", import.meta.url)
 
 export interface Child {
   pid: number;
+  /** The port from its `listening on [ADDR]:PORT` line. */
+  port: number;
   /** SIGINT, wait for the exit, parse the JSON report printed on stdout. */
   stop(): Promise<Record<string, unknown> & { packets: { received: number } }>;
 }
@@ -35,6 +37,7 @@ export async function startChild(args: string[]): Promise<Child> {
   await new Promise((r) => setTimeout(r, 500)); // let its threads settle before a baseline
   return {
     pid: child.pid!,
+    port: Number(/listening on \[[^\]]*\]:(\d+)/.exec(err)?.[1] ?? 0),
     stop: async () => {
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGINT");

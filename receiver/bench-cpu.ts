@@ -27,8 +27,8 @@ let n=0;s.on("message",()=>{n++});s.bind(Number(process.argv[1]),"127.0.0.1",()=
 process.on("SIGINT",()=>{console.log(JSON.stringify({packets:{received:n}}));process.exit(0)});`;
 
 async function measure(name: string, args: string[]): Promise<void> {
-  const port = 21000 + (process.pid % 20000);
-  const child = await startChild(args.map((a) => a.replace("PORT", String(port))));
+  const child = await startChild(args.map((a) => a.replace("PORT", "0")));
+  const port = child.port;
   const before = cpuUs(child.pid);
   const blast = await runBlast({
     target: `127.0.0.1:${port}`,

@@ -90,7 +90,6 @@ async function liveRun(
   total: number,
 ): Promise<{ growth: number; tracked: number; drops: number; sent: number }> {
   const { runBlast } = await import("../blaster/blast.ts");
-  const port = 20000 + (process.pid % 20000);
   const raw = values.transport === "raw";
   const child = await startChild([
     CLI,
@@ -98,7 +97,7 @@ async function liveRun(
     "-b",
     raw ? "::" : "127.0.0.1",
     "-p",
-    String(port),
+    "0",
     "-l",
     "1",
     "-w",
@@ -108,6 +107,7 @@ async function liveRun(
     "--json",
     "-",
   ]);
+  const port = child.port;
   const before = rssBytes(child.pid);
   const blast = await runBlast({
     target: raw ? `[::1]:${port}` : `127.0.0.1:${port}`,
