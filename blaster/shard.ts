@@ -181,7 +181,9 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
   while (Atomics.load(control, CONTROL.go) === 0) await sleep(1);
   const t0 = sharedStart[0];
   // CPU time of this thread in the send loop: a cost per packet that contention does not skew.
-  const cpuStart = process.threadCpuUsage();
+  // (process.threadCpuUsage is Node >= 23.9; the project pins 24, older ones report 0.)
+  const threadCpu = process.threadCpuUsage?.bind(process);
+  const cpuStart = threadCpu?.();
   const endUs = task.durationMs > 0 ? t0 + task.durationMs * 1000 : Number.POSITIVE_INFINITY;
   const stormAtUs = task.stormAtMs >= 0 ? t0 + task.stormAtMs * 1000 : Number.POSITIVE_INFINITY;
   let storming = false;
@@ -357,7 +359,7 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
 
   // The run's end: the duration's end, the stop, or right after the last batch of a --count.
   const loopEndUs = nowUs();
-  const cpu = process.threadCpuUsage(cpuStart);
+  const cpu = cpuStart && threadCpu ? threadCpu(cpuStart) : { user: 0, system: 0 };
   counters.cpuUs = cpu.user + cpu.system;
   // Whatever the reorder plan still holds goes out now (recorded in the truth as such).
   if (plan) {
