@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { SingleBar } from "cli-progress";
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import {
   type BlastOptions,
   BlastOptionsError,
@@ -156,24 +156,32 @@ export function register(program: Command): void {
       choiceOption("--format", ["extended", "legacy", "mixed"] as const),
       "extended",
     )
-    .option(
-      "--size <size>",
-      "message size in bytes (64 = 64-byte datagrams; > 1000 fragments), a range MIN-MAX, or realistic (the corpus's own lengths)",
-      sizeOption,
-      { kind: "realistic" } as SizeSpec,
+    .addOption(
+      new Option(
+        "--size <size>",
+        "message size in bytes (64 = 64-byte datagrams; > 1000 fragments), a range MIN-MAX, or realistic (the corpus's own lengths)",
+      )
+        .argParser(sizeOption)
+        .default({ kind: "realistic" } as SizeSpec, "realistic"),
     )
     .option("--no-stamp", "omit the latency stamp ncb1:<host>:<intendedUs> from the text")
     .option(
       "--release-prefix",
       "prefix extended payloads with the kernel release (netconsole's r flag)",
     )
-    .option(
-      "--sysdata <fields>",
-      "append sysdata lines: comma list of cpu,taskname,release,msgid",
-      sysdataOption,
-      {},
+    .addOption(
+      new Option(
+        "--sysdata <fields>",
+        "append sysdata lines: comma list of cpu,taskname,release,msgid",
+      )
+        .argParser(sysdataOption)
+        .default({}, "none"),
     )
-    .option("--userdata <key=value>", "append a userdata line (repeatable)", userdataOption, [])
+    .addOption(
+      new Option("--userdata <key=value>", "append a userdata line (repeatable)")
+        .argParser(userdataOption)
+        .default([], "none"),
+    )
     .option("--caller", "add caller=T<pid>/C<cpu> to the header (CONFIG_PRINTK_CALLER)")
     .option(
       "--start-seq <n>",
