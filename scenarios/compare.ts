@@ -164,7 +164,12 @@ export function compareRuns(
           .filter((m) => m.verdict === "regression")
           .map((m) => `${m.metric} (${m.reason})`)
           .join("; ")}`
-      : `no regression (${metrics.map((m) => `${m.metric}: ${m.verdict}`).join(", ")})`;
+      : `no regression (${metrics.map((m) => `${m.metric}: ${m.verdict}`).join(", ")})${
+          // Say when the band is so wide that only a large change could show.
+          (metrics[0].noise ?? 0) > 0.25
+            ? `; but throughput varied by ±${pct(metrics[0].noise!)} between runs of one side, so smaller changes cannot be seen: add rounds or use a quieter machine`
+            : ""
+        }`;
   return {
     metrics,
     regressions,
