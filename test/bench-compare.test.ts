@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { compareResults, isGated, judge, movedReferences } from "../scenarios/bench/compare.ts";
-import { BASELINE_FORMAT, type Baseline, type Measurement } from "../scenarios/bench/format.ts";
+import { compareResults, isGated, judge } from "../scenarios/bench/compare.ts";
+import type { Measurement } from "../scenarios/bench/format.ts";
 import { resolveGate } from "../scenarios/commands/bench.ts";
 
 function m(
@@ -90,7 +90,11 @@ describe("compareResults: a whole run", () => {
   const baseline = [
     m("codec/reference", 700_000, 1, { kind: "reference" }),
     m("codec/encode", 3_000_000, 2),
-    m("codec/encode vs reference", 4.3, 2.2, { kind: "ratio", unit: "x reference" }),
+    m("codec/encode vs reference", 4.3, 2.2, {
+      kind: "ratio",
+      unit: "x reference",
+      of: "codec/encode",
+    }),
     m("codec/decode", 2_000_000, 2),
     m("codec/decode vs reference", 2.9, 2.2, { kind: "ratio", unit: "x reference" }),
     m("codec/gone", 1_000, 1),
@@ -107,7 +111,11 @@ describe("compareResults: a whole run", () => {
     const current = [
       m("codec/reference", 700_000, 1, { kind: "reference" }),
       m("codec/encode", 1_500_000, 2), // half as fast
-      m("codec/encode vs reference", 2.15, 2.2, { kind: "ratio", unit: "x reference" }),
+      m("codec/encode vs reference", 2.15, 2.2, {
+        kind: "ratio",
+        unit: "x reference",
+        of: "codec/encode",
+      }),
       m("codec/decode", 2_010_000, 2),
       m("codec/decode vs reference", 2.9, 2.2, { kind: "ratio", unit: "x reference" }),
     ];
@@ -122,9 +130,14 @@ describe("compareResults: a whole run", () => {
     // the ratio regressed too, but is shown, not gated, under the absolute gate
     const ratio = absolute.comparisons.find((c) => c.name === "codec/encode vs reference")!;
     assert.deepEqual([ratio.verdict, ratio.gated], ["regression", false]);
+    // under the both gate the figure and its ratio fail together, counted once
     assert.equal(
       compareResults(baseline, current, { tolerance: 0.1, gate: "both" }).regressions,
-      2,
+      1,
+    );
+    assert.equal(
+      compareResults(baseline, current, { tolerance: 0.1, gate: "ratio" }).regressions,
+      1,
     );
     // a huge tolerance lets it pass
     assert.equal(compareResults(baseline, current, { tolerance: 0.6, gate: "both" }).pass, true);
@@ -177,36 +190,60 @@ describe("compareResults: a whole run", () => {
   });
 });
 
-describe("auto gate: absolute only on the same machine in the same state", () => {
-  const env = { node: "v24.0.0", platform: "linux", arch: "x64", cpuModel: "CPU", cpus: 2 };
-  const ref = (value: number, rme = 2) => m("codec/reference", value, rme, { kind: "reference" });
-  const baseline: Baseline = {
-    format: BASELINE_FORMAT,
-    savedAt: "2026-11-21T12:00:00Z",
-    environment: env,
-    settings: {},
-    measurements: [ref(700_000), m("codec/encode", 3_000_000, 2)],
-  };
+describe("the both gate and the auto gate", () => {
+  const ref = (value: number) => m("codec/reference", value, 1, { kind: "reference" });
+  const enc = (value: number) => m("codec/encode", value, 1);
+  const encRatio = (value: number) =>
+    m("codec/encode vs reference", value, 1, {
+      kind: "ratio",
+      unit: "x reference",
+      of: "codec/encode",
+    });
+  const baseline = [ref(700_000), enc(3_000_000), encRatio(4.3)];
 
-  it("finds a reference workload that moved beyond the tolerance and the noise", () => {
-    assert.deepEqual(movedReferences([ref(700_000)], [ref(690_000)], 0.1), []);
-    assert.deepEqual(movedReferences([ref(700_000)], [ref(350_000)], 0.1), [
-      { name: "codec/reference", speed: 0.5 },
-    ]);
-    assert.equal(movedReferences([ref(700_000)], [ref(1_400_000)], 0.1).length, 1);
-    // a 40% drop inside a ±50% margin is not evidence that the machine changed
-    assert.deepEqual(movedReferences([ref(700_000, 50)], [ref(420_000, 50)], 0.1), []);
+  it("does not fail a busier machine: absolute down, ratio held", () => {
+    const busy = [ref(350_000), enc(1_500_000), encRatio(4.3)];
+    const result = compareResults(baseline, busy, { tolerance: 0.1, gate: "both" });
+    assert.equal(result.pass, true);
+    const row = result.comparisons.find((c) => c.name === "codec/encode")!;
+    assert.deepEqual([row.verdict, row.gated, row.failed], ["regression", true, false]);
+    // the absolute gate alone would have failed it
+    assert.equal(compareResults(baseline, busy, { tolerance: 0.1, gate: "absolute" }).pass, false);
   });
 
-  it("picks absolute, or ratio with the reason", () => {
-    const same = { environment: env, measurements: [ref(705_000)] };
-    assert.equal(resolveGate("auto", baseline, same, 0.1).gate, "absolute");
-    const busy = { environment: env, measurements: [ref(300_000)] };
-    const b = resolveGate("auto", baseline, busy, 0.1);
-    assert.equal(b.gate, "ratio");
-    assert.match(b.why, /speed moved since the baseline \(codec\/reference x0\.43\)/);
-    const other = { environment: { ...env, cpus: 8 }, measurements: [ref(705_000)] };
-    assert.match(resolveGate("auto", baseline, other, 0.1).why, /another machine/);
-    assert.equal(resolveGate("both", baseline, busy, 0.1).gate, "both");
+  it("fails a slower build once: absolute and ratio both down", () => {
+    const slower = [ref(700_000), enc(1_500_000), encRatio(2.15)];
+    const result = compareResults(baseline, slower, { tolerance: 0.1, gate: "both" });
+    assert.deepEqual([result.pass, result.regressions], [false, 1]);
+    assert.deepEqual(
+      result.comparisons.filter((c) => c.failed).map((c) => c.name),
+      ["codec/encode"],
+    );
+  });
+
+  it("does not fail on a ratio that moved alone (the reference's noise)", () => {
+    const noisyRef = [ref(1_400_000), enc(3_000_000), encRatio(2.15)];
+    assert.equal(compareResults(baseline, noisyRef, { tolerance: 0.1, gate: "both" }).pass, true);
+    assert.equal(compareResults(baseline, noisyRef, { tolerance: 0.1, gate: "ratio" }).pass, false);
+  });
+
+  it("judges a figure without a ratio on its own", () => {
+    const rate = (v: number) => m("e2e/delivered messages/s", v, 1, { unit: "msgs/s" });
+    assert.equal(
+      compareResults([rate(20_000)], [rate(10_000)], { tolerance: 0.1, gate: "both" }).pass,
+      false,
+    );
+  });
+
+  it("auto: both on the same machine, ratio on another", () => {
+    const env = { node: "v24.0.0", platform: "linux", arch: "x64", cpuModel: "CPU", cpus: 2 };
+    assert.equal(resolveGate("auto", env, { ...env }).gate, "both");
+    const other = resolveGate("auto", env, { ...env, cpus: 8 });
+    assert.equal(other.gate, "ratio");
+    assert.match(other.why, /another machine/);
+    assert.deepEqual(resolveGate("absolute", env, { ...env, cpus: 8 }), {
+      gate: "absolute",
+      why: "--gate",
+    });
   });
 });

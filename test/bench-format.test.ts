@@ -144,13 +144,13 @@ describe("tables", () => {
     assert.match(lines[3], /^codec\/encode extended 64 B\s+2,500,000\s+ops\/s\s+±1\.50%\s+3\.571$/);
   });
 
-  it("shows old, new, ratio and verdict, marking gated figures", () => {
+  it("shows old, new, ratio and verdict, marking the figure that fails", () => {
     const slower = { ...encode, value: 1_250_000 };
     const result = compareResults([encode], [slower], { tolerance: 0.1, gate: "absolute" });
     const row = comparisonTable(result).split("\n")[2];
     assert.match(
       row,
-      /^\* codec\/encode extended 64 B\s+ops\/s\s+2,500,000\s+1,250,000\s+0\.500\s+±2\.12%\s+REGRESSION$/,
+      /^! codec\/encode extended 64 B\s+ops\/s\s+2,500,000\s+1,250,000\s+0\.500\s+±2\.12%\s+REGRESSION$/,
     );
   });
 

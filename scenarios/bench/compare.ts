@@ -17,7 +17,16 @@
  */
 import type { Kind, Measurement } from "./format.ts";
 
-/** Which figures decide the exit code. */
+/**
+ * Which figures decide the exit code:
+ * - absolute: the absolute figures (ops/s, msgs/s, µs): on one quiet machine;
+ * - ratio: the ratios to the reference workload: across machines;
+ * - both: a figure fails only when its absolute figure AND its ratio both regressed. A change
+ *   that made the code slower shows in both; a machine that got busier or slower shows in the
+ *   absolute figure only (the reference slowed down as much), so it does not fail. A figure
+ *   without a ratio is judged on its own.
+ * Lost messages (`always`) fail under every gate; the reference workload never does.
+ */
 export type Gate = "absolute" | "ratio" | "both";
 
 export type Verdict = "regression" | "slower" | "same" | "faster" | "new" | "missing";
@@ -35,8 +44,10 @@ export interface Comparison {
   /** Noise allowance as a fraction (0.03 = 3%). */
   margin: number;
   verdict: Verdict;
-  /** Whether this figure can fail the run under the chosen gate. */
+  /** Whether this figure takes part in the verdict under the chosen gate. */
   gated: boolean;
+  /** Whether this figure fails the run. */
+  failed: boolean;
 }
 
 export interface CompareOptions {
@@ -53,8 +64,9 @@ export interface CompareResult {
 }
 
 /**
- * Absolute figures under the absolute gate, ratios under the ratio gate; a correctness figure
- * (`always`, e.g. lost messages) under every gate; the reference workload never.
+ * Absolute figures under the absolute gate, ratios under the ratio gate, both kinds under the
+ * both gate; a correctness figure (`always`, e.g. lost messages) under every gate; the
+ * reference workload never.
  */
 export function isGated(m: Pick<Measurement, "kind" | "always">, gate: Gate): boolean {
   if (m.kind === "reference") return false;
@@ -98,11 +110,9 @@ export function compareResults(
   options: CompareOptions,
 ): CompareResult {
   const oldByName = new Map(baseline.map((m) => [m.name, m]));
-  const seen = new Set<string>();
+  const currentNames = new Set(current.map((m) => m.name));
   const comparisons: Comparison[] = [];
-  let regressions = 0;
   for (const m of current) {
-    seen.add(m.name);
     const gated = isGated(m, options.gate);
     const old = oldByName.get(m.name);
     if (!old) {
@@ -114,11 +124,11 @@ export function compareResults(
         margin: m.rmePercent / 100,
         verdict: "new",
         gated,
+        failed: false,
       });
       continue;
     }
     const judged = judge(old, m, options.tolerance);
-    if (judged.verdict === "regression" && gated) regressions++;
     comparisons.push({
       name: m.name,
       unit: m.unit,
@@ -127,12 +137,25 @@ export function compareResults(
       new: m.value,
       ...judged,
       gated,
+      failed: gated && judged.verdict === "regression",
     });
+  }
+  if (options.gate === "both") {
+    // A figure and its ratio fail together or not at all (counted once, on the absolute row).
+    const byName = new Map(comparisons.map((c) => [c.name, c]));
+    for (const m of current) {
+      if (m.kind !== "ratio" || m.of === undefined || m.always) continue;
+      const ratio = byName.get(m.name);
+      const absolute = byName.get(m.of);
+      if (!ratio || !absolute || absolute.old === undefined) continue;
+      absolute.failed = absolute.verdict === "regression" && ratio.verdict === "regression";
+      ratio.failed = false;
+    }
   }
   // A benchmark that disappeared is reported (a suite filtered out or removed) but does not fail
   // the run: --filter legitimately runs a subset of a full baseline.
   for (const old of baseline) {
-    if (seen.has(old.name)) continue;
+    if (currentNames.has(old.name)) continue;
     comparisons.push({
       name: old.name,
       unit: old.unit,
@@ -141,32 +164,9 @@ export function compareResults(
       margin: old.rmePercent / 100,
       verdict: "missing",
       gated: false,
+      failed: false,
     });
   }
+  const regressions = comparisons.filter((c) => c.failed).length;
   return { comparisons, regressions, pass: regressions === 0 };
-}
-
-/**
- * The reference workload's figures that moved beyond the tolerance (and the noise) between the
- * baseline and this run. The reference's code never changes, so when it moved, the machine was
- * not in the same state (other work on a shared runner, another CPU, thermal limits) and the
- * absolute figures of this run cannot be compared with the baseline's; the ratios still can.
- */
-export function movedReferences(
-  baseline: readonly Measurement[],
-  current: readonly Measurement[],
-  tolerance: number,
-): { name: string; speed: number }[] {
-  const old = new Map(baseline.filter((m) => m.kind === "reference").map((m) => [m.name, m]));
-  const moved: { name: string; speed: number }[] = [];
-  for (const m of current) {
-    const o = m.kind === "reference" ? old.get(m.name) : undefined;
-    if (!o) continue;
-    const { speed, margin } = judge(o, m, tolerance);
-    if (speed === undefined) continue;
-    const slower = speed * (1 + margin) < 1 - tolerance;
-    const faster = speed / (1 + margin) > 1 / (1 - tolerance);
-    if (slower || faster) moved.push({ name: m.name, speed });
-  }
-  return moved;
 }

@@ -270,6 +270,7 @@ export function endToEndMeasurements(
       rmePercent: Math.hypot(busy.rmePercent, reference.rmePercent),
       direction: "smaller",
       kind: "ratio",
+      of: "e2e/receiver busy time per message",
       extra: `${label}; busy µs per message x reference ops/µs`,
     });
     out.unshift({

@@ -39,6 +39,8 @@ export interface Measurement {
    * does not depend on the machine's speed.
    */
   always?: boolean;
+  /** For a ratio: the name of the absolute figure it is the ratio of. */
+  of?: string;
 }
 
 /** One entry of github-action-benchmark's custom formats. */
@@ -109,6 +111,7 @@ const measurementSchema = z.object({
   samples: z.number().int().nonnegative(),
   extra: z.string().optional(),
   always: z.boolean().optional(),
+  of: z.string().optional(),
 });
 
 const baselineSchema = z.object({

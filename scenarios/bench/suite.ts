@@ -321,6 +321,7 @@ export function ratioMeasurement(
     rmePercent: Math.hypot(m.rmePercent, referenceRmePercent),
     direction: m.direction,
     kind: "ratio",
+    of: m.name,
     samples: m.samples,
     extra: `${m.unit} / reference ops/s (${REFERENCE_NAME})`,
   };

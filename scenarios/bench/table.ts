@@ -63,10 +63,13 @@ const VERDICT_TEXT: Record<Comparison["verdict"], string> = {
   missing: "missing",
 };
 
-/** old, new, ratio (new/old), noise margin and verdict per figure; gated figures marked `*`. */
+/**
+ * old, new, ratio (new/old), noise margin and verdict per figure; figures that take part in the
+ * gate are marked `*`, those that fail the run `!`.
+ */
 export function comparisonTable(result: CompareResult): string {
   const rows = result.comparisons.map((c) => [
-    `${c.gated ? "* " : "  "}${c.name}`,
+    `${c.failed ? "! " : c.gated ? "* " : "  "}${c.name}`,
     c.unit,
     formatValue(c.old),
     formatValue(c.new),
@@ -77,6 +80,12 @@ export function comparisonTable(result: CompareResult): string {
   return renderTable(["  benchmark", "unit", "old", "new", "new/old", "noise", "verdict"], rows);
 }
 
+const GATE_TEXT: Record<Gate, string> = {
+  absolute: "absolute figures",
+  ratio: "ratios to the reference",
+  both: "both (a figure fails when its absolute figure and its ratio both regressed)",
+};
+
 /** The closing lines: what was gated, with which tolerance, and the outcome. */
 export function verdictSummary(
   result: CompareResult,
@@ -86,7 +95,7 @@ export function verdictSummary(
 ): string {
   const gated = result.comparisons.filter((c) => c.gated && c.old !== undefined);
   const lines = [
-    `gate: ${gate} figures (${why}); tolerance ${percent(tolerance)} beyond the noise margin; * = gated`,
+    `gate: ${GATE_TEXT[gate]} (${why}); tolerance ${percent(tolerance)} beyond the noise margin; * = gated, ! = failed`,
   ];
   if (result.pass && gated.length === 0) {
     lines.push(
@@ -95,9 +104,7 @@ export function verdictSummary(
   } else if (result.pass) {
     lines.push(`PASS: no gated regression in ${gated.length} compared figures`);
   } else {
-    const names = result.comparisons
-      .filter((c) => c.gated && c.verdict === "regression")
-      .map((c) => c.name);
+    const names = result.comparisons.filter((c) => c.failed).map((c) => c.name);
     lines.push(`FAIL: ${result.regressions} gated regression(s): ${names.join(", ")}`);
   }
   return lines.join("\n");

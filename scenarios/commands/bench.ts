@@ -5,12 +5,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import {
-  type CompareResult,
-  compareResults,
-  type Gate,
-  movedReferences,
-} from "../bench/compare.ts";
+import { type CompareResult, compareResults, type Gate } from "../bench/compare.ts";
 import { benchEndToEnd, E2E_DEFAULTS, type EndToEndResult } from "../bench/e2e.ts";
 import {
   BASELINE_FORMAT,
@@ -141,7 +136,7 @@ export function register(program: Command): void {
     )
     .option(
       "--gate <figures>",
-      "which figures decide the exit code: auto (absolute on the same machine, else ratio), absolute, ratio, both",
+      "which figures decide the exit code: auto (both on the same machine, else ratio), absolute, ratio, both (a figure fails only if its absolute figure and its ratio both regressed)",
       choiceOption("--gate", ["auto", "absolute", "ratio", "both"] as const),
       "auto",
     )
@@ -167,32 +162,22 @@ function readBaseline(file: string): Baseline {
 }
 
 /**
- * auto: absolute figures only where they mean something: the same machine and Node, in the
- * same state (the reference workload as fast as in the baseline, within the tolerance and the
- * noise); otherwise the ratios to the reference.
+ * auto: on the same machine (CPU model, core count, Node, platform) a figure fails only when its
+ * absolute figure and its ratio both regressed, so a busier or throttled machine is not taken
+ * for a slower build; across machines only the ratios mean something.
  */
 export function resolveGate(
   gate: Gate | "auto",
-  baseline: Baseline,
-  current: { environment: Environment; measurements: readonly Measurement[] },
-  tolerance: number,
+  baseline: Environment,
+  current: Environment,
 ): { gate: Gate; why: string } {
   if (gate !== "auto") return { gate, why: "--gate" };
-  if (!sameMachine(baseline.environment, current.environment)) {
-    return { gate: "ratio", why: "auto: the baseline comes from another machine or Node version" };
-  }
-  const moved = movedReferences(baseline.measurements, current.measurements, tolerance);
-  if (moved.length > 0) {
-    const list = moved.map((m) => `${m.name} x${m.speed.toFixed(2)}`).join(", ");
-    return {
-      gate: "ratio",
-      why: `auto: same machine, but its speed moved since the baseline (${list}): busy or throttled`,
-    };
-  }
-  return {
-    gate: "absolute",
-    why: "auto: same CPU model, core count, Node and platform, and the reference workload as fast as in the baseline",
-  };
+  return sameMachine(baseline, current)
+    ? {
+        gate: "both",
+        why: "auto: same CPU model, core count, Node and platform as the baseline",
+      }
+    : { gate: "ratio", why: "auto: the baseline comes from another machine or Node version" };
 }
 
 function writeOut(file: string, data: unknown): void {
@@ -310,7 +295,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
   if (e2e && e2e.runs.length > 0) human.write(`${e2eSummary(e2e)}\n`);
   let comparison: (CompareResult & { gate: Gate; why: string; tolerance: number }) | undefined;
   if (baseline) {
-    const { gate, why } = resolveGate(options.gate, baseline, run, options.tolerance);
+    const { gate, why } = resolveGate(options.gate, baseline.environment, run.environment);
     // Only the suites this run chose: a --filter run against a full baseline is not missing
     // the others.
     const ran = new Set(settings.suites);
