@@ -209,6 +209,7 @@ function waitNotice(port: MessagePort): Promise<ListenerNotice> {
 export async function startReceiver(
   options: ReceiverOptions = {},
   hooks: { onProgress?: (p: ReceiverProgress) => void } = {},
+  retries?: number,
 ): Promise<RunningReceiver> {
   const o = { ...DEFAULTS, ...stripUndefined(options) };
   const output: OutputSpec = options.output ?? { kind: "none" };
@@ -311,7 +312,14 @@ export async function startReceiver(
       const result = listenerPool.run(task, { transferList: [...ports, control.port2] });
       result.catch(() => {}); // its failure is reported through the notice
       listenerResults.push(result);
-      const n = await notice;
+      // A thread that dies before binding (it could not even load) must not leave us waiting.
+      const n = await Promise.race([
+        notice,
+        result.then(
+          (): ListenerNotice => ({ type: "error", message: "the listener ended before binding" }),
+          (e: Error): ListenerNotice => ({ type: "error", message: e?.message ?? String(e) }),
+        ),
+      ]);
       if (n.type === "error") {
         throw new Error(
           `cannot listen on [${o.bind}]:${boundPort}: ${n.message}` +
@@ -338,6 +346,9 @@ export async function startReceiver(
     for (const c of listenerControls) c.postMessage({ type: "stop" });
     await Promise.allSettled(listenerResults);
     await cleanup();
+    // An ephemeral port can land in another program's SO_REUSEPORT group: take another one.
+    if (o.port === 0 && (retries ?? 0) < 3)
+      return startReceiver(options, hooks, (retries ?? 0) + 1);
     throw new Error(
       `cannot listen on [${o.bind}]:${boundPort}: ${present - L} other socket(s) are bound to ` +
         "that port with SO_REUSEPORT and would take a share of the traffic (another receiver or netconsd?)",
