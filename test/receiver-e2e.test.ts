@@ -350,3 +350,32 @@ describe("receiver start-up", () => {
     }
   });
 });
+
+describe("receiver host table", () => {
+  it("evicts the least recently seen host when --max-hosts are tracked, and idle hosts", async () => {
+    const full = await startReceiver({ bind: "127.0.0.1", port: 0, workers: 1, maxHosts: 2 });
+    targetPort(full.port);
+    const hosts = await Promise.all([1, 2, 3, 4, 5].map((i) => sender(`127.0.2.${i}`)));
+    for (const h of hosts) {
+      await h.send(encodeExtended({ facility: 0, level: 6, seq: 1, tsUs: 0, text: "x" })[0]);
+      await pause(2);
+    }
+    await waitProcessed(full, 5);
+    const a = await full.stop();
+    assert.equal(a.hosts, 5);
+    assert.equal(a.hostsEvicted, 3);
+    assert.equal(a.hostsTracked, 2);
+    assert.ok(a.advice.some((x) => x.rule === "evictions"));
+
+    const idle = await startReceiver({ bind: "127.0.0.1", port: 0, workers: 1, hostIdleMs: 100 });
+    targetPort(idle.port);
+    const h = await sender("127.0.2.9");
+    await h.send(encodeExtended({ facility: 0, level: 6, seq: 1, tsUs: 0, text: "x" })[0]);
+    await waitProcessed(idle, 1);
+    await pause(1000); // ten times the idle limit: the worker's periodic expiry has run
+    const b = await idle.stop();
+    for (const s of [...hosts, h]) s.close();
+    assert.equal(b.hostsEvicted, 1);
+    assert.equal(b.hostsTracked, 0);
+  });
+});
