@@ -57,6 +57,8 @@ export interface TrialFigures {
     netconsd?: {
       processed: number;
       hosts: number;
+      /** Simulated hosts the blaster sent from (each with its own source address on loopback). */
+      hostsSent: number;
       /** sent on the wire - processed: what the target never counted. */
       unaccounted: number;
       /** unaccounted - socket drops: loss the kernel counters do not explain. */

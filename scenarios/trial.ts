@@ -356,6 +356,7 @@ export function buildFigures(input: FigureInputs): TrialFigures {
       target.netconsd = {
         processed,
         hosts: m.stats?.hosts ?? 0,
+        hostsSent: hosts,
         unaccounted,
         unexplained: unaccounted - m.socketDrops,
       };

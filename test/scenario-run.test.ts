@@ -79,7 +79,7 @@ target:
 load: { duration: 1s, rate: 1000, hosts: 4, seed: 1 }
 thresholds:
   - "target.netconsd.processed == sent.packetsOnWire"
-  - "target.netconsd.hosts == 4"
+  - "target.netconsd.hosts == target.netconsd.hostsSent"
   - "ledger.balanced == 1"
   - "loss.packets == 0"
 `);
@@ -174,4 +174,44 @@ plan: { kind: sweep, grid: { workers: [1, 2, 3, 4] } }
     readFileSync(join(out, "report.html"), "utf8"),
     /Run interrupted; these are the results gathered so far/,
   );
+});
+
+test("ci-regression's compare plan: A B alternation, and a candidate that loses messages exits 99", () => {
+  const { dir, file } = scenarioFile(`name: ab
+target:
+  kind: command
+  command: "{node} ${counter} --port {port}"
+  warmup: 200ms
+load: { duration: 1s, rate: 1000, hosts: 4, seed: 2 }
+plan:
+  kind: compare
+  rounds: 2
+  baseline: { command: "{node} ${counter} --port {port}" }
+  candidate: { command: "{node} ${counter} --port {port} --lose-every 50" }
+thresholds: ["compare.regressions == 0"]
+`);
+  const r = spawnSync(process.execPath, [cli, "run", file, "--out", join(dir, "out")], {
+    encoding: "utf8",
+    timeout: 90_000,
+  });
+  assert.equal(r.status, 99, r.stdout + r.stderr);
+  const results = readResults(join(dir, "out"));
+  assert.deepEqual(
+    results.points.map((p) => `${p.side}${p.point.round}`),
+    ["A1", "B1", "A2", "B2"],
+  );
+  for (const p of results.points) {
+    const t = results.trials[p.bestTrial!];
+    assert.match(t.target.outputTail ?? "", /Total messages processed by workers/);
+    assert.equal(t.loss.packets > 0, p.side === "B", `${p.side}: ${t.loss.packets} lost`);
+  }
+  const loss = results.compare!.metrics.find((m) => m.metric === "lossRatio")!;
+  assert.equal(loss.verdict, "regression");
+  assert.ok(
+    loss.b.every((x) => x > 0.015 && x < 0.025),
+    String(loss.b),
+  );
+  assert.equal(results.compare!.metrics.find((m) => m.metric === "p99Us")!.verdict, "n/a");
+  assert.match(r.stdout, /FAIL compare\.regressions == 0: FAILED \(1\), off by 1/);
+  assert.match(r.stdout, /REGRESSION in lossRatio/);
 });

@@ -5,6 +5,7 @@
  * the runner's parser and reconciliation are exercised end to end.
  *
  * Usage: node test/udp-counter.ts --port P [--listeners N] [--bind-delay-ms MS] [--rcvbuf BYTES]
+ *        [--lose-every N]
  */
 import { createSocket, type Socket } from "node:dgram";
 import { parseArgs } from "node:util";
@@ -16,6 +17,8 @@ const { values } = parseArgs({
     "bind-delay-ms": { type: "string", default: "0" },
     // A large receive buffer keeps a busy shared machine from dropping what the tests count.
     rcvbuf: { type: "string", default: "4194304" },
+    // Leave every Nth datagram uncounted: a stand-in for a candidate build that loses messages.
+    "lose-every": { type: "string", default: "0" },
   },
 });
 const port = Number(values.port);
@@ -25,6 +28,8 @@ if (!Number.isInteger(port) || port <= 0 || !Number.isInteger(listeners) || list
   process.exit(2);
 }
 
+const loseEvery = Number(values["lose-every"]);
+let seen = 0;
 const perListener: number[] = new Array(listeners).fill(0);
 const hosts = new Set<string>();
 const sockets: Socket[] = [];
@@ -39,6 +44,7 @@ for (let i = 0; i < listeners; i++) {
     recvBufferSize: Number(values.rcvbuf),
   });
   socket.on("message", (_msg, rinfo) => {
+    if (loseEvery > 0 && ++seen % loseEvery === 0) return;
     perListener[i]++;
     hosts.add(rinfo.address);
   });
