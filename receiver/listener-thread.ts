@@ -4,8 +4,9 @@
  * datagram goes to the worker chosen by a hash of its source address and appended to the shared
  * ring of that (listener, worker) pair; the worker is told about each batch when it reaches 64 KiB
  * or `batchDelayMs` after its first datagram.
- * A worker with `queueLimit` datagrams in flight gets no more: further datagrams for it are
- * counted as queue drops (bounded memory instead of netconsd's unbounded queues).
+ * A worker with `queueLimit` datagrams in flight, or whose ring is full, gets no more: further
+ * datagrams for it are counted as queue drops (bounded memory instead of netconsd's unbounded
+ * queues).
  */
 import dgram from "node:dgram";
 import type { MessagePort } from "node:worker_threads";

@@ -1,8 +1,9 @@
 /**
- * A receiver worker: one long-lived piscina task per thread. It reads batches from one port per
- * listener, runs each datagram through WorkerCore, keeps live figures in shared memory for the
- * main thread's progress line, and returns its counters and encoded histograms once every
- * listener has said it ended.
+ * A receiver worker: one long-lived piscina task per thread. For each listener it has a shared
+ * ring and a port on which the listener announces batches; it runs each datagram of a batch
+ * through WorkerCore, then hands the ring space back. It keeps live figures in shared memory for
+ * the main thread's progress line, and returns its counters and encoded histograms once every
+ * listener has said it ended and the main thread has said finish.
  */
 import type { MessagePort } from "node:worker_threads";
 import { monotonicUs } from "../blaster/stamp.ts";
