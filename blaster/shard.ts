@@ -184,6 +184,9 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
   // (process.threadCpuUsage is Node >= 23.9; the project pins 24, older ones report 0.)
   const threadCpu = process.threadCpuUsage?.bind(process);
   const cpuStart = threadCpu?.();
+  // Wait for the common start precisely (woken early only by a stop).
+  const leadUs = t0 - nowUs();
+  if (leadUs > 0) Atomics.wait(control, CONTROL.stop, 0, leadUs / 1000);
   const endUs = task.durationMs > 0 ? t0 + task.durationMs * 1000 : Number.POSITIVE_INFINITY;
   const stormAtUs = task.stormAtMs >= 0 ? t0 + task.stormAtMs * 1000 : Number.POSITIVE_INFINITY;
   let storming = false;
