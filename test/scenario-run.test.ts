@@ -24,6 +24,11 @@ function scenarioFile(text: string): { dir: string; file: string } {
   return { dir, file };
 }
 
+/** `netcons-bench run ARGS...` in a child process (bounded in time). */
+function runCli(...args: string[]) {
+  return spawnSync(process.execPath, [cli, "run", ...args], { encoding: "utf8", timeout: 90_000 });
+}
+
 function readResults(out: string): Results {
   return JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
 }
@@ -83,10 +88,7 @@ thresholds:
   - "ledger.balanced == 1"
   - "loss.packets == 0"
 `);
-  const ok = spawnSync(process.execPath, [cli, "run", file, "--out", join(dir, "ok")], {
-    encoding: "utf8",
-    timeout: 60_000,
-  });
+  const ok = runCli(file, "--out", join(dir, "ok"));
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);
   const r = readResults(join(dir, "ok"));
   const t = r.trials[0];
@@ -100,18 +102,12 @@ thresholds:
   );
   assert.match(ok.stdout, /ok {3}\[once\] target\.netconsd\.processed == sent\.packetsOnWire: ok/);
 
-  const bad = spawnSync(
-    process.execPath,
-    [
-      cli,
-      "run",
-      file,
-      "--out",
-      join(dir, "bad"),
-      "--set",
-      'thresholds=["target.netconsd.hosts == 5", "loss.packets == 0"]',
-    ],
-    { encoding: "utf8", timeout: 60_000 },
+  const bad = runCli(
+    file,
+    "--out",
+    join(dir, "bad"),
+    "--set",
+    'thresholds=["target.netconsd.hosts == 5", "loss.packets == 0"]',
   );
   assert.equal(bad.status, 99, bad.stdout + bad.stderr);
   assert.match(
@@ -124,16 +120,13 @@ thresholds:
 
 test("a bad scenario file exits 2 naming the file, the key and the expected form", () => {
   const { file } = scenarioFile("name: x\ntarget: { kind: receiver, workers: many }\n");
-  const r = spawnSync(process.execPath, [cli, "run", file], { encoding: "utf8", timeout: 30_000 });
+  const r = runCli(file);
   assert.equal(r.status, 2);
   assert.equal(
     r.stderr.trim(),
     `netcons-bench: ${file}: target.workers: expected a positive integer`,
   );
-  const missing = spawnSync(process.execPath, [cli, "run", "/nonexistent.yaml"], {
-    encoding: "utf8",
-    timeout: 30_000,
-  });
+  const missing = runCli("/nonexistent.yaml");
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /\/nonexistent\.yaml: cannot read the scenario file \(ENOENT\)/);
 });
@@ -190,10 +183,7 @@ plan:
   candidate: { command: "{node} ${counter} --port {port} --lose-every 50" }
 thresholds: ["compare.regressions == 0"]
 `);
-  const r = spawnSync(process.execPath, [cli, "run", file, "--out", join(dir, "out")], {
-    encoding: "utf8",
-    timeout: 90_000,
-  });
+  const r = runCli(file, "--out", join(dir, "out"));
   assert.equal(r.status, 99, r.stdout + r.stderr);
   const results = readResults(join(dir, "out"));
   assert.deepEqual(
