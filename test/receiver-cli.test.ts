@@ -176,5 +176,8 @@ describe("receive command (child process)", () => {
     const bad = run(["receive", "--workers", "0"]);
     assert.equal(await exited(bad.child), EXIT.usage);
     assert.match(bad.stderr(), /--workers.*expected an integer from 1 to 64/);
+    const unwritable = run(["receive", "--port", "0", "--json", "/nonexistent-dir/report.json"]);
+    assert.equal(await exited(unwritable.child), EXIT.usage);
+    assert.match(unwritable.stderr(), /cannot write --json \/nonexistent-dir\/report.json: ENOENT/);
   });
 });

@@ -180,7 +180,21 @@ export function register(program: Command): void {
     .option("--progress", "live line even when stderr is not a TTY")
     .action(async (opts: ReceiveOptions) => {
       if (opts.interval <= 0) throw new UsageError("--interval must be above 0");
-      if (opts.ndjson) writeFileSync(opts.ndjson, "");
+      // Find an unwritable output now, not after the run (which would lose its report).
+      for (const [flag, file] of [
+        ["--ndjson", opts.ndjson],
+        ["--json", opts.json === "-" ? undefined : opts.json],
+        ["--hdr", opts.hdr],
+      ] as const) {
+        if (!file) continue;
+        try {
+          writeFileSync(file, "");
+        } catch (error) {
+          throw new UsageError(
+            `cannot write ${flag} ${file}: ${(error as NodeJS.ErrnoException).code}`,
+          );
+        }
+      }
       const live = opts.progress || process.stderr.isTTY;
       const controller = new AbortController();
       let signals = 0;
