@@ -191,6 +191,7 @@ describe("end-to-end measurements", () => {
     achievedPps: 20_000,
     p99Us: 900,
     busyUsPerMessage: 3,
+    referenceOpsPerSecond: 500_000,
   });
   const result: EndToEndResult = {
     options: { runs: 3, messages: 1000, ratePps: 20_000, hosts: 64, seed: 42, rcvbufBytes: 1 },
@@ -202,7 +203,7 @@ describe("end-to-end measurements", () => {
   };
 
   it("names, units and directions: medians, the loss summed and gated always, a cost ratio", () => {
-    const ms = endToEndMeasurements(result, { opsPerSecond: 500_000, rmePercent: 1 });
+    const ms = endToEndMeasurements(result);
     const by = new Map(ms.map((m) => [m.name, m]));
     assert.deepEqual(
       [...by.keys()],
@@ -225,6 +226,6 @@ describe("end-to-end measurements", () => {
     // 3 µs x 0.5 reference ops per µs
     assert.equal(by.get("e2e/receiver busy time per message vs reference")!.value, 1.5);
     assert.equal(by.get("e2e/end-to-end p99 latency")!.unit, "µs");
-    assert.deepEqual(endToEndMeasurements({ ...result, runs: [] }, undefined), []);
+    assert.deepEqual(endToEndMeasurements({ ...result, runs: [] }), []);
   });
 });

@@ -13,6 +13,7 @@
 import { runBlast } from "../../blaster/blast.ts";
 import { startReceiver } from "../../receiver/receive.ts";
 import type { Measurement } from "./format.ts";
+import { REFERENCE_NAME } from "./reference.ts";
 import { medianWithMargin } from "./stats.ts";
 import { measureReference } from "./suite.ts";
 
@@ -29,6 +30,11 @@ export interface EndToEndOptions {
   rcvbufBytes: number;
   signal?: AbortSignal;
   onRun?: (run: EndToEndRun, index: number) => void;
+  /**
+   * Measures the reference workload's ops/s right before each run, so the cost ratio of each run
+   * is taken under the same conditions as the run (as the micro-benchmarks' rounds do).
+   */
+  referenceBeforeRun?: () => Promise<number | undefined>;
 }
 
 export const E2E_DEFAULTS = {
@@ -54,10 +60,12 @@ export interface EndToEndRun {
   achievedPps: number;
   p99Us: number;
   busyUsPerMessage: number;
+  /** The reference workload's ops/s measured right before this run. */
+  referenceOpsPerSecond?: number;
 }
 
 export interface EndToEndResult {
-  options: Omit<EndToEndOptions, "signal" | "onRun">;
+  options: Omit<EndToEndOptions, "signal" | "onRun" | "referenceBeforeRun">;
   runs: EndToEndRun[];
   /** max/min of deliveredPerSecond over the runs (1 = identical). */
   spread: number;
@@ -177,7 +185,10 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
   let error: string | null = null;
   for (let i = 0; i < options.runs && !options.signal?.aborted; i++) {
     try {
+      const referenceOpsPerSecond = await options.referenceBeforeRun?.();
+      if (options.signal?.aborted) break;
       const run = await oneRun(options);
+      if (referenceOpsPerSecond) run.referenceOpsPerSecond = referenceOpsPerSecond;
       runs.push(run);
       options.onRun?.(run, i);
     } catch (e) {
@@ -187,7 +198,7 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
     }
   }
   const rates = runs.map((r) => r.deliveredPerSecond);
-  const { signal: _signal, onRun: _onRun, ...kept } = options;
+  const { signal: _signal, onRun: _onRun, referenceBeforeRun: _ref, ...kept } = options;
   return {
     options: kept,
     runs,
@@ -203,10 +214,7 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
  * something: the CPU cost per message scales with the machine, the delivered rate does not
  * (it is the offered rate whenever the receiver keeps up), so it has no ratio.
  */
-export function endToEndMeasurements(
-  result: EndToEndResult,
-  reference: { opsPerSecond: number; rmePercent: number } | undefined,
-): Measurement[] {
+export function endToEndMeasurements(result: EndToEndResult): Measurement[] {
   const runs = result.runs;
   if (runs.length === 0) return [];
   const suite = "e2e";
@@ -260,38 +268,57 @@ export function endToEndMeasurements(
       extra: `${label}; worker busy µs / messages`,
     },
   ];
-  if (reference && reference.opsPerSecond > 0) {
-    // µs per message x reference ops per µs = the message's cost in reference operations
+  const withRef = runs.filter((r) => (r.referenceOpsPerSecond ?? 0) > 0);
+  if (withRef.length > 0) {
+    // µs per message x reference ops per µs = the message's cost in reference operations,
+    // run by run
+    const cost = medianWithMargin(
+      withRef.map((r) => (r.busyUsPerMessage * (r.referenceOpsPerSecond ?? 0)) / 1e6),
+    );
+    const reference = medianWithMargin(withRef.map((r) => r.referenceOpsPerSecond ?? 0));
     out.push({
       ...base,
       name: "e2e/receiver busy time per message vs reference",
       unit: "reference ops",
-      value: (busy.mean * reference.opsPerSecond) / 1e6,
-      rmePercent: Math.hypot(busy.rmePercent, reference.rmePercent),
+      value: cost.mean,
+      rmePercent: cost.rmePercent,
       direction: "smaller",
       kind: "ratio",
       of: "e2e/receiver busy time per message",
-      extra: `${label}; busy µs per message x reference ops/µs`,
+      extra: `${label}; busy µs per message x reference ops/µs, run by run`,
     });
     out.unshift({
       ...base,
       name: "e2e/reference",
       unit: "ops/s",
-      value: reference.opsPerSecond,
+      value: reference.mean,
       rmePercent: reference.rmePercent,
       direction: "bigger",
       kind: "reference",
+      extra: `${REFERENCE_NAME}; measured before each run`,
     });
   }
   return out;
 }
 
-/** Runs the reference, then the end-to-end runs; returns both the detail and the measurements. */
+/**
+ * The end-to-end runs, each preceded by a measurement of the reference workload; returns both
+ * the detail and the measurements.
+ */
 export async function benchEndToEnd(
   options: EndToEndOptions,
   referenceTiming: { timeMs: number; warmupMs: number },
 ): Promise<{ result: EndToEndResult; measurements: Measurement[] }> {
-  const reference = await measureReference({ ...referenceTiming, signal: options.signal });
-  const result = await runEndToEnd(options);
-  return { result, measurements: endToEndMeasurements(result, reference) };
+  const result = await runEndToEnd({
+    ...options,
+    referenceBeforeRun: async () =>
+      (
+        await measureReference({
+          timeMs: Math.max(50, referenceTiming.timeMs / 5),
+          warmupMs: referenceTiming.warmupMs,
+          signal: options.signal,
+        })
+      )?.opsPerSecond,
+  });
+  return { result, measurements: endToEndMeasurements(result) };
 }
