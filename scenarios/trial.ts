@@ -298,6 +298,12 @@ export function buildFigures(input: FigureInputs): TrialFigures {
   const blastDurationMs = b("durationMs") || input.durationMs;
   const packetsOnWire = b("packets.sent");
   const hosts = b("hosts") || num(spec.scenario.load.hosts);
+  // Memory is divided by the hosts the target actually heard from: the target's own count when
+  // it gives one, else at most one host per message sent (a short run may not reach them all).
+  const hostsHeard =
+    receiver !== undefined
+      ? r("hosts")
+      : (external?.stats?.hosts ?? Math.min(hosts, b("messages") || hosts));
   let loss: TrialFigures["loss"];
   let drops: TrialFigures["drops"];
   let deliveredPackets: number;
@@ -327,7 +333,7 @@ export function buildFigures(input: FigureInputs): TrialFigures {
       rssIdleBytes: input.rssStart,
       rssPeakBytes: peakFromSamples,
       rssFinalBytes: rssFinal,
-      memoryPerHostBytes: hosts > 0 ? Math.max(0, rssFinal - input.rssStart) / hosts : 0,
+      memoryPerHostBytes: hostsHeard > 0 ? Math.max(0, rssFinal - input.rssStart) / hostsHeard : 0,
     };
   } else {
     const m = external!;
@@ -345,7 +351,8 @@ export function buildFigures(input: FigureInputs): TrialFigures {
       rssIdleBytes: m.rssIdleBytes,
       rssPeakBytes: Math.max(m.rssPeakBytes, m.rssFinalBytes),
       rssFinalBytes: m.rssFinalBytes,
-      memoryPerHostBytes: hosts > 0 ? Math.max(0, m.rssFinalBytes - m.rssIdleBytes) / hosts : 0,
+      memoryPerHostBytes:
+        hostsHeard > 0 ? Math.max(0, m.rssFinalBytes - m.rssIdleBytes) / hostsHeard : 0,
       exitCode: m.exitCode,
       exitSignal: m.exitSignal,
       logFile: m.logFile,
