@@ -4,7 +4,7 @@
  * can be read from /proc without the blaster's.
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The CLI entry, for `receive` children. */
@@ -49,12 +49,31 @@ export async function startChild(args: string[]): Promise<Child> {
   };
 }
 
-/** User + system CPU time of a process, µs (from /proc/PID/stat, USER_HZ = 100). */
-export function cpuUs(pid: number): number {
+/** Name and user + system CPU time (µs, USER_HZ = 100) from a /proc stat file. */
+function statCpu(path: string): { name: string; us: number } {
   // Fields after the command name (which may contain spaces): utime is the 14th, stime the 15th.
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const stat = readFileSync(path, "utf8");
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10_000;
+  const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+  return { name, us: (Number(f[11]) + Number(f[12])) * 10_000 };
+}
+
+/** User + system CPU time of a process, µs. */
+export function cpuUs(pid: number): number {
+  return statCpu(`/proc/${pid}/stat`).us;
+}
+
+/** The same per thread (Linux tasks), by thread id. */
+export function threadCpuUs(pid: number): Map<string, { name: string; us: number }> {
+  const out = new Map<string, { name: string; us: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(tid, statCpu(`/proc/${pid}/task/${tid}/stat`));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
 }
 
 /** Resident set size of a process, bytes. */

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { runBlast } from "../blaster/blast.ts";
-import { CLI, cpuUs, startChild } from "./bench-child.ts";
+import { CLI, cpuUs, startChild, threadCpuUs } from "./bench-child.ts";
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +30,7 @@ async function measure(name: string, args: string[]): Promise<void> {
   const child = await startChild(args.map((a) => a.replace("PORT", "0")));
   const port = child.port;
   const before = cpuUs(child.pid);
+  const threadsBefore = threadCpuUs(child.pid);
   const blast = await runBlast({
     target: `127.0.0.1:${port}`,
     hosts: Number(values.hosts),
@@ -41,6 +42,7 @@ async function measure(name: string, args: string[]): Promise<void> {
   });
   await new Promise((r) => setTimeout(r, 1000));
   const after = cpuUs(child.pid);
+  const threadsAfter = threadCpuUs(child.pid);
   const report = (await child.stop()) as {
     packets: { received: number };
     perListener?: { batches: number }[];
@@ -56,6 +58,13 @@ async function measure(name: string, args: string[]): Promise<void> {
       `= ${us.toFixed(2)} us/datagram (about ${Math.round(1e6 / us)} datagrams per CPU-second)` +
       (batches ? `, ${(received / batches).toFixed(1)} datagrams per batch` : ""),
   );
+  // Per thread, busiest first (in a receive child: the listeners, then the workers).
+  const rows = [...threadsAfter]
+    .map(([id, t]) => ({ ...t, us: (t.us - (threadsBefore.get(id)?.us ?? 0)) / received }))
+    .filter((t) => t.us >= 0.05)
+    .sort((a, b) => b.us - a.us);
+  for (const t of rows)
+    console.log(`    thread ${t.name.padEnd(14)} ${t.us.toFixed(2)} us/datagram`);
 }
 
 await measure("bare dgram socket", ["-e", BARE, "PORT"]);
