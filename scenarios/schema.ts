@@ -282,7 +282,14 @@ export function setPath(root: Record<string, unknown>, path: string, value: unkn
   const keys = path.split(".");
   if (keys.some((k) => k === "")) throw new Error(`"${path}" is not a dotted key path`);
   let at: Record<string, unknown> = root;
-  for (const key of keys.slice(0, -1)) {
+  for (let i = 0; i < keys.length - 1; i++) {
+    // A key that itself holds dots (a sweep grid's `load.hosts`) is matched whole.
+    const rest = keys.slice(i).join(".");
+    if (Object.hasOwn(at, rest)) {
+      at[rest] = value;
+      return;
+    }
+    const key = keys[i];
     const next = at[key];
     if (next === undefined || next === null) at[key] = {};
     else if (typeof next !== "object" || Array.isArray(next)) {

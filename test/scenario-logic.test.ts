@@ -223,6 +223,12 @@ thresholds: ["drops.total = 0"]
   assert.equal(good.scenario.load.hosts, 64);
   assert.equal(good.scenario.target.workers, 2);
   assert.deepEqual(gridPoints({ listeners: [1, 2], workers: [1, 2, 4] }).length, 6);
+  writeFileSync(
+    file,
+    "name: g\ntarget: { kind: receiver }\nplan: { kind: sweep, grid: { load.hosts: [1, 2] } }\n",
+  );
+  const dotted = loadScenario(file, ["plan.grid.load.hosts=[10, 20, 30]"]).scenario.plan;
+  assert.deepEqual(dotted.kind === "sweep" && dotted.grid, { "load.hosts": [10, 20, 30] });
   assert.deepEqual(gridPoints({ a: [1, 2], b: [3] }), [
     { a: 1, b: 3 },
     { a: 2, b: 3 },
