@@ -218,7 +218,8 @@ export function endToEndMeasurements(result: EndToEndResult): Measurement[] {
   const runs = result.runs;
   if (runs.length === 0) return [];
   const suite = "e2e";
-  const label = `median of ${runs.length} runs at ${result.options.ratePps} msg/s offered`;
+  const runsText = `${runs.length} runs at ${result.options.ratePps} msg/s offered`;
+  const label = `median of ${runsText}`;
   // medians: one run disturbed by other work on the machine should not move the figure
   const rate = medianWithMargin(runs.map((r) => r.deliveredPerSecond));
   const p99 = medianWithMargin(runs.map((r) => r.p99Us));
@@ -245,7 +246,7 @@ export function endToEndMeasurements(result: EndToEndResult): Measurement[] {
       direction: "smaller",
       kind: "absolute",
       always: true,
-      extra: `${label}; ${result.zeroLoss ? "zero loss" : "LOSS"}; sum over runs`,
+      extra: `sum over ${runsText}; ${result.zeroLoss ? "zero loss" : "LOSS"}`,
     },
     {
       ...base,
