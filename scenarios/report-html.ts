@@ -25,6 +25,8 @@ export interface ChartData {
     metric: string;
   } | null;
   latency: { name: string; points: [number, number][] }[];
+  /** A compare plan's runs in order (A1 B1 A2 B2 ...): throughput and loss ratio of each. */
+  compare: { runs: string[]; throughputPps: number[]; lossPercent: number[] } | null;
   timeline: {
     tMs: number[];
     sentPps: number[];
@@ -85,10 +87,27 @@ export function chartData(results: Results): ChartData {
     if (points.length > 0)
       latency.push({ name: `${p.side ? `${p.side} ` : ""}${p.label}`, points });
   }
+  let compare: ChartData["compare"] = null;
+  if (results.compare) {
+    const sides = results.points.filter((p) => p.side !== undefined && p.bestTrial !== null);
+    compare = {
+      runs: sides.map((p) => `${p.side}${p.point.round ?? ""}`),
+      throughputPps: sides.map((p) =>
+        Math.round(
+          p.search ? p.search.zeroLossPps : results.trials[p.bestTrial!].rate.deliveredPps,
+        ),
+      ),
+      lossPercent: sides.map(
+        (p) =>
+          Math.round(results.trials[p.search ? p.trials[0] : p.bestTrial!].loss.ratio * 1e4) / 100,
+      ),
+    };
+  }
   const samples = results.samples;
   return {
     heatmap,
     latency,
+    compare,
     timeline: {
       tMs: samples.map((s) => s.tMs),
       sentPps: samples.map((s) => Math.round(s.sentPps)),
@@ -171,6 +190,23 @@ const DRAW = `
       series: data.latency.map(function (s) { return { name: s.name, type: "line", data: s.points, symbolSize: 6 }; })
     });
   } else none("latency", "The target reports no latency (an external command is measured from outside).");
+  var c = data.compare;
+  if (c && c.runs.length > 0) {
+    make("compare", {
+      animation: false,
+      title: { text: "baseline (A) and candidate (B), in the order they ran", left: "center", textStyle: { fontSize: 14 } },
+      tooltip: { trigger: "axis" },
+      legend: { bottom: 0 },
+      grid: { top: 40, bottom: 60, left: 80, right: 70 },
+      xAxis: { type: "category", data: c.runs },
+      yAxis: [{ type: "value", name: "throughput/s" }, { type: "value", name: "loss %" }],
+      series: [
+        { name: "throughput", type: "bar", data: c.throughputPps.map(function (v, i) {
+            return { value: v, itemStyle: { color: c.runs[i].charAt(0) === "A" ? "#5470c6" : "#ee6666" } }; }) },
+        { name: "loss %", type: "line", yAxisIndex: 1, data: c.lossPercent }
+      ]
+    });
+  } else document.getElementById("compare").style.display = "none";
   var t = data.timeline;
   if (t.tMs.length > 0) {
     var secs = t.tMs.map(function (ms) { return ms / 1000; });
@@ -214,7 +250,7 @@ export function renderReportHtml(results: Results): string {
       : "";
   const thresholds =
     failed.length === 0
-      ? `<p class="ok">Every threshold held (${results.points.reduce((n, p) => n + p.thresholds.length, 0)} checks).</p>`
+      ? `<p class="ok">Every threshold held (${results.points.reduce((n, p) => n + p.thresholds.length, results.runThresholds.length)} checks).</p>`
       : `<ul class="bad">${failed.map((f) => `<li>${escapeHtml(f)}</li>`).join("")}</ul>`;
   const trialRows = results.trials
     .map(
@@ -247,6 +283,7 @@ ${status}
 <h2>Thresholds</h2>
 ${thresholds}
 <div class="grid2"><div id="heatmap" class="chart"></div><div id="latency" class="chart"></div></div>
+<div id="compare" class="chart"></div>
 <div id="timeline" class="chart"></div>
 <div id="rss" class="chart"></div>
 <h2>Summary</h2>

@@ -362,7 +362,7 @@ export function resultsTable(results: Results): string {
       for (const s of p.search!.steps) {
         const t = results.trials[s.trial];
         stepRows.push([
-          p.label,
+          `${p.side ? `${p.side} ` : ""}${p.label}`,
           fmtRate(s.ratePps),
           t ? fmtRate(t.rate.achievedPps) : "-",
           t ? String(t.loss.packets) : "-",
