@@ -228,22 +228,18 @@ export async function runSuite(
       ratios.push(fig.opsPerSecond / ref.opsPerSecond);
     }
     if (taskRounds.length === 0) break;
+    const taskFigure = combine(taskRounds);
+    const refFigure = combine(refRounds);
     const ratio = medianWithMargin(ratios);
+    // as for the figures: the rounds' spread, but never less than tinybench's margins combined
+    // (and only those when a single round has no spread)
+    const within = Math.hypot(taskFigure.rmePercent, refFigure.rmePercent);
     pairs.push({
-      task: { name: task.name, ...combine(taskRounds), batch: p.batch, note: task.note },
-      reference: {
-        name: "reference",
-        ...combine(refRounds),
-        batch: reference.batch,
-        note: REFERENCE_NAME,
-      },
+      task: { name: task.name, ...taskFigure, batch: p.batch, note: task.note },
+      reference: { name: "reference", ...refFigure, batch: reference.batch, note: REFERENCE_NAME },
       ratio: {
         mean: ratio.mean,
-        // one round has no spread: fall back to the two tinybench margins combined
-        rmePercent:
-          ratios.length > 1
-            ? ratio.rmePercent
-            : Math.hypot(taskRounds[0].rmePercent, refRounds[0].rmePercent),
+        rmePercent: ratios.length > 1 ? Math.max(ratio.rmePercent, within) : within,
       },
     });
     if (options.signal?.aborted) break;
@@ -295,9 +291,15 @@ export function toMeasurements(
     };
     out.push(m);
     out.push({
-      ...ratioMeasurement(m, 1, 0),
+      name: `${m.name} vs reference`,
+      suite,
+      unit: "x reference",
       value: ratio.mean,
       rmePercent: ratio.rmePercent,
+      direction: "bigger",
+      kind: "ratio",
+      of: m.name,
+      samples: m.samples,
       extra: `${m.unit} / reference ops/s, round by round (${REFERENCE_NAME})`,
     });
   }
