@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { chartData, PERCENTILES } from "../scenarios/report-html.ts";
+import { compareRuns } from "../scenarios/compare.ts";
+import { chartData, PERCENTILES, renderReportHtml } from "../scenarios/report-html.ts";
 import type { Results } from "../scenarios/results.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -140,6 +141,56 @@ thresholds: ["loss.packets == 0"]
       secs.map((x, i) => [x, Math.round((results.samples[i].rssBytes / 1048576) * 10) / 10]),
     );
     assert.ok(results.samples.length >= 4);
+
+    // The same trials as a compare plan's A and B runs: the A/B chart holds their figures.
+    const ab: Results = structuredClone(results);
+    ab.plan = "compare";
+    ab.points = ab.points.map((p, i) => ({
+      ...p,
+      side: i % 2 === 0 ? "A" : "B",
+      point: { round: 1 },
+    }));
+    ab.compare = compareRuns(
+      ab.points.map((p) => ({
+        side: p.side!,
+        metrics: {
+          throughputPps: ab.trials[p.bestTrial!].rate.deliveredPps,
+          lossRatio: ab.trials[p.bestTrial!].loss.ratio,
+        },
+      })),
+      { tolerance: 0.1, lossTolerance: 0 },
+    );
+    const abFile = join(dir, "ab.html");
+    writeFileSync(abFile, renderReportHtml(ab));
+    errors.length = 0;
+    await page.goto(`file://${abFile}`);
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as { netconsBenchCharts?: object }).netconsBenchCharts !== undefined,
+    );
+    assert.deepEqual(errors, [], "no console errors on the compare report");
+    const bars = await page.evaluate(() => {
+      const charts = (
+        globalThis as unknown as {
+          netconsBenchCharts: Record<
+            string,
+            { getOption(): { series: { data: unknown[] }[]; xAxis: { data: string[] }[] } }
+          >;
+        }
+      ).netconsBenchCharts;
+      const o = charts.compare.getOption();
+      return {
+        runs: o.xAxis[0].data,
+        throughput: o.series[0].data.map((d) => (d as { value: number }).value),
+        loss: o.series[1].data,
+      };
+    });
+    assert.deepEqual(bars.runs, ["A1", "B1"]);
+    assert.deepEqual(
+      bars.throughput,
+      ab.points.map((p) => Math.round(ab.trials[p.bestTrial!].rate.deliveredPps)),
+    );
+    assert.deepEqual(bars.loss, chartData(ab).compare!.lossPercent);
   } finally {
     await browser.close();
   }
