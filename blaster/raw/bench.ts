@@ -7,11 +7,13 @@
  * raw sender cycling through 1,000,000 hosts.
  *
  *   node_modules/.bin/node blaster/raw/bench.ts [--duration 3] [--hosts 1000] [--payload 64]
- *     [--workers 1,2] [--transports socket,udp-batch,raw,raw6,raw-ceiling] [--memory-hosts 1000000]
+ *     [--workers 1,2] [--transports socket,udp-batch,raw,raw6,raw-ceiling,raw-build]
+ *     [--memory-hosts 1000000]
  *     [--rounds 3] [--json]
  *
  * `raw-ceiling` sends one prebuilt batch over and over (no JavaScript per datagram): the most
  * the kernel's raw path gives on this machine, against which the raw transport is measured.
+ * `raw-build` builds IPv4 datagrams without sending them: the JavaScript share per datagram.
  *
  * Figures are for the transport layer alone (the engine's codec and pacing are not in the loop);
  * every transport gets the same loop, payload writes and batch size.
@@ -111,8 +113,41 @@ function runCeiling(job: Job): JobResult {
   return { sent, errors, elapsedMs: performance.now() - at, hostsCycled: 0 };
 }
 
+/**
+ * Packet building alone (headers, source address, checksums, payload copy; nothing sent): the
+ * JavaScript share of the raw transport's cost per datagram.
+ */
+function runBuildOnly(job: Job): JobResult {
+  const plan = wirePlan(job.options);
+  const builder = new DatagramBuilder({
+    prefix: plan.prefix!,
+    destination: plan.destination,
+    destinationPort: plan.port,
+  });
+  const batch = new DatagramBatch(BATCH, BATCH * (builder.sizeFor(job.payloadBytes) + 8));
+  const payload = payloadTemplate(job.payloadBytes);
+  let built = 0;
+  let cursor = 0;
+  const start = performance.now();
+  const end = start + job.warmupMs + job.durationMs;
+  let at = start;
+  for (let now = start; now < end; now = performance.now()) {
+    const counting = now >= start + job.warmupMs;
+    if (!counting) at = now;
+    batch.clear();
+    for (let i = 0; i < BATCH; i++) {
+      writeDigits(payload, 2, built + i);
+      batch.commit(builder.write(batch.buffer, batch.used, job.first + cursor, payload));
+      if (++cursor === job.count) cursor = 0;
+    }
+    if (counting) built += BATCH;
+  }
+  return { sent: built, errors: 0, elapsedMs: performance.now() - at, hostsCycled: 0 };
+}
+
 async function runJob(job: Job): Promise<JobResult> {
   if (job.transport === "raw-ceiling") return runCeiling(job);
+  if (job.transport === "raw-build") return runBuildOnly(job);
   const mod = await loadTransport(job.transport);
   const t = await mod.create(job.options);
   const template = payloadTemplate(job.payloadBytes);
@@ -213,7 +248,10 @@ async function main(): Promise<void> {
       hosts: { type: "string", default: "1000" },
       payload: { type: "string", default: "64" },
       workers: { type: "string", default: "1,2" },
-      transports: { type: "string", default: "socket,udp-batch,raw,raw6,raw-ceiling" },
+      transports: {
+        type: "string",
+        default: "socket,udp-batch,raw,raw6,raw-ceiling,raw-build",
+      },
       "memory-hosts": { type: "string", default: "1000000" },
       rounds: { type: "string", default: "3" },
       json: { type: "boolean", default: false },
@@ -250,7 +288,7 @@ async function main(): Promise<void> {
     hostCount: number,
   ): { name: string; options: TransportOptions } => {
     const v6 = transport === "raw6";
-    const ceiling = transport === "raw-ceiling";
+    const ceiling = transport === "raw-ceiling" || transport === "raw-build";
     return {
       name: v6 || ceiling ? "raw" : transport,
       options: {
@@ -287,7 +325,7 @@ async function main(): Promise<void> {
         const results = await Promise.all(
           Array.from({ length: workers }, (_, w) =>
             runInWorker({
-              transport: transport === "raw-ceiling" ? transport : name,
+              transport: transport.startsWith("raw-") ? transport : name,
               options: { ...options, shardHosts: share },
               first: w * share,
               count: share,
