@@ -3,6 +3,8 @@
  * (once, sweep, zero-loss search, soak, compare), evaluates thresholds, and writes results.json
  * after every trial (so Ctrl-C or a crash keeps what was measured) and report.html at the end.
  */
+
+import { randomInt } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -92,6 +94,9 @@ export async function runScenario(
   mkdirSync(join(options.outDir, "logs"), { recursive: true });
   const thresholds: Threshold[] = scenario.thresholds.map(parseThreshold);
   const runStartMs = Date.now();
+  // One seed for the whole run (the scenario's, or drawn now and recorded), so every trial of
+  // a sweep gets the same traffic and the run can be replayed with --set load.seed=N.
+  const runSeed = scenario.load.seed ?? randomInt(0, 2 ** 32);
   const results: Results = {
     tool: "netcons-bench",
     version: pkg.version,
@@ -109,7 +114,7 @@ export async function runScenario(
       kernel: kernelRelease(),
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
-      seed: scenario.load.seed ?? null,
+      seed: runSeed,
       startedAt: new Date(runStartMs).toISOString(),
       finishedAt: null,
     },
@@ -134,6 +139,7 @@ export async function runScenario(
   ): Promise<TrialFigures> => {
     const index = results.trials.length;
     const durationMs = extra.durationMs ?? sc.load.duration;
+    if (sc.load.seed === undefined) sc = { ...sc, load: { ...sc.load, seed: runSeed } };
     emit({
       type: "trial-start",
       trial: index,
@@ -161,11 +167,7 @@ export async function runScenario(
       { signal, onLive: (live) => emit({ type: "live", live }) },
     );
     results.trials.push(figures);
-    results.samples.push(...(samples as Sample[]));
-    if (results.environment.seed === null) {
-      const seed = (figures.blast as { seed?: unknown } | undefined)?.seed;
-      if (typeof seed === "number") results.environment.seed = seed;
-    }
+    results.samples.push(...samples);
     save();
     emit({ type: "trial-end", figures });
     return figures;
