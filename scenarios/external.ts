@@ -239,6 +239,9 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
     kernel: sampleKernel(options.port),
   };
   let sampledPeak = idle?.rssBytes ?? 0;
+  // RSS before the load; taken again at markLoadStart (after any warm-up), so memory per host
+  // does not count the target's own start-up.
+  let idleRss = idle?.rssBytes ?? 0;
   let last: TreeSample | null = idle;
   let end: { cpuMs: number; kernel: KernelSample; rss: number } | null = null;
 
@@ -271,6 +274,7 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
     markLoadStart() {
       const tree = sampleProcessTree(pid!);
       start = { cpuMs: tree?.cpuMs ?? start.cpuMs, kernel: sampleKernel(options.port) };
+      if (tree) idleRss = tree.rssBytes;
     },
     sample,
     measureLoadEnd,
@@ -308,7 +312,7 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
         socketDrops: Math.max(0, e.kernel.socketDrops - start.kernel.socketDrops),
         rcvbufErrorsSystemWide: Math.max(0, e.kernel.rcvbufErrors - start.kernel.rcvbufErrors),
         cpuMs: e.cpuMs - start.cpuMs,
-        rssIdleBytes: idle?.rssBytes ?? 0,
+        rssIdleBytes: idleRss,
         rssFinalBytes: e.rss,
         rssPeakBytes: sampledPeak,
         exitCode: exit.code,
