@@ -16,6 +16,7 @@ import {
   encodeLegacy,
   escapeKernel,
   type KernelRecord,
+  legacyTimePrefix,
   MAX_PRINT_CHUNK,
 } from "./codec.ts";
 import { type CorpusRecord, PANIC_SCRIPT, RELEASES, SCRIPTS } from "./corpus.ts";
@@ -79,6 +80,8 @@ interface Packed {
    * that does not split an escape (so cutting needs no work per message).
    */
   cut: Uint16Array | null;
+  /** Lines of the text (a record with embedded newlines prints as several console lines). */
+  lines: number;
   /** ` KEY=VALUE\n` lines of the dictionary, escaped. */
   dict: Buffer;
   task: Buffer;
@@ -107,6 +110,7 @@ for (const script of SCRIPTS) {
       escaped,
       safe: escaped.length === raw.length,
       cut: escaped.length === raw.length ? null : cutTable(raw, escaped.length),
+      lines: record.text.split("\n").length,
       dict: enc(dict),
       task: Buffer.from(record.task, "utf8"),
     });
@@ -490,6 +494,15 @@ export class MessageWriter {
     const stampLen = this.stampLength();
     const fixed = timeLen + stampLen + 1;
     const textBudget = size < 0 ? p.raw.length : Math.max(0, size - fixed);
+    if (size < 0 && p.lines > 1) {
+      // A record of several lines: the console prints the time prefix before every line
+      // (record_print_text), all with the record's time; the stamp only once, at the start.
+      const prefix = legacyTimePrefix(m.tsUs);
+      const text = `${prefix}${this.stampBytes().toString("latin1")}${p.raw
+        .toString("latin1")
+        .replaceAll("\n", `\n${prefix}`)}`;
+      return copyParts(encodeLegacy(Buffer.from(text, "latin1")), slab, at, out);
+    }
     if (this.reference || fixed + textBudget > MAX_PRINT_CHUNK) {
       const line = Buffer.concat([this.stampBytes(), rawText(p, textBudget, false)]);
       return copyParts(encodeLegacy(line, { tsUs: m.tsUs }), slab, at, out);

@@ -161,6 +161,16 @@ describe("content writer", () => {
     }
     const first = datagrams[0].bytes.toString("latin1");
     assert.match(first, /^\[ *\d+\.\d{6}\] ncb1:0:[0-9a-z]+ /);
+    // A record of several lines prints the time prefix before each of them.
+    const more = generate(options({ format: "legacy", hosts: 20 }), 20_000);
+    const multi = more.filter((d) => d.bytes.includes("possible circular locking"));
+    assert.ok(multi.length > 0);
+    for (const d of multi) {
+      const lines = d.bytes.toString("latin1").split("\n").slice(0, -1);
+      assert.ok(lines.length > 5);
+      for (const line of lines) assert.match(line, /^\[ *\d+\.\d{6}\] /);
+      assert.equal(lines.filter((l) => l.includes("ncb1:")).length, 1);
+    }
   });
 
   it("fixed sizes give datagrams of exactly that many bytes", () => {
