@@ -82,6 +82,10 @@ interface Packed {
   cut: Uint16Array | null;
   /** Lines of the text (a record with embedded newlines prints as several console lines). */
   lines: number;
+  /** Continuation records (LOG_CONT) right after this one in its script. */
+  contFollowing: number;
+  /** The console line: this record's text with its continuation pieces appended (legacy). */
+  line: Buffer;
   /** ` KEY=VALUE\n` lines of the dictionary, escaped. */
   dict: Buffer;
   task: Buffer;
@@ -95,7 +99,10 @@ const SCRIPT_LENGTH: number[] = [];
 for (const script of SCRIPTS) {
   SCRIPT_START.push(RECORDS.length);
   SCRIPT_LENGTH.push(script.records.length);
-  for (const record of script.records) {
+  script.records.forEach((record, i) => {
+    // The continuation pieces that follow this record, which a console prints on its line.
+    let following = 0;
+    while (script.records[i + 1 + following]?.cont) following++;
     const raw = Buffer.from(record.text, "utf8");
     const escaped = Buffer.from(escapeKernel(raw));
     let dict = "";
@@ -111,10 +118,21 @@ for (const script of SCRIPTS) {
       safe: escaped.length === raw.length,
       cut: escaped.length === raw.length ? null : cutTable(raw, escaped.length),
       lines: record.text.split("\n").length,
+      contFollowing: following,
+      line:
+        following === 0
+          ? raw
+          : Buffer.from(
+              script.records
+                .slice(i, i + 1 + following)
+                .map((r) => r.text)
+                .join(""),
+              "utf8",
+            ),
       dict: enc(dict),
       task: Buffer.from(record.task, "utf8"),
     });
-  }
+  });
 }
 
 /** Cumulative script weights for the weighted pick of a host's next script. */
@@ -344,6 +362,9 @@ export class MessageWriter {
     const legacy = hosts.isLegacy(j);
     this.lastLegacy = legacy;
     const size = this.bodyBudget(host, n);
+    // A legacy console shows a line with its continuation pieces (pr_cont) as one line: they
+    // are one message. (Extended consoles get them as separate records with the `c` flag.)
+    if (legacy && size < 0 && m.p.contFollowing > 0) hosts.cursor[j] += m.p.contFollowing;
     return legacy ? this.writeLegacy(size, slab, at, out) : this.writeExtended(size, slab, at, out);
   }
 
@@ -494,6 +515,10 @@ export class MessageWriter {
     const stampLen = this.stampLength();
     const fixed = timeLen + stampLen + 1;
     const textBudget = size < 0 ? p.raw.length : Math.max(0, size - fixed);
+    if (size < 0 && p.contFollowing > 0) {
+      const line = Buffer.concat([this.stampBytes(), p.line]);
+      return copyParts(encodeLegacy(line, { tsUs: m.tsUs }), slab, at, out);
+    }
     if (size < 0 && p.lines > 1) {
       // A record of several lines: the console prints the time prefix before every line
       // (record_print_text), all with the record's time; the stamp only once, at the start.

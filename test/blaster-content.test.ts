@@ -171,6 +171,16 @@ describe("content writer", () => {
       for (const line of lines) assert.match(line, /^\[ *\d+\.\d{6}\] /);
       assert.equal(lines.filter((l) => l.includes("ncb1:")).length, 1);
     }
+    // Continuation pieces (pr_cont) are printed on their line: one datagram, one line.
+    const memory = more.filter((d) => d.bytes.includes("] ncb1:") && d.bytes.includes(" Memory: "));
+    assert.ok(memory.length > 0);
+    for (const d of memory) {
+      assert.match(
+        d.bytes.toString("latin1"),
+        /Memory: 16302468K\/16776692K .* 0K cma-reserved\)\n$/,
+      );
+    }
+    assert.ok(!more.some((d) => /^16302468K/.test(d.bytes.toString("latin1"))));
   });
 
   it("fixed sizes give datagrams of exactly that many bytes", () => {
