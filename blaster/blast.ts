@@ -17,6 +17,7 @@ import { impairmentsActive } from "./impairments.ts";
 import {
   CONTROL,
   LIVE_COUNTERS,
+  latenessHistogram,
   type ShardResult,
   type ShardTask,
   sharedLayout,
@@ -457,12 +458,7 @@ function merge(
   let lateness: LatenessSummary | null = null;
   const encoded = results.map((x) => x.lateness).filter((e) => e !== "");
   if (encoded.length > 0) {
-    const h = hdr.build({
-      lowestDiscernibleValue: 1,
-      highestTrackableValue: 3_600_000_000,
-      numberOfSignificantValueDigits: 3,
-      autoResize: true,
-    });
+    const h = latenessHistogram();
     for (const e of encoded) {
       const part = hdr.decodeFromCompressedBase64(e);
       h.add(part);

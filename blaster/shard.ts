@@ -92,6 +92,16 @@ export function sharedViews(shared: SharedArrayBuffer) {
   };
 }
 
+/** A histogram of lateness in µs: 1 µs .. 1 h (grows if needed), 3 significant digits. */
+export function latenessHistogram(): hdr.Histogram {
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+    autoResize: true,
+  });
+}
+
 /** Below this gap to the next slot (µs) the paced loop just yields instead of sleeping. */
 const SPIN_US = 30;
 
@@ -157,14 +167,7 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
     : null;
 
   const paced = schedule.paced;
-  const lateness = paced
-    ? hdr.build({
-        lowestDiscernibleValue: 1,
-        highestTrackableValue: 3_600_000_000,
-        numberOfSignificantValueDigits: 3,
-        autoResize: true,
-      })
-    : null;
+  const lateness = paced ? latenessHistogram() : null;
 
   const stormHosts: number[] = [];
   if (task.stormAtMs >= 0)
