@@ -45,7 +45,6 @@ export class WorkerCore {
   /** Processing time per datagram, ns (recorded by the owner around handle()). */
   readonly processing: Histogram = newHistogram();
   private readonly sink: Sink;
-  private readonly maxMessageBytes: number | undefined;
   private readonly decodeOptions: { maxMessageBytes?: number };
 
   constructor(options: CoreOptions, sink: Sink) {
@@ -53,11 +52,10 @@ export class WorkerCore {
     for (const name of CORE_COUNTERS) counters[name] = 0;
     this.counters = counters;
     this.sink = sink;
-    this.maxMessageBytes = options.maxMessageBytes;
     this.decodeOptions = { maxMessageBytes: options.maxMessageBytes };
     this.sequence = new SequenceTracker(options.sequence);
     this.reassembler = new Reassembler({
-      maxMessageBytes: this.maxMessageBytes,
+      maxMessageBytes: options.maxMessageBytes,
       timeoutMs: options.fragmentTimeoutMs,
     });
     // A host evicted from the tracker leaves nothing behind in the reassembler either.

@@ -253,7 +253,6 @@ export async function startReceiver(
     const ports = channels.map((row) => row[w].port2);
     const task: WorkerTask = {
       index: w,
-      listeners: L,
       ports,
       rings: rings.map((row) => row[w]),
       control: control.port2,

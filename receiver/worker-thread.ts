@@ -28,7 +28,6 @@ export const WORKER_LIVE = [
 
 export interface WorkerTask {
   index: number;
-  listeners: number;
   ports: MessagePort[];
   /** One ring per listener, in listener order (shared with that listener). */
   rings: Ring[];
