@@ -89,7 +89,7 @@ export class WorkerCore {
       c.fragments++;
       message = this.reassembler.add(source, decoded, nowMs);
       if (message === null) return;
-      fragments = 0; // unknown per message; the jsonl `fragments` field is left out
+      fragments = this.reassembler.completedFragments;
     }
     const outcome = this.sequence.observe(source, message.seq, message.flags.emg, nowMs);
     if (outcome === Outcome.duplicate) return; // dropped, as ncrx drops duplicates

@@ -74,7 +74,6 @@ export async function* decodeLines(
     maxMessageBytes: options.maxMessageBytes,
     timeoutMs: Number.POSITIVE_INFINITY,
   });
-  const fragmentsSeen = new Map<number, number>();
   let lineNumber = 0;
   for await (const line of lines) {
     lineNumber++;
@@ -90,12 +89,8 @@ export async function* decodeLines(
     if (decoded.kind === "malformed") {
       yield { kind: "malformed", line: lineNumber, reason: decoded.reason };
     } else if (decoded.kind === "extended" && decoded.fragment) {
-      fragmentsSeen.set(decoded.seq, (fragmentsSeen.get(decoded.seq) ?? 0) + 1);
       const whole = reassembler.add(source, decoded, 0);
-      if (whole) {
-        yield messageJson(whole, source, fragmentsSeen.get(decoded.seq));
-        fragmentsSeen.delete(decoded.seq);
-      }
+      if (whole) yield messageJson(whole, source, reassembler.completedFragments);
     } else {
       yield messageJson(decoded, source);
     }

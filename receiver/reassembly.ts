@@ -48,6 +48,8 @@ interface Pending {
   /** Covered byte ranges, sorted and merged: [start0, end0, start1, end1, ...]. */
   covered: number[];
   received: number;
+  /** Fragments that brought new bytes (duplicates not counted). */
+  fragments: number;
   firstMs: number;
   /** The first fragment's header fields, kept for the completed message. */
   head: DecodedExtended;
@@ -75,6 +77,8 @@ export class Reassembler {
   private readonly timeoutMs: number;
   private readonly rememberCompleted: number;
   private pendingMessages = 0;
+  /** How many fragments built the message the last add() returned (its datagrams, for output). */
+  completedFragments = 0;
 
   constructor(options: ReassemblyOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -125,6 +129,7 @@ export class Reassembler {
         bytes: Buffer.alloc(total),
         covered: [],
         received: 0,
+        fragments: 0,
         firstMs: nowMs,
         head: fragment,
       };
@@ -142,6 +147,7 @@ export class Reassembler {
     }
     chunk.copy(message.bytes, offset);
     message.received += added;
+    message.fragments++;
     if (offset === 0) message.head = fragment;
     if (message.received < total) return null;
 
@@ -150,6 +156,7 @@ export class Reassembler {
     this.pendingMessages--;
     this.rememberDone(state, message.seq);
     this.counters.reassembled++;
+    this.completedFragments = message.fragments;
     const { text, dict } = parseData(message.bytes);
     const head = message.head;
     return {

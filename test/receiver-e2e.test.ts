@@ -89,6 +89,8 @@ describe("receiver end to end (loopback, threads)", () => {
       dict: {},
     });
     assert.equal(bySeq(416)?.text, "the first chunk, the 2nd chunk.");
+    // The decode command's shape: a message that came in several datagrams says how many.
+    assert.equal(bySeq(416)?.fragments, 2);
     assert.deepEqual(bySeq(607), {
       ...base,
       seq: 607,
@@ -120,7 +122,9 @@ describe("receiver end to end (loopback, threads)", () => {
       release: "6.8.0",
       text: "A".repeat(1200),
       dict: { k: "v", cpu: "3", msgid: "7" },
+      fragments: 2,
     });
+    assert.equal(bySeq(444)?.fragments, undefined);
     const legacy = lines.filter((l) => l.kind === "legacy");
     assert.deepEqual(legacy, [
       {
