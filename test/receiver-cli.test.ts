@@ -12,7 +12,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { encodeExtended } from "../blaster/codec.ts";
 import { EXIT } from "../scenarios/options.ts";
-import { sender, targetPort } from "./receiver-helpers.ts";
+import { pause, sender, targetPort } from "./receiver-helpers.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const ENTRY = `
@@ -56,7 +56,7 @@ async function listeningPort(stderr: () => string, timeoutMs = 10_000): Promise<
   while (Date.now() < end) {
     const m = /listening on \[[^\]]+\]:(\d+)/.exec(stderr());
     if (m) return Number(m[1]);
-    await new Promise((r) => setTimeout(r, 20));
+    await pause(20);
   }
   throw new Error(`receive did not start: ${stderr()}`);
 }
@@ -90,7 +90,7 @@ describe("receive command (child process)", () => {
         await s.send(encodeExtended({ facility: 0, level: 6, seq, tsUs: 0, text: `m${seq}` })[0]);
       }
       s.close();
-      await new Promise((r) => setTimeout(r, 300));
+      await pause(300);
       p.child.kill(signal);
       const code = await done;
       assert.equal(code, EXIT.interrupted, p.stderr());

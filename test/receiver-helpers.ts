@@ -36,9 +36,11 @@ export function targetPort(port: number): void {
 /** Waits (bounded) until the receiver has processed `count` datagrams. */
 export async function waitProcessed(r: RunningReceiver, count: number, timeoutMs = 5000) {
   const end = Date.now() + timeoutMs;
-  while (r.snapshot().packets.received + r.snapshot().drops.queue < count && Date.now() < end) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  const done = () => {
+    const s = r.snapshot();
+    return s.packets.received + s.drops.queue >= count;
+  };
+  while (!done() && Date.now() < end) await pause(20);
 }
 
 /** A short pause so a paced sender does not overflow a default socket buffer on a busy machine. */

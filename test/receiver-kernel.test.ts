@@ -11,6 +11,7 @@ import {
   procAddressHex,
   sampleKernel,
 } from "../receiver/kernel-drops.ts";
+import { pause } from "./receiver-helpers.ts";
 
 const UDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops            
   421: 00000000:05EA 00000000:0000 07 00000000:00000A00 00:00000000 00000000     0        0 81234 2 0000000000000000 17    
@@ -111,7 +112,7 @@ describe("kernel drop parsers (fixture text)", () => {
     const port: number = await new Promise((resolve) => worker.once("message", resolve));
     const flag = new SharedArrayBuffer(4);
     worker.postMessage(flag);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await pause(50);
     const before = sampleKernel(port);
     assert.equal(before.sockets, 1);
     const sender = dgram.createSocket("udp4");

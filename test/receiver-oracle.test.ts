@@ -11,6 +11,7 @@ import { describe, it } from "node:test";
 import { runBlast } from "../blaster/blast.ts";
 import { formatLedger, parseBlastTruth, readBlastTruth, reconcile } from "../receiver/ledger.ts";
 import { type ReceiverReport, startReceiver } from "../receiver/receive.ts";
+import { pause } from "./receiver-helpers.ts";
 
 describe("impairment oracle (seeded blaster -> receiver)", () => {
   for (const bind of ["127.0.0.1", "::"]) {
@@ -35,7 +36,7 @@ describe("impairment oracle (seeded blaster -> receiver)", () => {
       try {
         const end = Date.now() + 5000;
         while (r.snapshot().packets.read < blast.packets.sent && Date.now() < end) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
+          await pause(20);
         }
       } finally {
         report = await r.stop("test done", { truth: readBlastTruth(truthFile) });

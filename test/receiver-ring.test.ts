@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
 import { createRing, RingReader, RingWriter, workerForAddress } from "../receiver/batch.ts";
+import { pause } from "./receiver-helpers.ts";
 
 describe("listener -> worker ring", () => {
   it("carries records across the wrap-around point intact, in order", () => {
@@ -74,7 +75,7 @@ describe("listener -> worker ring", () => {
     for (let i = 0; i < 5000; i++) {
       while (!w.add(Buffer.from([i % 200, 1, 2, 3]), "127.0.0.1", 9, i)) {
         worker.postMessage(w.take());
-        await new Promise((resolve) => setTimeout(resolve, 1));
+        await pause(1);
       }
       sum += i % 200;
       sent++;
