@@ -1,7 +1,6 @@
 /**
- * The `receive` command as a child process: Ctrl-C (SIGINT) and SIGTERM still write the report.
- * The child registers only this command (as scenarios/cli.ts does for every command), so the
- * test depends on nothing but the receiver.
+ * The `receive` command as a child process (scenarios/cli.ts): Ctrl-C (SIGINT) and SIGTERM
+ * still write the report.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -14,28 +13,10 @@ import { encodeExtended } from "../blaster/codec.ts";
 import { EXIT } from "../scenarios/options.ts";
 import { pause, sender, targetPort } from "./receiver-helpers.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const ENTRY = `
-import { Command, CommanderError } from "commander";
-import { register } from "./scenarios/commands/receive.ts";
-import { EXIT, UsageError } from "./scenarios/options.ts";
-const program = new Command("netcons-bench").exitOverride();
-register(program);
-for (const c of program.commands) c.exitOverride();
-try {
-  await program.parseAsync(process.argv.slice(1), { from: "user" });
-} catch (e) {
-  if (e instanceof UsageError) { process.stderr.write("netcons-bench: " + e.message + "\\n"); process.exitCode = EXIT.usage; }
-  else if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : EXIT.usage;
-  else throw e;
-}
-`;
+const CLI = fileURLToPath(new URL("../scenarios/cli.ts", import.meta.url));
 
 function run(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string } {
-  const child = spawn(process.execPath, ["--input-type=module", "-e", ENTRY, "--", ...args], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d) => {
