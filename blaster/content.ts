@@ -1,6 +1,6 @@
 /**
- * Simulated kernels and what they log: per-host state in typed arrays (about 40 bytes a host,
- * so a million hosts take ~40 MB), and the writer that turns a host's next record into
+ * Simulated kernels and what they log: per-host state in typed arrays (21 bytes a host, so a
+ * million hosts take 21 MB; 25 with impairments or truth), and the writer that turns a host's next record into
  * datagram payloads in a reusable slab.
  *
  * Hot path: a record that fits one datagram (nearly all of them) is written straight into the
@@ -180,47 +180,64 @@ export function datagramList(capacity: number): DatagramList {
   };
 }
 
-/** The per-host state of a shard of hosts: local index j is global host `first + j * stride`. */
+/** Script index of a host that has not started a script yet (its script "ends" at record 0). */
+const NO_SCRIPT = SCRIPTS.length;
+/** SCRIPT_END[s]: the record after script s (NO_SCRIPT: 0, so the first write picks a script). */
+const SCRIPT_END = [...SCRIPT_START.map((start, s) => start + SCRIPT_LENGTH[s]), 0];
+// The per-host cursor and script index are Uint16 and Uint8.
+if (RECORDS.length > 0xffff || NO_SCRIPT > 0xff) throw new Error("the corpus outgrew HostTable");
+
+/**
+ * The per-host state of a shard of hosts: local index j is global host `first + j * stride`.
+ *
+ * Memory is the point here (a million hosts per worker): only what evolves is stored, 21 bytes
+ * a host. What can be computed is not stored: the first seq is a hash of (seed, host), or the
+ * --start-seq (one more hash per message, a few ns against ~0.4 µs of engine work per packet),
+ * the msgid is 1 + the messages so far, the script's end comes from the script's index.
+ */
 export class HostTable {
   readonly count: number;
   readonly first: number;
   readonly stride: number;
+  private readonly seed: number;
+  /** The --start-seq given, or null for a random first seq per host. */
+  private readonly fixedStart: number | null;
+  /** Next seq of each host (float64: the kernel's seq is 64 bits, a start may exceed 2^32). */
   readonly seq: Float64Array;
+  /** Next printk timestamp (µs since the simulated boot). */
   readonly tsUs: Float64Array;
-  readonly startSeq: Float64Array;
-  readonly msgid: Uint32Array;
-  /** Next corpus record, and the end of the script being played. */
-  readonly cursor: Uint32Array;
-  readonly scriptEnd: Uint32Array;
-  /** Datagrams generated (the index impairment decisions hash). */
-  readonly datagrams: Uint32Array;
+  /** Next corpus record, and the script being played (its end is SCRIPT_END[script]). */
+  readonly cursor: Uint16Array;
+  readonly script: Uint8Array;
   readonly flags: Uint8Array;
+  /** Index into RELEASES. */
   readonly release: Uint8Array;
+  /**
+   * Datagrams generated per host (the index impairment decisions hash, and the truth's count);
+   * only kept when `countDatagrams` (4 more bytes a host), else empty.
+   */
+  readonly datagrams: Uint32Array;
 
-  constructor(options: ContentOptions, first: number, stride: number) {
+  constructor(options: ContentOptions, first: number, stride: number, countDatagrams = true) {
     const count = Math.max(0, Math.ceil((options.hosts - first) / stride));
     this.count = count;
     this.first = first;
     this.stride = stride;
+    const { seed } = options;
+    this.seed = seed;
+    this.fixedStart = options.startSeq === "random" ? null : options.startSeq;
     this.seq = new Float64Array(count);
     this.tsUs = new Float64Array(count);
-    this.startSeq = new Float64Array(count);
-    this.msgid = new Uint32Array(count);
-    this.cursor = new Uint32Array(count);
-    this.scriptEnd = new Uint32Array(count);
-    this.datagrams = new Uint32Array(count);
+    this.cursor = new Uint16Array(count);
+    this.script = new Uint8Array(count).fill(NO_SCRIPT);
     this.flags = new Uint8Array(count);
     this.release = new Uint8Array(count);
-    const { seed } = options;
+    this.datagrams = new Uint32Array(countDatagrams ? count : 0);
     for (let j = 0; j < count; j++) {
       const host = first + j * stride;
-      const start =
-        options.startSeq === "random" ? hash32(seed, host, 0, SALT.startSeq) : options.startSeq;
-      this.seq[j] = start;
-      this.startSeq[j] = start;
+      this.seq[j] = this.startSeq(j);
       // Uptime between 1 s and ~30 days, as if the host had booted a while ago.
       this.tsUs[j] = 1_000_000 + Math.floor(unit(seed, host, 0, SALT.startTs) * 2.6e12);
-      this.msgid[j] = 1;
       this.release[j] = hash32(seed, host, 0, SALT.release) % RELEASES.length;
       let f = 0;
       if (options.format === "legacy") f |= LEGACY;
@@ -236,6 +253,13 @@ export class HostTable {
     return this.first + j * this.stride;
   }
 
+  /** Host j's first seq: the chosen one, or a hash of (seed, host). */
+  startSeq(j: number): number {
+    return this.fixedStart !== null
+      ? this.fixedStart
+      : hash32(this.seed, this.first + j * this.stride, 0, SALT.startSeq);
+  }
+
   isLegacy(j: number): boolean {
     return (this.flags[j] & LEGACY) !== 0;
   }
@@ -247,20 +271,16 @@ export class HostTable {
   }
   /** Messages this host has generated so far. */
   messages(j: number): number {
-    return this.seq[j] - this.startSeq[j];
+    return this.seq[j] - this.startSeq(j);
   }
   /** Start the panic script now (storm mode); the host goes silent after it. */
   startPanic(j: number): void {
     this.cursor[j] = SCRIPT_START[PANIC_SCRIPT];
-    this.scriptEnd[j] = SCRIPT_START[PANIC_SCRIPT] + SCRIPT_LENGTH[PANIC_SCRIPT];
+    this.script[j] = PANIC_SCRIPT;
   }
   /** True while a panicking host still has records to send. */
   panicking(j: number): boolean {
-    return (
-      this.isStorm(j) &&
-      !this.isDead(j) &&
-      this.scriptEnd[j] === SCRIPT_START[PANIC_SCRIPT] + SCRIPT_LENGTH[PANIC_SCRIPT]
-    );
+    return this.isStorm(j) && !this.isDead(j) && this.script[j] === PANIC_SCRIPT;
   }
 }
 
@@ -330,7 +350,7 @@ export class MessageWriter {
     const h = hash32(seed, host, n, SALT.record);
     // Pick the next record: continue the script being played, or pick the next script.
     let stepUs: number;
-    if (hosts.cursor[j] >= hosts.scriptEnd[j]) {
+    if (hosts.cursor[j] >= SCRIPT_END[hosts.script[j]]) {
       if (hosts.panicking(j)) {
         hosts.flags[j] |= DEAD;
         return at;
@@ -339,7 +359,7 @@ export class MessageWriter {
       let s = 0;
       while (CUMULATIVE[s] <= u && s < CUMULATIVE.length - 1) s++;
       hosts.cursor[j] = SCRIPT_START[s];
-      hosts.scriptEnd[j] = SCRIPT_START[s] + SCRIPT_LENGTH[s];
+      hosts.script[j] = s;
       // Between scripts: 1 ms .. ~3 s of quiet.
       stepUs = 1000 + (h % 3_000_000);
     } else {
@@ -351,13 +371,12 @@ export class MessageWriter {
     m.host = host;
     m.seq = hosts.seq[j];
     m.tsUs = hosts.tsUs[j];
-    m.msgid = hosts.msgid[j];
+    m.msgid = (n + 1) % 0x1_0000_0000; // counts from 1 per host, 32 bits as the kernel's
     m.cpu = (h >>> 24) % CPUS;
     m.intendedUs = intendedUs;
     m.release = hosts.release[j];
     hosts.seq[j] = m.seq + 1;
     hosts.tsUs[j] = m.tsUs + stepUs;
-    hosts.msgid[j] = (m.msgid + 1) >>> 0;
     this.lastSeq = m.seq;
     const legacy = hosts.isLegacy(j);
     this.lastLegacy = legacy;

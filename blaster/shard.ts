@@ -112,7 +112,9 @@ const SLAB_BYTES = 1 << 20;
 export async function runShard(task: ShardTask): Promise<ShardResult> {
   const { control, startUs: sharedStart, rows } = sharedViews(task.shared);
   const row = task.shard * LIVE_COUNTERS.length;
-  const hosts = new HostTable(task.content, task.shard, task.shards);
+  // Datagrams per host are only needed by the impairment plan and the truth (4 bytes a host).
+  const countDatagrams = task.impairments !== null || task.truth;
+  const hosts = new HostTable(task.content, task.shard, task.shards, countDatagrams);
   const writer = new MessageWriter(task.content);
   const schedule = new Schedule(task.schedule);
   const transport: Transport = await (await loadTransport(task.transport)).create(
@@ -310,7 +312,7 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
       for (let d = before; d < list.count; d++) {
         hostOf[d] = host;
         seqOf[d] = writer.lastSeq;
-        indexOf[d] = hosts.datagrams[j]++;
+        indexOf[d] = countDatagrams ? hosts.datagrams[j]++ : 0;
         trackedOf[d] = legacy ? 0 : 1;
         intendedOf[d] = intended;
       }
@@ -406,7 +408,7 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
         host,
         source: sourceAddress(task.transportOptions.sources, host),
         format: hosts.isLegacy(j) ? "legacy" : "extended",
-        firstSeq: hosts.startSeq[j],
+        firstSeq: hosts.startSeq(j),
         lastSeq: hosts.seq[j] - 1,
         messages,
         datagrams: hosts.datagrams[j],
