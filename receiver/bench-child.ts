@@ -4,8 +4,9 @@
  * can be read from /proc without the blaster's.
  */
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { parseProcStat, parseProcStatus, readProcText, TICK_MS } from "./procfs.ts";
 
 /** The CLI entry, for `receive` children. */
 export const CLI = fileURLToPath(new URL("../scenarios/cli.ts", import.meta.url));
@@ -49,35 +50,30 @@ export async function startChild(args: string[]): Promise<Child> {
   };
 }
 
-/** Name and user + system CPU time (µs, USER_HZ = 100) from a /proc stat file. */
-function statCpu(path: string): { name: string; us: number } {
-  // Fields after the command name (which may contain spaces): utime is the 14th, stime the 15th.
-  const stat = readFileSync(path, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-  return { name, us: (Number(f[11]) + Number(f[12])) * 10_000 };
+/** User + system CPU time (µs) from a /proc stat file, or null when it is gone. */
+function statCpuUs(path: string): number | null {
+  const stat = parseProcStat(readProcText(path));
+  return stat === null ? null : stat.cpuTicks * TICK_MS * 1000;
 }
 
 /** User + system CPU time of a process, µs. */
 export function cpuUs(pid: number): number {
-  return statCpu(`/proc/${pid}/stat`).us;
+  return statCpuUs(`/proc/${pid}/stat`) ?? 0;
 }
 
-/** The same per thread (Linux tasks), by thread id. */
+/** The same per thread (Linux tasks), by thread id, with the thread's name. */
 export function threadCpuUs(pid: number): Map<string, { name: string; us: number }> {
   const out = new Map<string, { name: string; us: number }>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      out.set(tid, statCpu(`/proc/${pid}/task/${tid}/stat`));
-    } catch {
-      // The thread ended between the listing and the read.
-    }
+    const task = `/proc/${pid}/task/${tid}`;
+    const us = statCpuUs(`${task}/stat`);
+    // null: the thread ended between the listing and the read.
+    if (us !== null) out.set(tid, { name: readProcText(`${task}/comm`).trim(), us });
   }
   return out;
 }
 
 /** Resident set size of a process, bytes. */
 export function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) * 1024 : 0;
+  return parseProcStatus(readProcText(`/proc/${pid}/status`)).rssBytes;
 }
