@@ -7,17 +7,16 @@
 import { randomInt } from "node:crypto";
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
-import * as hdr from "hdr-histogram-js";
 import { Piscina } from "piscina";
 import { MAX_PRINT_CHUNK } from "./codec.ts";
 import type { Format, SizeSpec, SysdataFields } from "./content.ts";
 import { NO_SYSDATA } from "./content.ts";
 import { sumCounters } from "./counters.ts";
 import { impairmentsActive } from "./impairments.ts";
+import type { LatencySummary } from "./latency.ts";
 import {
   CONTROL,
   LIVE_COUNTERS,
-  latenessHistogram,
   type ShardResult,
   type ShardTask,
   sharedLayout,
@@ -98,15 +97,6 @@ export interface BlastProgress {
   messages: number;
 }
 
-export interface LatenessSummary {
-  count: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
-
 export interface BlastReport {
   target: string;
   transport: string;
@@ -130,7 +120,7 @@ export interface BlastReport {
   impairments: { loss: number; reorder: number; reorderDepth: number; duplicate: number };
   expected: { messagesDelivered: number; missing: number; duplicates: number; outOfOrder: number };
   rate: { targetPps: number; achievedPps: number; ramp: [number, number] | null; burst: number };
-  latenessUs: LatenessSummary | null;
+  latenessUs: LatencySummary | null;
   /** CPU time of the worker threads' send loops, and per packet sent (µs). */
   cpu: { workerUs: number; usPerPacket: number };
   durationMs: number;
@@ -419,7 +409,7 @@ export async function runBlast(
     hooks.signal?.removeEventListener("abort", stop);
     await pool.destroy();
   }
-  const report = merge(options, r, results, startUs[0]);
+  const report = await merge(options, r, results, startUs[0]);
   if (options.truthFile) await writeTruth(options.truthFile, report, results);
   return report;
 }
@@ -437,12 +427,12 @@ function liveTotals(
   return out;
 }
 
-function merge(
+async function merge(
   options: BlastOptions,
   r: Resolved,
   results: ShardResult[],
   t0: number,
-): BlastReport {
+): Promise<BlastReport> {
   const c = sumCounters(results.map((x) => x.counters));
   const endUs = Math.max(...results.map((x) => x.endUs));
   const durationMs = Math.max(0, (endUs - t0) / 1000);
@@ -455,23 +445,13 @@ function merge(
     for (const k of Object.keys(expected) as (keyof typeof expected)[])
       expected[k] += x.expected[k];
   }
-  let lateness: LatenessSummary | null = null;
+  let lateness: LatencySummary | null = null;
   const encoded = results.map((x) => x.lateness).filter((e) => e !== "");
   if (encoded.length > 0) {
-    const h = latenessHistogram();
-    for (const e of encoded) {
-      const part = hdr.decodeFromCompressedBase64(e);
-      h.add(part);
-      part.destroy();
-    }
-    lateness = {
-      count: h.totalCount,
-      p50: h.getValueAtPercentile(50),
-      p90: h.getValueAtPercentile(90),
-      p99: h.getValueAtPercentile(99),
-      p999: h.getValueAtPercentile(99.9),
-      max: h.maxValue,
-    };
+    // Only paced runs have lateness: only they load the histogram library (blaster/latency.ts).
+    const { mergeEncoded, summarize } = await import("./latency.ts");
+    const h = mergeEncoded(encoded);
+    lateness = summarize(h);
     h.destroy();
   }
   const stopped = results.some((x) => x.stopped === "signal")

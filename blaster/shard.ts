@@ -8,7 +8,6 @@
  * (lazy socket opening), send, flush. Per datagram there is no allocation on the common path.
  */
 import { setImmediate as immediate, setTimeout as sleep } from "node:timers/promises";
-import * as hdr from "hdr-histogram-js";
 import { type ContentOptions, datagramList, HostTable, MessageWriter } from "./content.ts";
 import { type Counters, zeroCounters } from "./counters.ts";
 import { type ImpairmentConfig, type ImpairmentEvent, ImpairmentPlan } from "./impairments.ts";
@@ -92,16 +91,6 @@ export function sharedViews(shared: SharedArrayBuffer) {
   };
 }
 
-/** A histogram of lateness in µs: 1 µs .. 1 h (grows if needed), 3 significant digits. */
-export function latenessHistogram(): hdr.Histogram {
-  return hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 3_600_000_000,
-    numberOfSignificantValueDigits: 3,
-    autoResize: true,
-  });
-}
-
 /** Below this gap to the next slot (µs) the paced loop just yields instead of sleeping. */
 const SPIN_US = 30;
 
@@ -169,7 +158,9 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
     : null;
 
   const paced = schedule.paced;
-  const lateness = paced ? latenessHistogram() : null;
+  // Loaded only for a paced run (see blaster/latency.ts: the library costs memory per thread).
+  const latency = paced ? await import("./latency.ts") : null;
+  const lateness = latency ? latency.newHistogram() : null;
 
   const stormHosts: number[] = [];
   if (task.stormAtMs >= 0)
@@ -391,7 +382,7 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
       };
   const result: ShardResult = {
     counters,
-    lateness: lateness ? hdr.encodeIntoCompressedBase64(lateness) : "",
+    lateness: latency && lateness ? latency.encodeHistogram(lateness) : "",
     startUs: firstSendUs || t0,
     endUs: Math.max(t0, loopEndUs),
     expected,

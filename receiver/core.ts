@@ -3,9 +3,9 @@
  * directly (memory benchmark, tests): decode, reassemble fragments, track the host's sequence,
  * time the message, hand it to the sink. Time comes in as parameters.
  */
+import { type Histogram, newHistogram } from "../blaster/latency.ts";
 import { parseStamp } from "../blaster/stamp.ts";
 import { type DecodedExtended, type DecodedLegacy, decodePayload } from "./decode.ts";
-import { type Histogram, newHistogram } from "./latency.ts";
 import { Reassembler } from "./reassembly.ts";
 import { Outcome, type SequenceOptions, SequenceTracker } from "./sequence.ts";
 import type { Sink } from "./sinks.ts";

@@ -11,16 +11,16 @@ import { isIP } from "node:net";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { sumCounters } from "../blaster/counters.ts";
-import { type AdviceLine, adviseTuning } from "./advice.ts";
-import { createRing, DEFAULT_RING_BYTES, workerForAddress } from "./batch.ts";
-import { type KernelSample, kernelDelta, receivingSockets, sampleKernel } from "./kernel-drops.ts";
 import {
   encodeHistogram,
   type LatencySummary,
   mergeEncoded,
   percentileText,
   summarize,
-} from "./latency.ts";
+} from "../blaster/latency.ts";
+import { type AdviceLine, adviseTuning } from "./advice.ts";
+import { createRing, DEFAULT_RING_BYTES, workerForAddress } from "./batch.ts";
+import { type KernelSample, kernelDelta, receivingSockets, sampleKernel } from "./kernel-drops.ts";
 import {
   LISTENER_LIVE,
   type ListenerNotice,

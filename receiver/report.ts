@@ -1,5 +1,5 @@
 /** Human forms of the receiver's progress and final report (the JSON forms are the objects). */
-import type { LatencySummary } from "./latency.ts";
+import type { LatencySummary } from "../blaster/latency.ts";
 import type { ReceiverProgress, ReceiverReport } from "./receive.ts";
 
 const n = (v: number) => Math.round(v).toLocaleString("en-US");

@@ -6,10 +6,10 @@
  * listener has said it ended and the main thread has said finish.
  */
 import type { MessagePort } from "node:worker_threads";
+import { encodeHistogram } from "../blaster/latency.ts";
 import { monotonicUs } from "../blaster/stamp.ts";
 import { type BatchMessage, fastMonotonicClock, type Ring, RingReader } from "./batch.ts";
 import { CORE_COUNTERS, type CoreOptions, WorkerCore } from "./core.ts";
-import { encodeHistogram } from "./latency.ts";
 import type { SequenceCounters } from "./sequence.ts";
 import { createSink, type OutputSpec } from "./sinks.ts";
 

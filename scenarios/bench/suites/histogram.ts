@@ -1,9 +1,9 @@
 /**
  * Histogram suite: recording one latency into the receiver's HDR histogram
- * (receiver/latency.ts newHistogram, hdr-histogram-js), which a receiver worker does up to three
+ * (blaster/latency.ts newHistogram, hdr-histogram-js), which a receiver worker does up to three
  * times per message (end-to-end, queue, processing).
  */
-import { newHistogram } from "../../../receiver/latency.ts";
+import { newHistogram } from "../../../blaster/latency.ts";
 import type { BenchTask, Suite } from "../suite.ts";
 
 /** Latencies from 10 µs to ~100 ms, log-uniform as real latencies roughly are; fixed seed. */
@@ -24,7 +24,7 @@ const VALUES = 4096;
 
 export const histogramSuite: Suite = {
   name: "histogram",
-  description: "recordValue into the receiver's HDR histogram (receiver/latency.ts)",
+  description: "recordValue into the receiver's HDR histogram (blaster/latency.ts)",
   tasks(): BenchTask[] {
     const histogram = newHistogram();
     const values = latencies(VALUES);

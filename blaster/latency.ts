@@ -1,7 +1,12 @@
 /**
- * Latency histograms (hdr-histogram-js). Each worker records into its own histograms; the main
- * thread merges them by their compressed encoding (the library's portable form), as autocannon
- * does across its workers.
+ * Latency histograms (hdr-histogram-js), the one definition shared by the blaster (lateness of
+ * actual against intended send time) and the receiver (end-to-end, queue, processing). Each
+ * worker records into its own histograms; the main thread merges them by their compressed
+ * encoding (the library's portable form), as autocannon does across its workers.
+ *
+ * The blaster imports this module only when a run is paced: loading hdr-histogram-js costs
+ * each thread about 5 MB of heap (its WebAssembly build, pako, base64 come with it) and touches
+ * another ~9 MB of the node binary, which an unpaced million-host run should not pay.
  */
 import * as hdr from "hdr-histogram-js";
 
