@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { fmtBytes, type Results, resultsTable } from "./results.ts";
+import { bestTrialOf, fmtBytes, type Results, resultsTable } from "./results.ts";
 
 /** HdrHistogram-style x positions: 1 / (1 - percentile). */
 export const PERCENTILES: readonly { key: string; label: string; x: number }[] = [
@@ -58,7 +58,7 @@ export function chartData(results: Results): ChartData {
     const anySearch = gridPoints.some((p) => p.search);
     const cells: [number, number, number][] = [];
     for (const p of gridPoints) {
-      const t = p.bestTrial === null ? undefined : results.trials[p.bestTrial];
+      const t = bestTrialOf(results, p);
       const value = p.search ? p.search.zeroLossPps : t ? Math.round(t.rate.deliveredPps) : null;
       if (value === null) continue;
       cells.push([
@@ -76,7 +76,7 @@ export function chartData(results: Results): ChartData {
   }
   const latency: ChartData["latency"] = [];
   for (const p of results.points) {
-    const t = p.bestTrial === null ? undefined : results.trials[p.bestTrial];
+    const t = bestTrialOf(results, p);
     const e2e = t?.latencyUs?.endToEnd;
     if (!e2e || !(e2e.count > 0)) continue;
     const points: [number, number][] = [];

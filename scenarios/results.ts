@@ -154,6 +154,31 @@ export function p99Of(t: TrialFigures | undefined): number | undefined {
   return t?.latencyUs?.endToEnd?.p99;
 }
 
+/** The trial that stands for a point (undefined before it has one). */
+export function bestTrialOf(results: Results, p: PointResult): TrialFigures | undefined {
+  return p.bestTrial === null ? undefined : results.trials[p.bestTrial];
+}
+
+/**
+ * Peak RSS against a swept setting (host-scale): the linear fit over the points that have a
+ * trial and a numeric value of `key`, and how many such points there were.
+ */
+export function rssFit(
+  results: Results,
+  key: string,
+): { fit: ReturnType<typeof linearFit>; steps: number } {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const p of results.points) {
+    const t = bestTrialOf(results, p);
+    if (t && typeof p.point[key] === "number") {
+      xs.push(p.point[key] as number);
+      ys.push(t.target.rssPeakBytes);
+    }
+  }
+  return { fit: linearFit(xs, ys), steps: xs.length };
+}
+
 /** Least-squares slope and intercept of y over x. */
 export function linearFit(
   xs: readonly number[],
@@ -177,7 +202,7 @@ export function linearFit(
 /** The figure a point is ranked by: its zero-loss rate, or the delivered rate of its trial. */
 export function pointRate(results: Results, p: PointResult): number {
   if (p.search) return p.search.zeroLossPps;
-  const t = p.bestTrial === null ? undefined : results.trials[p.bestTrial];
+  const t = bestTrialOf(results, p);
   return t ? t.rate.deliveredPps : 0;
 }
 
@@ -201,8 +226,7 @@ export function recommend(results: Results): string {
   const points = results.points.filter((p) => p.bestTrial !== null || p.search);
   if (results.compare) return results.compare.summary;
   if (points.length === 0) return "No trial completed, so there is nothing to recommend.";
-  const trialOf = (p: PointResult) =>
-    p.bestTrial === null ? undefined : results.trials[p.bestTrial];
+  const trialOf = (p: PointResult) => bestTrialOf(results, p);
   const lossless = (p: PointResult) =>
     p.search ? p.search.zeroLossPps > 0 : (trialOf(p)?.loss.packets ?? 1) === 0;
 
@@ -213,19 +237,10 @@ export function recommend(results: Results): string {
     if (other.length === 1 && lw.length === 0) {
       // A sweep over one load setting (host-scale): memory per step and where loss began.
       const key = other[0];
-      const xs: number[] = [];
-      const ys: number[] = [];
-      for (const p of points) {
-        const t = trialOf(p);
-        if (t && typeof p.point[key] === "number") {
-          xs.push(p.point[key] as number);
-          ys.push(t.target.rssPeakBytes);
-        }
-      }
-      const fit = linearFit(xs, ys);
+      const { fit, steps } = rssFit(results, key);
       const firstLoss = points.find((p) => !lossless(p));
       const memory = fit
-        ? `RSS grew by ${fmtBytes(Math.max(0, fit.slope))} per unit of ${key} (linear fit over ${xs.length} steps)`
+        ? `RSS grew by ${fmtBytes(Math.max(0, fit.slope))} per unit of ${key} (linear fit over ${steps} steps)`
         : "";
       const loss = firstLoss
         ? `loss began at ${key}=${firstLoss.point[key]} (${trialOf(firstLoss)?.loss.packets ?? "?"} datagrams lost)`
@@ -334,7 +349,7 @@ export function resultsTable(results: Results): string {
   ];
   const rows: string[][] = [];
   for (const p of results.points) {
-    const t = p.bestTrial === null ? undefined : results.trials[p.bestTrial];
+    const t = bestTrialOf(results, p);
     const failed = p.thresholds.filter((o) => !o.pass).length;
     const rate = p.search
       ? `${fmtRate(p.search.zeroLossPps)} (zero-loss)`

@@ -13,10 +13,12 @@ import { UsageError } from "./options.ts";
 import { kernelRelease } from "./procfs.ts";
 import { renderReportHtml } from "./report-html.ts";
 import {
+  bestTrialOf,
   linearFit,
   type PointResult,
   type Results,
   recommend,
+  rssFit,
   type Sample,
   type TrialFigures,
 } from "./results.ts";
@@ -340,8 +342,7 @@ function evaluateAll(thresholds: readonly Threshold[], figures: unknown): Thresh
 
 /** What thresholds see for a point: its trial's figures, plus the search and run summaries. */
 export function pointFigures(results: Results, p: PointResult): Record<string, unknown> {
-  const t = p.bestTrial === null ? {} : results.trials[p.bestTrial];
-  return { ...t, ...results.summary, search: p.search };
+  return { ...bestTrialOf(results, p), ...results.summary, search: p.search };
 }
 
 function summarize(results: Results, scenario: Scenario): void {
@@ -369,18 +370,9 @@ function summarize(results: Results, scenario: Scenario): void {
     const keys = Object.keys(plan.grid);
     if (keys.length === 1) {
       const key = keys[0];
-      const xs: number[] = [];
-      const ys: number[] = [];
-      for (const p of results.points) {
-        const t = p.bestTrial === null ? undefined : results.trials[p.bestTrial];
-        if (t && typeof p.point[key] === "number") {
-          xs.push(p.point[key] as number);
-          ys.push(t.target.rssPeakBytes);
-        }
-      }
-      const fit = linearFit(xs, ys);
+      const { fit } = rssFit(results, key);
       const firstLoss = results.points.find(
-        (p) => p.bestTrial !== null && results.trials[p.bestTrial].loss.packets > 0,
+        (p) => (bestTrialOf(results, p)?.loss.packets ?? 0) > 0,
       );
       results.summary.fit = {
         key,
