@@ -6,6 +6,7 @@
  *
  * Pure: figures in, verdict out.
  */
+import { median } from "./bench/stats.ts";
 
 export type Side = "A" | "B";
 
@@ -51,16 +52,14 @@ export interface CompareVerdict {
   summary: string;
 }
 
-export function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const s = [...values].sort((x, y) => x - y);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+/** The median, or null for no runs (a side that measured nothing). */
+function medianOrNull(values: readonly number[]): number | null {
+  return values.length === 0 ? null : median(values);
 }
 
 /** (max - min) / median: the relative spread of repeated runs of one side. */
 export function relativeSpread(values: readonly number[]): number {
-  const m = median(values);
+  const m = medianOrNull(values);
   if (m === null || m === 0 || values.length < 2) return 0;
   return (Math.max(...values) - Math.min(...values)) / Math.abs(m);
 }
@@ -76,8 +75,8 @@ function relativeVerdict(
   b: number[],
   tolerance: number,
 ): MetricVerdict {
-  const medianA = median(a);
-  const medianB = median(b);
+  const medianA = medianOrNull(a);
+  const medianB = medianOrNull(b);
   if (medianA === null || medianB === null || medianA === 0) {
     return {
       metric,
@@ -103,8 +102,8 @@ function relativeVerdict(
 }
 
 function lossVerdict(a: number[], b: number[], lossTolerance: number): MetricVerdict {
-  const medianA = median(a);
-  const medianB = median(b);
+  const medianA = medianOrNull(a);
+  const medianB = medianOrNull(b);
   const base = { metric: "lossRatio" as const, better: "lower" as const, a, b, medianA, medianB };
   if (medianA === null || medianB === null) {
     return { ...base, ratio: null, noise: null, verdict: "n/a", reason: "no runs" };

@@ -3,6 +3,7 @@
  * recommendation sentence computed from the data. Pure: the runner fills these in; the HTML
  * report and the tests read them.
  */
+import { renderTable } from "./bench/table.ts";
 import type { CompareVerdict } from "./compare.ts";
 import type { ThresholdOutcome } from "./thresholds.ts";
 
@@ -323,14 +324,6 @@ export function recommend(results: Results): string {
     return `Over ${(t.durationMs / 60000).toFixed(1)} min at ${fmtRate(t.rate.achievedPps)} msg/s: ${t.loss.packets} datagrams lost, RSS ${fmtBytes(t.target.rssIdleBytes)} -> ${fmtBytes(t.target.rssFinalBytes)}${slope !== undefined ? ` (${slope >= 0 ? "+" : "-"}${fmtBytes(Math.abs(slope))}/min in the second half)` : ""}${p99Of(t) !== undefined ? `, p99 ${fmtUs(p99Of(t))}` : ""}.`;
   }
   return `${fmtRate(t.rate.deliveredPps)} msg/s delivered of ${fmtRate(t.rate.targetPps)} msg/s asked, ${t.loss.packets} datagrams lost by the target${p99Of(t) !== undefined ? `, p99 ${fmtUs(p99Of(t))}` : ""}.`;
-}
-
-/** Column layout for terminal tables. */
-export function renderTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
 /** The table printed after a run (one row per point; for searches also one per step). */
