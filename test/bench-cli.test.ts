@@ -94,6 +94,17 @@ describe("bench input errors", () => {
     assert.match(tolerance.stderr, /--tolerance/);
   });
 
+  it("refuses an unwritable output file before running, not after (which lost the report)", () => {
+    const report = join(dir, "kept-report.json");
+    const r = bench(...QUICK, "--json", "/nonexistent-dir/bigger.json", "--report", report);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      "netcons-bench: cannot write --json /nonexistent-dir/bigger.json: ENOENT\n",
+    );
+    assert.equal(r.stdout, "", "nothing ran");
+  });
+
   it("--list names every suite", () => {
     const r = bench("--list");
     assert.equal(r.code, 0);

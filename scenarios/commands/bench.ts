@@ -3,7 +3,7 @@
  * a readable table, JSON for CI benchmark integrations, and a verdict against a saved baseline.
  * A thin layer over scenarios/bench/.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { type CompareResult, compareResults, type Gate } from "../bench/compare.ts";
 import { benchEndToEnd, E2E_DEFAULTS, type EndToEndResult } from "../bench/e2e.ts";
@@ -26,6 +26,7 @@ import {
 import { QUICK_ROUNDS, ROUNDS } from "../bench/suite.ts";
 import { comparisonTable, e2eSummary, resultsTable, verdictSummary } from "../bench/table.ts";
 import { choiceOption, durationOption, EXIT, integerOption, UsageError } from "../options.ts";
+import { checkWritable, writeJson } from "../output-files.ts";
 
 export const REPORT_FORMAT = "netcons-bench/bench-report@1";
 
@@ -180,12 +181,6 @@ export function resolveGate(
     : { gate: "ratio", why: "auto: the baseline comes from another machine or Node version" };
 }
 
-function writeOut(file: string, data: unknown): void {
-  const text = `${JSON.stringify(data, null, 2)}\n`;
-  if (file === "-") process.stdout.write(text);
-  else writeFileSync(file, text);
-}
-
 export async function benchCommand(options: BenchCommandOptions): Promise<number> {
   if (options.list) {
     for (const s of suiteList()) process.stdout.write(`${s.name.padEnd(12)} ${s.description}\n`);
@@ -212,8 +207,15 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
   if (!options.e2e) selected = selected.filter((n) => n !== "e2e");
   const suites = selected.filter((n) => n !== "e2e");
   const withE2e = selected.includes("e2e");
-  // Read the baseline first: a bad file should fail in a second, not after the benchmarks.
+  // Read the baseline and check the output paths first: a bad file should fail in a second,
+  // not after the benchmarks.
   const baseline = options.baseline ? readBaseline(options.baseline) : undefined;
+  checkWritable([
+    ["--json", options.json],
+    ["--json-smaller", options.jsonSmaller],
+    ["--report", options.report],
+    ["--save", options.save],
+  ]);
   const mode = options.quick ? MODES.quick : MODES.full;
   const settings = {
     quick: Boolean(options.quick),
@@ -311,8 +313,8 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
     );
   }
 
-  if (options.json) writeOut(options.json, toActionFormat(measurements, "bigger"));
-  if (options.jsonSmaller) writeOut(options.jsonSmaller, toActionFormat(measurements, "smaller"));
+  if (options.json) writeJson(options.json, toActionFormat(measurements, "bigger"));
+  if (options.jsonSmaller) writeJson(options.jsonSmaller, toActionFormat(measurements, "smaller"));
   // A baseline must be whole: an interrupted or failed run is reported, never saved as one.
   const whole = !run.aborted && !e2eError;
   if (options.save && !whole) {
@@ -326,10 +328,10 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
       settings,
       measurements,
     };
-    writeOut(options.save, doc);
+    writeJson(options.save, doc);
   }
   if (options.report) {
-    writeOut(options.report, {
+    writeJson(options.report, {
       format: REPORT_FORMAT,
       environment: run.environment,
       settings,

@@ -10,6 +10,7 @@ import { type ReceiverReport, runReceiver, writeHdrFiles } from "../../receiver/
 import { formatProgress, formatReport } from "../../receiver/report.ts";
 import { type OutputSpec, parseOutputSpec } from "../../receiver/sinks.ts";
 import { durationOption, EXIT, integerOption, UsageError } from "../options.ts";
+import { checkWritable, writeJson } from "../output-files.ts";
 
 interface ReceiveOptions {
   listeners: number;
@@ -180,21 +181,13 @@ export function register(program: Command): void {
     .option("--progress", "live line even when stderr is not a TTY")
     .action(async (opts: ReceiveOptions) => {
       if (opts.interval <= 0) throw new UsageError("--interval must be above 0");
-      // Find an unwritable output now, not after the run (which would lose its report).
-      for (const [flag, file] of [
+      checkWritable([
         ["--ndjson", opts.ndjson],
-        ["--json", opts.json === "-" ? undefined : opts.json],
+        ["--json", opts.json],
         ["--hdr", opts.hdr],
-      ] as const) {
-        if (!file) continue;
-        try {
-          writeFileSync(file, "");
-        } catch (error) {
-          throw new UsageError(
-            `cannot write ${flag} ${file}: ${(error as NodeJS.ErrnoException).code}`,
-          );
-        }
-      }
+      ]);
+      // Progress lines are appended during the run: start from an empty file.
+      if (opts.ndjson) writeFileSync(opts.ndjson, "");
       const live = opts.progress || process.stderr.isTTY;
       const controller = new AbortController();
       let signals = 0;
@@ -285,9 +278,7 @@ export function register(program: Command): void {
           );
         }
       }
-      const json = `${JSON.stringify(ledger ? { ...report, ledger } : report, null, 2)}\n`;
-      if (opts.json === "-") process.stdout.write(json);
-      else if (opts.json) writeFileSync(opts.json, json);
+      if (opts.json) writeJson(opts.json, ledger ? { ...report, ledger } : report);
       if (opts.hdr && percentiles) writeHdrFiles(opts.hdr, percentiles);
       if (signals > 0) process.exitCode = EXIT.interrupted;
     });
