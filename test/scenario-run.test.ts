@@ -129,6 +129,16 @@ test("a bad scenario file exits 2 naming the file, the key and the expected form
   const missing = runCli("/nonexistent.yaml");
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /\/nonexistent\.yaml: cannot read the scenario file \(ENOENT\)/);
+  // An output directory that cannot be made is bad input too: one line, exit 2, nothing run.
+  const good = scenarioFile("name: y\ntarget: { kind: receiver }\n");
+  const notDir = join(good.dir, "a-file");
+  writeFileSync(notDir, "");
+  const badOut = runCli(good.file, "--out", join(notDir, "out"));
+  assert.equal(badOut.status, 2, badOut.stderr);
+  assert.equal(
+    badOut.stderr,
+    `netcons-bench: cannot create --out ${join(notDir, "out")}: ENOTDIR\n`,
+  );
 });
 
 test("Ctrl-C mid-sweep stops, and results.json and report.html hold the trials so far", async () => {

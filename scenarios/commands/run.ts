@@ -4,10 +4,12 @@
  * thresholds, set the exit code (0 ok, 2 bad scenario, 99 a threshold failed, 130 interrupted,
  * 1 the run failed).
  */
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { liveView } from "../live.ts";
-import { EXIT } from "../options.ts";
+import { EXIT, UsageError } from "../options.ts";
+import { writeJson } from "../output-files.ts";
 import { resultsTable } from "../results.ts";
 import { runScenario } from "../runner.ts";
 import { loadScenario } from "../schema.ts";
@@ -49,6 +51,13 @@ host-scale.yaml, soak.yaml, ci-regression.yaml.`,
     .action(async (file: string, opts: { out?: string; set: string[]; json?: boolean }) => {
       const loaded = loadScenario(file, opts.set);
       const outDir = opts.out ?? join("results", `${loaded.scenario.name}-${timestamp()}`);
+      try {
+        mkdirSync(outDir, { recursive: true });
+      } catch (error) {
+        throw new UsageError(
+          `cannot create --out ${outDir}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+        );
+      }
       const controller = new AbortController();
       const onSignal = (signal: NodeJS.Signals) => {
         if (controller.signal.aborted) {
@@ -78,7 +87,7 @@ host-scale.yaml, soak.yaml, ci-regression.yaml.`,
         process.off("SIGTERM", onSignal);
       }
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+        writeJson("-", results);
       } else {
         const lines = [
           `${results.scenario.name}: plan ${results.plan}, seed ${results.environment.seed ?? "-"}, ${results.trials.length} trial(s)`,
