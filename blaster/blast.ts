@@ -7,6 +7,9 @@
 import { randomInt } from "node:crypto";
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
+import { enableCompileCache } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Piscina } from "piscina";
 import { MAX_PRINT_CHUNK } from "./codec.ts";
 import type { Format, SizeSpec, SysdataFields } from "./content.ts";
@@ -299,6 +302,22 @@ async function resolve(options: BlastOptions): Promise<Resolved> {
   };
 }
 
+/**
+ * The workers' environment: Node's module compile cache switched on (unless the user switched
+ * it off with NODE_DISABLE_COMPILE_CACHE). A worker thread that type-strips its .ts modules
+ * itself loads Node's TypeScript stripper (amaro, WebAssembly) into its own isolate, ~17 MB per
+ * worker for the whole run; with the cache, which holds the stripped output, it never loads it
+ * (from the second run on; the first one fills the cache). The cache lives where Node puts it
+ * by default, `$TMPDIR/node-compile-cache`, or in NODE_COMPILE_CACHE.
+ */
+function workerEnv(): NodeJS.ProcessEnv {
+  if (process.env.NODE_DISABLE_COMPILE_CACHE) return process.env;
+  const directory = process.env.NODE_COMPILE_CACHE || join(tmpdir(), "node-compile-cache");
+  // Also for this thread's later imports; a failure (read-only disk...) only costs the memory.
+  enableCompileCache(directory);
+  return { ...process.env, NODE_COMPILE_CACHE: directory };
+}
+
 /** Hosts of shard `w` of `workers` (host h belongs to shard h % workers). */
 function shardHosts(hosts: number, workers: number, w: number): number {
   return Math.ceil((hosts - w) / workers);
@@ -340,6 +359,11 @@ export async function runBlast(
     maxThreads: workers,
     concurrentTasksPerWorker: 1,
     idleTimeout: 60_000,
+    env: workerEnv(),
+    // The send loop allocates little, but V8 lets a worker's young generation grow to ~8 MB;
+    // capping it saves ~4 MB a worker at 4 MB, and even 2 MB made no measurable difference per
+    // packet (bench-blast, interleaved runs: 4.10 vs 4.14 CPU µs per packet).
+    resourceLimits: { maxYoungGenerationSizeMb: 4 },
   });
   const tasks: Promise<ShardResult>[] = [];
   for (let shard = 0; shard < workers; shard++) {
