@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { parseProcStat, parseProcStatus, readProcText, TICK_MS } from "./procfs.ts";
 
 /** The CLI entry, for `receive` children. */
-export const CLI = fileURLToPath(new URL("../scenarios/cli.ts", import.meta.url));
+const CLI = fileURLToPath(new URL("../scenarios/cli.ts", import.meta.url));
 
 export interface Child {
   pid: number;
@@ -48,6 +48,24 @@ export async function startChild(args: string[]): Promise<Child> {
       return JSON.parse(out.slice(at));
     },
   };
+}
+
+/**
+ * `netcons-bench receive` on a free port of `bind`, with a 4 MB socket buffer (so the figures
+ * measure CPU and memory, not drops), printing its JSON report when stopped.
+ */
+export function startReceiveChild(
+  bind: string,
+  listeners: number,
+  workers: number,
+  extra: readonly string[] = [],
+): Promise<Child> {
+  return startChild([
+    CLI,
+    "receive",
+    ...["-b", bind, "-p", "0", "-l", String(listeners), "-w", String(workers)],
+    ...["--rcvbuf", "4m", ...extra, "--json", "-"],
+  ]);
 }
 
 /** User + system CPU time (µs) from a /proc stat file, or null when it is gone. */

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { runBlast } from "../blaster/blast.ts";
-import { CLI, cpuUs, startChild, threadCpuUs } from "./bench-child.ts";
+import { type Child, cpuUs, startChild, startReceiveChild, threadCpuUs } from "./bench-child.ts";
 
 const { values } = parseArgs({
   options: {
@@ -26,8 +26,7 @@ const BARE = `const d=require("node:dgram");const s=d.createSocket({type:"udp4",
 let n=0;s.on("message",()=>{n++});s.bind(Number(process.argv[1]),"127.0.0.1",()=>console.error("listening on [127.0.0.1]:"+s.address().port));
 process.on("SIGINT",()=>{console.log(JSON.stringify({packets:{received:n}}));process.exit(0)});`;
 
-async function measure(name: string, args: string[]): Promise<void> {
-  const child = await startChild(args.map((a) => a.replace("PORT", "0")));
+async function measure(name: string, child: Child): Promise<void> {
   const port = child.port;
   const before = cpuUs(child.pid);
   const threadsBefore = threadCpuUs(child.pid);
@@ -67,27 +66,11 @@ async function measure(name: string, args: string[]): Promise<void> {
     console.log(`    thread ${t.name.padEnd(14)} ${t.us.toFixed(2)} us/datagram`);
 }
 
-await measure("bare dgram socket", ["-e", BARE, "PORT"]);
+await measure("bare dgram socket", await startChild(["-e", BARE, "0"]));
 for (const config of values.configs.split(",")) {
   for (const delay of values["batch-delays"].split(",")) {
-    const [l, w] = config.split("x");
-    await measure(`receive -l${l} -w${w} --batch-delay ${delay}ms`, [
-      CLI,
-      "receive",
-      "-b",
-      "127.0.0.1",
-      "-p",
-      "PORT",
-      "-l",
-      l,
-      "-w",
-      w,
-      "--rcvbuf",
-      "4m",
-      "--batch-delay",
-      `${delay}ms`,
-      "--json",
-      "-",
-    ]);
+    const [l, w] = config.split("x").map(Number);
+    const child = await startReceiveChild("127.0.0.1", l, w, ["--batch-delay", `${delay}ms`]);
+    await measure(`receive -l${l} -w${w} --batch-delay ${delay}ms`, child);
   }
 }

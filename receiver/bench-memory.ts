@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { encodeExtended } from "../blaster/codec.ts";
-import { CLI, rssBytes, startChild } from "./bench-child.ts";
+import { rssBytes, startReceiveChild } from "./bench-child.ts";
 import { WorkerCore } from "./core.ts";
 import { SequenceTracker } from "./sequence.ts";
 import { createSink } from "./sinks.ts";
@@ -91,22 +91,7 @@ async function liveRun(
 ): Promise<{ growth: number; tracked: number; drops: number; sent: number }> {
   const { runBlast } = await import("../blaster/blast.ts");
   const raw = values.transport === "raw";
-  const child = await startChild([
-    CLI,
-    "receive",
-    "-b",
-    raw ? "::" : "127.0.0.1",
-    "-p",
-    "0",
-    "-l",
-    "1",
-    "-w",
-    "2",
-    "--rcvbuf",
-    "4m",
-    "--json",
-    "-",
-  ]);
+  const child = await startReceiveChild(raw ? "::" : "127.0.0.1", 1, 2);
   const port = child.port;
   const before = rssBytes(child.pid);
   const blast = await runBlast({

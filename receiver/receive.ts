@@ -6,7 +6,7 @@
  * drain, merges their counters and histograms, and returns the report. `runReceiver` adds the
  * stop conditions (duration, idle, abort signal) for the CLI and scenarios.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
@@ -27,6 +27,7 @@ import {
   type ListenerResult,
   type ListenerTask,
 } from "./listener-thread.ts";
+import { readProcText } from "./procfs.ts";
 import { SEQUENCE_COUNTERS, type SequenceCounters } from "./sequence.ts";
 import { formatOutputSpec, type OutputSpec, openOutput } from "./sinks.ts";
 import {
@@ -195,11 +196,7 @@ const DEFAULTS = {
 const TICK_MS = 50;
 
 function readRmemMax(): number {
-  try {
-    return Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8").trim()) || 0;
-  } catch {
-    return 0;
-  }
+  return Number(readProcText("/proc/sys/net/core/rmem_max").trim()) || 0;
 }
 
 function waitNotice(port: MessagePort): Promise<ListenerNotice> {
