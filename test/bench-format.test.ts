@@ -20,7 +20,7 @@ import {
 } from "../scenarios/bench/format.ts";
 import { REFERENCE_CHECKSUM, referenceOp, referenceState } from "../scenarios/bench/reference.ts";
 import { meanWithMargin, median, medianWithMargin } from "../scenarios/bench/stats.ts";
-import { ratioMeasurement } from "../scenarios/bench/suite.ts";
+import { toMeasurements } from "../scenarios/bench/suite.ts";
 import { comparisonTable, formatValue, resultsTable } from "../scenarios/bench/table.ts";
 
 const env = { node: "v24.0.0", platform: "linux", arch: "x64", cpuModel: "Some CPU", cpus: 2 };
@@ -43,6 +43,19 @@ const reference: Measurement = {
   rmePercent: 0.5,
   kind: "reference",
 };
+/** encode as a ratio to the reference, the way the suite runner reports it. */
+const encodeRatio: Measurement = {
+  name: "codec/encode extended 64 B vs reference",
+  suite: "codec",
+  unit: "x reference",
+  value: 2_500_000 / 700_000,
+  rmePercent: Math.hypot(1.5, 0.5),
+  direction: "bigger",
+  kind: "ratio",
+  of: encode.name,
+  samples: 5000,
+  extra: "ops/s / reference ops/s, round by round",
+};
 const lost: Measurement = {
   name: "e2e/lost messages",
   suite: "e2e",
@@ -56,7 +69,7 @@ const lost: Measurement = {
 
 describe("github-action-benchmark custom formats", () => {
   it("writes exactly {name, unit, value, range, extra} per figure, split by direction", () => {
-    const all = [reference, encode, ratioMeasurement(encode, 700_000, 0.5), lost];
+    const all = [reference, encode, encodeRatio, lost];
     const bigger = toActionFormat(all, "bigger");
     const smaller = toActionFormat(all, "smaller");
     assert.deepEqual(
@@ -83,14 +96,39 @@ describe("github-action-benchmark custom formats", () => {
     // JSON round trip keeps it intact (what the CI integration reads)
     assert.deepEqual(JSON.parse(JSON.stringify(bigger)), bigger);
   });
+});
 
-  it("gives a ratio to the reference with both margins combined", () => {
-    const r = ratioMeasurement(encode, 700_000, 2);
-    assert.equal(r.name, "codec/encode extended 64 B vs reference");
-    assert.equal(r.unit, "x reference");
-    assert.equal(r.kind, "ratio");
-    assert.ok(Math.abs(r.value - 2_500_000 / 700_000) < 1e-12);
-    assert.ok(Math.abs(r.rmePercent - 2.5) < 1e-12); // hypot(1.5, 2)
+describe("suite measurements", () => {
+  it("gives each task's figure and, next to it, its ratio to the reference from the rounds", () => {
+    const figure = (name: string, opsPerSecond: number, rmePercent: number) => ({
+      name,
+      opsPerSecond,
+      rmePercent,
+      samples: 100,
+      batch: 8,
+      note: "what one op is",
+    });
+    const out = toMeasurements(
+      "codec",
+      [
+        {
+          task: figure("encode", 2_000_000, 1),
+          reference: figure("reference", 800_000, 2),
+          ratio: { mean: 2.4, rmePercent: 3 },
+        },
+      ],
+      5,
+    );
+    assert.deepEqual(
+      out.map((m) => [m.name, m.kind, m.unit, m.value]),
+      [
+        ["codec/reference", "reference", "ops/s", 800_000],
+        ["codec/encode", "absolute", "ops/s", 2_000_000],
+        ["codec/encode vs reference", "ratio", "x reference", 2.4],
+      ],
+    );
+    assert.equal(out[2].of, "codec/encode");
+    assert.equal(out[2].rmePercent, 3);
   });
 });
 
@@ -134,7 +172,7 @@ describe("reference workload", () => {
 
 describe("tables", () => {
   it("shows each figure with its ratio to the reference on one row", () => {
-    const text = resultsTable([reference, encode, ratioMeasurement(encode, 700_000, 0.5)]);
+    const text = resultsTable([reference, encode, encodeRatio]);
     const lines = text.split("\n");
     assert.equal(lines.length, 4); // header, rule, reference, encode
     assert.match(

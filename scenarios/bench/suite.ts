@@ -305,26 +305,3 @@ export function toMeasurements(
   }
   return out;
 }
-
-/**
- * A figure divided by the reference's ops/s, with both margins of error combined in
- * quadrature (the relative margin of a quotient of independent means).
- */
-export function ratioMeasurement(
-  m: Measurement,
-  referenceOpsPerSecond: number,
-  referenceRmePercent: number,
-): Measurement {
-  return {
-    name: `${m.name} vs reference`,
-    suite: m.suite,
-    unit: "x reference",
-    value: m.value / referenceOpsPerSecond,
-    rmePercent: Math.hypot(m.rmePercent, referenceRmePercent),
-    direction: m.direction,
-    kind: "ratio",
-    of: m.name,
-    samples: m.samples,
-    extra: `${m.unit} / reference ops/s (${REFERENCE_NAME})`,
-  };
-}
