@@ -50,17 +50,63 @@ export function socketBudget(): number {
   return Math.max(0, limits.soft - openFileCount() - FD_RESERVE);
 }
 
-function check(options: TransportOptions): string | null {
+async function check(options: TransportOptions): Promise<string | null> {
   const needed = options.activeHosts;
   const budget = socketBudget();
-  if (needed <= budget) return null;
-  const limits = openFileLimits();
-  return (
-    `--transport socket needs one socket per sending host (${needed}), but the open-file limit ` +
-    `(ulimit -n: soft ${limits?.soft}, hard ${limits?.hard}) leaves room for about ${budget}. ` +
-    `Use --hosts ${budget} or fewer, raise the limit (ulimit -n ${needed + 1024}; above the hard ` +
-    `limit needs root or /etc/security/limits.conf), or use --transport raw`
-  );
+  if (needed > budget) {
+    const limits = openFileLimits();
+    return (
+      `--transport socket needs one socket per sending host (${needed}), but the open-file limit ` +
+      `(ulimit -n: soft ${limits?.soft}, hard ${limits?.hard}) leaves room for about ${budget}. ` +
+      `Use --hosts ${budget} or fewer, raise the limit (ulimit -n ${needed + 1024}; above the hard ` +
+      `limit needs root or /etc/security/limits.conf), or use --transport raw`
+    );
+  }
+  return unbindablePrefix(options);
+}
+
+/** The error code of binding a UDP socket to `address` (port 0), or null when it binds. */
+function bindError(address: string, family: 4 | 6): Promise<string | null> {
+  const socket = createSocket({ type: family === 4 ? "udp4" : "udp6" });
+  return new Promise((resolve) => {
+    socket.once("error", (error: NodeJS.ErrnoException) => {
+      socket.close();
+      resolve(error.code ?? error.message);
+    });
+    socket.bind({ address, port: 0, exclusive: true }, () => socket.close(() => resolve(null)));
+  });
+}
+
+/**
+ * A --sources prefix whose addresses this machine does not have (the usual case: an IPv6
+ * documentation prefix, picked because the raw transport spoofs it, when `auto` fell back to
+ * sockets): every host's bind would fail with EADDRNOTAVAIL. Found before the run by binding
+ * the first and the last sending host's address, and said in one line with what to do.
+ * (127.0.0.0/8 and its IPv4-mapped form are always bindable on Linux.)
+ */
+async function unbindablePrefix(options: TransportOptions): Promise<string | null> {
+  const { sources, target } = options;
+  if (sources.kind !== "ipv6-prefix" && sources.kind !== "ipv4-prefix") return null;
+  for (const host of new Set([0, Math.max(0, options.activeHosts - 1)])) {
+    const address = sourceAddress(sources, host);
+    if (address === null || (await bindError(address, target.family)) !== "EADDRNOTAVAIL") {
+      continue;
+    }
+    const v6 = sources.kind === "ipv6-prefix";
+    const fixes = v6
+      ? "allow binding addresses that are not assigned (sysctl -w net.ipv6.ip_nonlocal_bind=1, " +
+        "best inside a network namespace), or use --transport udp-batch (sends from them with " +
+        "IPV6_FREEBIND, no privileges needed)"
+      : `make the prefix local (ip route add local ${sources.prefix} dev lo) or allow binding ` +
+        "addresses that are not assigned (sysctl -w net.ipv4.ip_nonlocal_bind=1), best inside " +
+        "a network namespace";
+    return (
+      `--transport socket binds every host to its own address of --sources ${sources.prefix}, ` +
+      `but host ${host}'s ${address} is not assigned on this machine (EADDRNOTAVAIL): ${fixes}, ` +
+      "or run as root with --transport raw (spoofed sources need no addresses)"
+    );
+  }
+  return null;
 }
 
 class SocketTransport implements Transport {

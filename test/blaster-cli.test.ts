@@ -1,9 +1,10 @@
 /**
  * `netcons-bench blast` as a user runs it: exit codes and one-line messages for bad options,
- * the loopback safety check, the summary, --json and --truth files, and SIGTERM mid-run.
+ * the loopback safety check, a --sources prefix the socket transport cannot bind, the summary,
+ * --json and --truth files, and SIGTERM mid-run.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,10 +15,13 @@ import { main } from "../scenarios/cli.ts";
 const NODE = process.execPath;
 const CLI = new URL("../scenarios/cli.ts", import.meta.url).pathname;
 
-/** Runs the command; `onSeed` is called once the seed line is out (signal handlers are set). */
-function cli(args: string[], onSeed?: (pid: number) => void) {
+/**
+ * Runs the command (`argv`: a wrapper such as capsh instead of node, see withoutRawPermission);
+ * `onSeed` is called once the seed line is out (signal handlers are set).
+ */
+function cli(args: string[], onSeed?: (pid: number) => void, argv = [NODE, CLI, "blast", ...args]) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(NODE, [CLI, "blast", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => {
@@ -60,6 +64,33 @@ async function sink() {
   return { port: socket.address().port, count: () => count, close: () => socket.close() };
 }
 
+/** The error code of binding `address`, or null when it binds (then the test has nothing to check). */
+function bindError(address: string): Promise<string | null> {
+  const socket = createSocket(address.includes(":") ? "udp6" : "udp4");
+  return new Promise((resolve) => {
+    socket.once("error", (error: NodeJS.ErrnoException) => {
+      socket.close();
+      resolve(error.code ?? error.message);
+    });
+    socket.bind({ address, port: 0 }, () => socket.close(() => resolve(null)));
+  });
+}
+
+/**
+ * Runs the command without CAP_NET_RAW: through `capsh --drop=cap_net_raw` as root, as it is
+ * otherwise. Null when that cannot be arranged here (root without capsh).
+ */
+function withoutRawPermission(args: string[]) {
+  const command = [NODE, CLI, "blast", ...args];
+  let argv = command;
+  if (process.getuid?.() === 0) {
+    if (spawnSync("capsh", ["--help"]).error) return null;
+    const quoted = command.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+    argv = ["capsh", "--drop=cap_net_raw", "--", "-c", `exec ${quoted}`];
+  }
+  return cli(args, undefined, argv);
+}
+
 describe("blast command", () => {
   const bad: [string[], RegExp][] = [
     [["--hosts", "0"], /--hosts.*expected an integer from 1/],
@@ -80,6 +111,57 @@ describe("blast command", () => {
       assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
     });
   }
+
+  it("says in one line (exit 2) that an unassigned IPv6 --sources prefix cannot be bound, and what to do", async (t) => {
+    const prefix = "2001:db8:7e57::/64";
+    if ((await bindError("2001:db8:7e57::1")) !== "EADDRNOTAVAIL") {
+      t.skip("2001:db8:7e57::1 is bindable here (assigned, or net.ipv6.ip_nonlocal_bind=1)");
+      return;
+    }
+    const r = await inProcess(["--transport", "socket", "--sources", prefix, "--count", "4"]);
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 2, r.stderr); // the seed, then the message
+    assert.match(lines[1], /2001:db8:7e57::1 is not assigned on this machine \(EADDRNOTAVAIL\)/);
+    assert.match(lines[1], /net\.ipv6\.ip_nonlocal_bind=1/);
+    assert.match(lines[1], /--transport udp-batch/);
+    assert.match(lines[1], /root with --transport raw/);
+  });
+
+  it("names the IPv4 fixes for an unassigned IPv4 prefix", async (t) => {
+    if ((await bindError("198.18.0.1")) !== "EADDRNOTAVAIL") {
+      t.skip("198.18.0.1 is bindable here");
+      return;
+    }
+    const args = ["--transport", "socket", "--target", "127.0.0.1:1514", "--sources"];
+    const r = await inProcess([...args, "198.18.0.0/15", "--count", "4"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /ip route add local 198\.18\.0\.0\/15 dev lo/);
+    assert.match(r.stderr, /net\.ipv4\.ip_nonlocal_bind=1/);
+  });
+
+  it("--transport auto without raw permission: the fallback's unbindable prefix is one line, exit 2", async (t) => {
+    if ((await bindError("2001:db8:7e57::1")) !== "EADDRNOTAVAIL") {
+      t.skip("2001:db8:7e57::1 is bindable here");
+      return;
+    }
+    const run = withoutRawPermission([
+      ...["--transport", "auto", "--sources", "2001:db8:7e57::/64", "--count", "4"],
+    ]);
+    if (!run) {
+      t.skip("running as root without capsh: cannot drop CAP_NET_RAW");
+      return;
+    }
+    const r = await run;
+    if (/auto picked raw/.test(r.stderr)) {
+      t.skip("raw sockets are permitted even without CAP_NET_RAW here");
+      return;
+    }
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--transport auto picked socket \(raw unavailable: /);
+    assert.match(r.stderr, /2001:db8:7e57::1 is not assigned on this machine/);
+    assert.doesNotMatch(r.stderr, /\n\s+at |blast failed/, "no stack trace, no failed run");
+  });
 
   it("refuses a target outside loopback without --allow-remote", async () => {
     const r = await cli(["--target", "192.0.2.10:1514", "--count", "1"]);
