@@ -27,6 +27,7 @@ import { QUICK_ROUNDS, ROUNDS } from "../bench/suite.ts";
 import { comparisonTable, e2eSummary, resultsTable, verdictSummary } from "../bench/table.ts";
 import { choiceOption, durationOption, EXIT, integerOption, UsageError } from "../options.ts";
 import { checkWritable, writeJson } from "../output-files.ts";
+import { onInterrupt } from "../signals.ts";
 
 export const REPORT_FORMAT = "netcons-bench/bench-report@1";
 
@@ -243,9 +244,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
 
   // Ctrl-C / SIGTERM stop the run; what was measured is still reported and written.
   const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  const release = onInterrupt(() => controller.abort());
   let run: BenchRun;
   let e2e: EndToEndResult | undefined;
   let e2eError: Error | undefined;
@@ -287,8 +286,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
       }
     }
   } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
+    release();
     progress?.("");
   }
   const measurements: Measurement[] = run.measurements;

@@ -11,6 +11,7 @@ import { formatProgress, formatReport } from "../../receiver/report.ts";
 import { type OutputSpec, parseOutputSpec } from "../../receiver/sinks.ts";
 import { durationOption, EXIT, integerOption, UsageError } from "../options.ts";
 import { checkWritable, writeJson } from "../output-files.ts";
+import { onInterrupt } from "../signals.ts";
 
 interface ReceiveOptions {
   listeners: number;
@@ -190,15 +191,10 @@ export function register(program: Command): void {
       if (opts.ndjson) writeFileSync(opts.ndjson, "");
       const live = opts.progress || process.stderr.isTTY;
       const controller = new AbortController();
-      let signals = 0;
-      const onSignal = (name: NodeJS.Signals) => {
-        signals++;
-        if (signals > 1) process.exit(EXIT.interrupted); // a second Ctrl-C: give up at once
+      const release = onInterrupt((name) => {
         process.stderr.write(`\nreceive: ${name}, stopping and writing the report\n`);
         controller.abort(name);
-      };
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
+      });
       let report: ReceiverReport;
       let percentiles: ReturnType<
         Awaited<ReturnType<typeof runReceiver>>["receiver"]["percentiles"]
@@ -261,8 +257,7 @@ export function register(program: Command): void {
         if (/cannot listen/.test(e.message)) throw new UsageError(e.message);
         throw error;
       } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
+        release();
       }
       // With --output print the messages own stdout; the report then goes to stderr.
       const human = opts.output.kind === "print" ? process.stderr : process.stdout;
@@ -280,6 +275,6 @@ export function register(program: Command): void {
       }
       if (opts.json) writeJson(opts.json, ledger ? { ...report, ledger } : report);
       if (opts.hdr && percentiles) writeHdrFiles(opts.hdr, percentiles);
-      if (signals > 0) process.exitCode = EXIT.interrupted;
+      if (controller.signal.aborted) process.exitCode = EXIT.interrupted;
     });
 }

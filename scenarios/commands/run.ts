@@ -13,6 +13,7 @@ import { writeJson } from "../output-files.ts";
 import { resultsTable } from "../results.ts";
 import { runScenario } from "../runner.ts";
 import { loadScenario } from "../schema.ts";
+import { onInterrupt } from "../signals.ts";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -59,21 +60,19 @@ host-scale.yaml, soak.yaml, ci-regression.yaml.`,
         );
       }
       const controller = new AbortController();
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (controller.signal.aborted) {
-          // A second Ctrl-C: leave now. results.json already holds every finished trial.
+      const release = onInterrupt(
+        (signal) => {
+          process.stderr.write(
+            `\n${signal}: stopping after the current trial, writing the results so far\n`,
+          );
+          controller.abort();
+        },
+        // results.json already holds every finished trial.
+        (signal) =>
           process.stderr.write(
             `\n${signal} again: exiting; ${join(outDir, "results.json")} has the finished trials\n`,
-          );
-          process.exit(EXIT.interrupted);
-        }
-        process.stderr.write(
-          `\n${signal}: stopping after the current trial, writing the results so far\n`,
-        );
-        controller.abort();
-      };
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
+          ),
+      );
       let results: Awaited<ReturnType<typeof runScenario>>;
       try {
         results = await runScenario(loaded, {
@@ -83,8 +82,7 @@ host-scale.yaml, soak.yaml, ci-regression.yaml.`,
           onEvent: liveView(),
         });
       } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
+        release();
       }
       if (opts.json) {
         writeJson("-", results);
