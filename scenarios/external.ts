@@ -44,11 +44,19 @@ export interface NetconsdStats {
   workers: { worker: number; messages: number; hosts: number }[];
   /** "Exiting listener L queued N messages", one per listener. */
   listeners: { listener: number; messages: number }[];
+  /**
+   * Host states dropped by netconsd's `-g` garbage collection ("Worker W GC'd N in T ms"), summed
+   * over every collection. Its age test compares a wall-clock receive time with a monotonic
+   * clock, so it collects hosts that are still sending; each shows up as a sequence reset.
+   */
+  gcCollected: number;
+  /** How many collections ran. */
+  gcRuns: number;
 }
 
 /** Parses netconsd's exit statistics from its output; null when none of them is there. */
 export function parseNetconsdStats(output: string): NetconsdStats | null {
-  const stats: NetconsdStats = { workers: [], listeners: [] };
+  const stats: NetconsdStats = { workers: [], listeners: [], gcCollected: 0, gcRuns: 0 };
   let found = false;
   for (const m of output.matchAll(/Total messages processed by listeners:\s*(\d+)/g)) {
     stats.listenerMessages = Number(m[1]);
@@ -67,6 +75,11 @@ export function parseNetconsdStats(output: string): NetconsdStats | null {
   }
   for (const m of output.matchAll(/Exiting listener (\d+) queued (\d+) messages/g)) {
     stats.listeners.push({ listener: Number(m[1]), messages: Number(m[2]) });
+    found = true;
+  }
+  for (const m of output.matchAll(/Worker \d+ GC'd (\d+) in \d+ ?ms/g)) {
+    stats.gcCollected += Number(m[1]);
+    stats.gcRuns++;
     found = true;
   }
   return found ? stats : null;
@@ -129,7 +142,54 @@ export interface ExternalTarget {
   stop(): Promise<ExternalMeasurement>;
 }
 
-const OUTPUT_CAP = 1 << 20;
+/** Output kept from the start (start-up errors) and from the end (netconsd's exit statistics). */
+const HEAD_CAP = 1 << 20;
+const TAIL_CAP = 256 << 10;
+
+/**
+ * A target's output, kept within bounds: the first HEAD_CAP characters and the last TAIL_CAP
+ * (a verbose output module such as printer.so writes megabytes per second, and the exit
+ * statistics come last). Pure: chunks in, text out.
+ */
+export class OutputKeeper {
+  private head = "";
+  private tailChunks: string[] = [];
+  private tailLength = 0;
+  /** Characters seen in all. */
+  total = 0;
+
+  add(chunk: string): void {
+    this.total += chunk.length;
+    if (this.head.length < HEAD_CAP) {
+      const room = HEAD_CAP - this.head.length;
+      this.head += chunk.slice(0, room);
+      if (chunk.length <= room) return;
+      chunk = chunk.slice(room);
+    }
+    this.tailChunks.push(chunk);
+    this.tailLength += chunk.length;
+    // Trim whole chunks once the tail holds twice its cap (amortised, no per-chunk copying).
+    if (this.tailLength > 2 * TAIL_CAP) {
+      const joined = this.tailChunks.join("").slice(-TAIL_CAP);
+      this.tailChunks = [joined];
+      this.tailLength = joined.length;
+    }
+  }
+
+  /** Everything when it fit; else the head, a marker with what was left out, and the tail. */
+  text(): string {
+    const tail = this.tailChunks.join("").slice(-TAIL_CAP);
+    const skipped = this.total - this.head.length - tail.length;
+    if (skipped <= 0) return this.head + tail;
+    return `${this.head}\n[... ${skipped} characters of output not kept ...]\n${tail}`;
+  }
+
+  /** The last lines, for error messages and the report. */
+  lastLines(n: number): string {
+    const tail = this.tailLength > 0 ? this.tailChunks.join("").slice(-TAIL_CAP) : this.head;
+    return tail.trimEnd().split("\n").slice(-n).join("\n").trim();
+  }
+}
 
 /**
  * Process groups of targets still running. Each target leads its own group (so stop() can
@@ -170,12 +230,12 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
+  const output = new OutputKeeper();
   let log: WriteStream | undefined;
   if (options.logFile) log = createWriteStream(options.logFile);
   const keep = (chunk: Buffer) => {
     log?.write(chunk);
-    if (output.length < OUTPUT_CAP) output += chunk.toString("utf8");
+    output.add(chunk.toString("utf8"));
   };
   child.stdout.on("data", keep);
   child.stderr.on("data", keep);
@@ -187,11 +247,21 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
     });
   });
   const spawnError = new Promise<Error>((resolve) => child.on("error", resolve));
-  const tail = () => output.split("\n").slice(-20).join("\n").trim();
+  const tail = () => output.lastLines(20);
   const pid = child.pid;
+  // Tracked until its output pipes close, not just until the leader exits: a pipeline stage or
+  // a forked child can outlive the shell that started it.
   if (pid !== undefined) trackGroup(pid);
-  void exitPromise.then(() => {
+  const untrack = () => {
     if (pid !== undefined) liveGroups.delete(pid);
+  };
+  const pipesClosed = new Promise<void>((resolve) => {
+    let open = 2;
+    const done = () => {
+      if (--open === 0) resolve();
+    };
+    child.stdout.once("close", done);
+    child.stderr.once("close", done);
   });
   const killGroup = (signal: NodeJS.Signals) => {
     try {
@@ -209,10 +279,15 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
       sleep(50).then(() => "tick" as const),
       spawnError.then((e) => e),
     ]);
-    if (race instanceof Error)
+    if (race instanceof Error) {
+      untrack();
       throw new TargetError(`cannot start "${options.command}": ${race.message}`);
+    }
     if (exited) {
       const e = exited as { code: number | null; signal: string | null };
+      // A pipeline stage or a forked child may be left behind by the shell.
+      killGroup("SIGKILL");
+      untrack();
       log?.end();
       throw new TargetError(
         `target exited (code ${e.code}, signal ${e.signal}) before binding port ${options.port}: "${options.command}"\n${tail()}`,
@@ -225,6 +300,7 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
     if (Date.now() > deadline) {
       killGroup("SIGKILL");
       await exitPromise;
+      untrack();
       log?.end();
       throw new TargetError(
         `target did not bind UDP port ${options.port} within ${options.readyTimeoutMs} ms: "${options.command}"\n${tail()}`,
@@ -281,6 +357,7 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
     async stop(): Promise<ExternalMeasurement> {
       if (!end) measureLoadEnd();
       const e = end!;
+      const stopAt = Date.now();
       killGroup("SIGTERM");
       let killed = false;
       const result = await Promise.race([
@@ -292,18 +369,19 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
         killGroup("SIGKILL");
       }
       const exit = result ?? (await exitPromise);
-      // Let the pipes drain: the exit statistics are the last thing netconsd writes.
-      await new Promise<void>((resolve) => {
-        let open = 2;
-        const done = () => {
-          if (--open === 0) resolve();
-        };
-        if (child.stdout.readableEnded) done();
-        else child.stdout.once("end", done);
-        if (child.stderr.readableEnded) done();
-        else child.stderr.once("end", done);
-        setTimeout(resolve, options.stopTimeoutMs).unref();
-      });
+      // Let the pipes drain: the exit statistics are the last thing netconsd writes, and in a
+      // pipeline (`netconsd ... | filter`) the last stage writes them after the shell has gone.
+      // Whatever still holds the pipes when the grace period is over gets SIGKILL.
+      const drained = await Promise.race([
+        pipesClosed.then(() => true),
+        sleep(Math.max(0, stopAt + options.stopTimeoutMs - Date.now()), false, { ref: false }),
+      ]);
+      if (!drained) {
+        killed = true;
+        killGroup("SIGKILL");
+        await Promise.race([pipesClosed, sleep(1000, undefined, { ref: false })]);
+      }
+      untrack();
       await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
       return {
         pid: pid!,
@@ -318,7 +396,7 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
         exitCode: exit.code,
         exitSignal: exit.signal,
         killed,
-        stats: parseNetconsdStats(output),
+        stats: parseNetconsdStats(output.text()),
         outputTail: tail(),
         logFile: options.logFile,
       };

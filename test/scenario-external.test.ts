@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -96,3 +96,91 @@ test("a target that exits before binding, or never binds, is a clear error", asy
     /did not bind UDP port \d+ within 300 ms/,
   );
 });
+
+/** A target that binds the port, then writes `mib` MiB of module-style output; stats on SIGTERM. */
+function verboseTarget(dir: string): string {
+  const file = join(dir, "verbose-target.mjs");
+  writeFileSync(
+    file,
+    `import { createSocket } from "node:dgram";
+const [port, mib] = process.argv.slice(2).map(Number);
+const line = "::ffff:127.0.0.1: 6.1.0 S000001 T00000000000001 F0/L6 printer-style line\\n";
+const block = line.repeat(Math.ceil(65536 / line.length));
+for (let n = 0; n < (mib << 20); n += block.length) process.stdout.write(block);
+const s = createSocket({ type: "udp6", ipv6Only: false });
+s.bind(port, "::");
+process.once("SIGTERM", () => {
+  process.stdout.write("[netconsd] threads.c:111: INFO: Total messages processed by workers: 7 from 1 hosts\\n");
+  s.close();
+});
+`,
+  );
+  return file;
+}
+
+test("a verbose target (an output module on stdout): the exit statistics after megabytes of output are still parsed", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ncb-ext-"));
+  const port = await freeUdpPort();
+  const target = await startExternalTarget({
+    command: `${process.execPath} ${verboseTarget(dir)} ${port} 3`,
+    port,
+    readyTimeoutMs: 10_000,
+    stopTimeoutMs: 5_000,
+    logFile: join(dir, "target.log"),
+  });
+  const m = await target.stop();
+  assert.equal(m.stats?.workerMessages, 7, m.outputTail);
+  assert.equal(m.stats?.hosts, 1);
+  assert.match(m.outputTail, /processed by workers: 7 from 1 hosts$/);
+  // The log file keeps everything.
+  assert.ok(statSync(join(dir, "target.log")).size > 3 << 20);
+});
+
+test("a pipeline target: a filter stage that outlives SIGTERM delivers the statistics; a stage that holds the pipes past the grace period is killed", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ncb-ext-"));
+  const script = verboseTarget(dir);
+  let port = await freeUdpPort();
+  // The recipe for netconsd + printer.so with its output dropped: only netconsd's own lines pass.
+  const filtered = await startExternalTarget({
+    command: `${process.execPath} ${script} ${port} 2 | (trap '' TERM; exec grep --line-buffered '^\\[netconsd\\]')`,
+    port,
+    readyTimeoutMs: 10_000,
+    stopTimeoutMs: 5_000,
+  });
+  const f = await filtered.stop();
+  assert.equal(f.stats?.workerMessages, 7, f.outputTail);
+  assert.equal(f.killed, false);
+
+  port = await freeUdpPort();
+  const lingering = await startExternalTarget({
+    command: `${process.execPath} ${script} ${port} 0 & (trap '' TERM; exec sleep 30)`,
+    port,
+    readyTimeoutMs: 10_000,
+    stopTimeoutMs: 1_000,
+  });
+  const t0 = Date.now();
+  const l = await lingering.stop();
+  assert.ok(Date.now() - t0 < 4_000, `stop took ${Date.now() - t0} ms`);
+  assert.equal(l.killed, true);
+  assert.equal(l.stats?.workerMessages, 7, l.outputTail);
+  // Nothing of the group is left running (a killed orphan may stay a zombie until reaped).
+  assert.deepEqual(liveMembers(l.pid), []);
+});
+
+/** Processes of process group `pgid` that are not zombies, from /proc/PID/stat. */
+function liveMembers(pgid: number): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    // Fields after the command name: state ppid pgrp ...
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(pgrp) === pgid && state !== "Z") out.push(stat);
+  }
+  return out;
+}
