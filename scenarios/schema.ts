@@ -277,7 +277,11 @@ export function gridPath(key: string): string {
   return key === "listeners" || key === "workers" ? `target.${key}` : key;
 }
 
-/** Sets `path` (dotted) in a plain object tree, creating objects on the way. */
+/**
+ * Sets `path` (dotted) in a plain object tree, creating objects on the way. A null value (YAML
+ * `null` or `~`) removes the key instead: `--set target.options=null` drops a receiver's options
+ * when a bundled scenario is pointed at a command.
+ */
 export function setPath(root: Record<string, unknown>, path: string, value: unknown): void {
   const keys = path.split(".");
   if (keys.some((k) => k === "")) throw new Error(`"${path}" is not a dotted key path`);
@@ -286,29 +290,45 @@ export function setPath(root: Record<string, unknown>, path: string, value: unkn
     // A key that itself holds dots (a sweep grid's `load.hosts`) is matched whole.
     const rest = keys.slice(i).join(".");
     if (Object.hasOwn(at, rest)) {
-      at[rest] = value;
+      if (value === null) delete at[rest];
+      else at[rest] = value;
       return;
     }
     const key = keys[i];
     const next = at[key];
-    if (next === undefined || next === null) at[key] = {};
-    else if (typeof next !== "object" || Array.isArray(next)) {
+    if (next === undefined || next === null) {
+      if (value === null) return; // nothing there to remove
+      at[key] = {};
+    } else if (typeof next !== "object" || Array.isArray(next)) {
       throw new Error(
         `cannot set "${path}": "${key}" holds ${JSON.stringify(next)}, not a mapping`,
       );
     }
     at = at[key] as Record<string, unknown>;
   }
-  at[keys[keys.length - 1]] = value;
+  if (value === null) delete at[keys[keys.length - 1]];
+  else at[keys[keys.length - 1]] = value;
 }
 
 /** Validates a plain object as a scenario; issues become one UsageError naming `source`. */
 export function validateScenario(raw: unknown, source: string): Scenario {
   const parsed = scenarioSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map(
-    (issue) => `${source}: ${formatPath(issue.path)}: ${issueMessage(issue)}`,
-  );
+  const target = (raw as { target?: { kind?: unknown } } | null)?.target;
+  const lines = parsed.error.issues.map((issue) => {
+    let message = `${source}: ${formatPath(issue.path)}: ${issueMessage(issue)}`;
+    // The usual way to meet this: a bundled receiver scenario pointed at a command by --set.
+    if (
+      target?.kind === "command" &&
+      issue.code === "unrecognized_keys" &&
+      issue.path.length === 1 &&
+      issue.path[0] === "target" &&
+      issue.keys.includes("options")
+    ) {
+      message += ` (target.options are our receiver's settings; for kind: command remove them with --set target.options=null)`;
+    }
+    return message;
+  });
   throw new UsageError(lines.join("\n"));
 }
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseProcStat, parseProcStatus } from "../receiver/procfs.ts";
 import { compareRuns } from "../scenarios/compare.ts";
-import { parseNetconsdStats } from "../scenarios/external.ts";
+import { OutputKeeper, parseNetconsdStats } from "../scenarios/external.ts";
 import { UsageError } from "../scenarios/options.ts";
 import { type Results, recommend } from "../scenarios/results.ts";
 import { gridPoints, loadScenario } from "../scenarios/schema.ts";
@@ -212,6 +212,21 @@ thresholds: ["drops.total = 0"]
     fails(`name: x\ntarget: { kind: receiver }\n`, ["plan.kind=zero-loss"]),
     /plan\.kind: expected plan\.kind one of/,
   );
+  // A bundled receiver scenario pointed at a command keeps its receiver options: say how to drop them.
+  const receiverWithOptions = "name: x\ntarget: { kind: receiver, options: { rcvbuf: 4194304 } }\n";
+  assert.match(
+    fails(receiverWithOptions, ["target.kind=command", "target.command=nd -u {port}"]),
+    /target: unknown key "options" \(.*remove them with --set target\.options=null\)/,
+  );
+  writeFileSync(file, receiverWithOptions);
+  const pointed = loadScenario(file, [
+    "target.kind=command",
+    "target.command=nd -u {port}",
+    "target.options=null",
+    "target.nothing.here=~",
+  ]).scenario.target;
+  assert.equal(pointed.kind, "command");
+  assert.equal("options" in pointed, false);
 
   writeFileSync(
     file,
@@ -260,7 +275,32 @@ Total messages processed by workers: 672 from 5 hosts
     { worker: 1, messages: 272, hosts: 2 },
   ]);
   assert.equal(s.listeners.length, 2);
+  assert.equal(s.gcCollected, 0);
   assert.equal(parseNetconsdStats("nothing here\n"), null);
+  // netconsd -g: every collection logs how many host states it dropped.
+  const gc = parseNetconsdStats(`[netconsd] worker.c:356: INFO: Worker 1 GC'd 7 in 0ms
+[netconsd] worker.c:356: INFO: Worker 0 GC'd 3 in 12ms
+[netconsd] threads.c:111: INFO: Total messages processed by workers: 6000 from 10 hosts
+`)!;
+  assert.equal(gc.gcCollected, 10);
+  assert.equal(gc.gcRuns, 2);
+  assert.equal(gc.workerMessages, 6000);
+});
+
+test("output keeper: head and tail of a long output, the middle counted", () => {
+  const k = new OutputKeeper();
+  k.add("start-up line\n");
+  assert.equal(k.text(), "start-up line\n");
+  const chunk = `${"x".repeat(1023)}\n`;
+  for (let i = 0; i < 4096; i++) k.add(chunk); // 4 MiB, as a printer module writes
+  k.add("Total messages processed by workers: 5 from 1 hosts\n");
+  const text = k.text();
+  assert.ok(text.startsWith("start-up line\n"));
+  assert.ok(text.length < (1 << 20) + (256 << 10) + 100, `kept ${text.length}`);
+  assert.match(text, /\[\.\.\. \d+ characters of output not kept \.\.\.\]/);
+  assert.equal(parseNetconsdStats(text)?.workerMessages, 5);
+  assert.equal(k.lastLines(1), "Total messages processed by workers: 5 from 1 hosts");
+  assert.equal(k.total, 14 + 4096 * 1024 + 52);
 });
 
 /** A minimal results object for the recommendation (only the fields it reads). */
