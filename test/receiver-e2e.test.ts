@@ -10,7 +10,7 @@ import { encodeExtended, encodeLegacy } from "../blaster/codec.ts";
 import { formatStamp, monotonicUs } from "../blaster/stamp.ts";
 import { workerForAddress } from "../receiver/batch.ts";
 import { type ReceiverReport, startReceiver } from "../receiver/receive.ts";
-import { pause, sender, targetPort, waitProcessed } from "./receiver-helpers.ts";
+import { loopbackReceiver, pause, sender, waitProcessed } from "./receiver-helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ncb-receiver-"));
 after(() => {
@@ -27,14 +27,11 @@ function readJsonl(file: string): Record<string, unknown>[] {
 describe("receiver end to end (loopback, threads)", () => {
   it("delivers the wire-format vectors E1-E8 to the jsonl sink exactly", async () => {
     const file = join(dir, "vectors.jsonl");
-    const r = await startReceiver({
-      bind: "127.0.0.1",
-      port: 0,
+    const r = await loopbackReceiver({
       workers: 2,
       rcvbuf: 4 << 20,
       output: { kind: "jsonl", file },
     });
-    targetPort(r.port);
     const s = await sender("127.0.0.1");
     const e8 = encodeExtended(
       {
@@ -138,14 +135,7 @@ describe("receiver end to end (loopback, threads)", () => {
 
   it("counts known loss, reordering and duplication exactly, per host", async () => {
     // A large buffer: exact counts need no kernel drop, even on a machine busy with other work.
-    const r = await startReceiver({
-      bind: "127.0.0.1",
-      port: 0,
-      listeners: 2,
-      workers: 2,
-      rcvbuf: 4 << 20,
-    });
-    targetPort(r.port);
+    const r = await loopbackReceiver({ listeners: 2, workers: 2, rcvbuf: 4 << 20 });
     // Host A: 0..49, 10 and 20 lost, 30 duplicated, 41 before 40.
     // Host B: 100..139 as 3-fragment messages; seq 110's middle fragment lost, seq 120's first
     // fragment duplicated, seq 125 sent after 127 (fragments reversed).
@@ -200,14 +190,7 @@ describe("receiver end to end (loopback, threads)", () => {
   });
 
   it("keeps each host on one worker and spreads hosts over workers", async () => {
-    const r = await startReceiver({
-      bind: "127.0.0.1",
-      port: 0,
-      listeners: 2,
-      workers: 3,
-      rcvbuf: 4 << 20,
-    });
-    targetPort(r.port);
+    const r = await loopbackReceiver({ listeners: 2, workers: 3, rcvbuf: 4 << 20 });
     const hosts = await Promise.all(
       Array.from({ length: 12 }, (_, i) => sender(`127.0.1.${i + 1}`)),
     );
@@ -240,13 +223,7 @@ describe("receiver end to end (loopback, threads)", () => {
 
   it("reassembles fragments sent in any order; writes per-host files with dir:", async () => {
     const path = join(dir, "hosts");
-    const r = await startReceiver({
-      bind: "127.0.0.1",
-      port: 0,
-      workers: 1,
-      output: { kind: "dir", path },
-    });
-    targetPort(r.port);
+    const r = await loopbackReceiver({ workers: 1, output: { kind: "dir", path } });
     const s = await sender("127.0.0.5");
     const text = Array.from({ length: 300 }, (_, i) => `w${i}`).join(" ");
     const frags = encodeExtended(
@@ -266,8 +243,7 @@ describe("receiver end to end (loopback, threads)", () => {
   });
 
   it("counts a malformed flood without crashing and keeps receiving", async () => {
-    const r = await startReceiver({ bind: "127.0.0.1", port: 0, workers: 2, rcvbuf: 4 << 20 });
-    targetPort(r.port);
+    const r = await loopbackReceiver({ workers: 2, rcvbuf: 4 << 20 });
     const s = await sender("127.0.0.6");
     const bad = [
       Buffer.alloc(0), // empty
@@ -296,14 +272,7 @@ describe("receiver end to end (loopback, threads)", () => {
   });
 
   it("bounds its queues: overflow is counted as queue drops and everything read adds up", async () => {
-    const r = await startReceiver({
-      bind: "127.0.0.1",
-      port: 0,
-      workers: 1,
-      queueLimit: 4,
-      rcvbuf: 1 << 20,
-    });
-    targetPort(r.port);
+    const r = await loopbackReceiver({ workers: 1, queueLimit: 4, rcvbuf: 1 << 20 });
     const s = await sender("127.0.0.7");
     const [p] = encodeExtended({ facility: 0, level: 6, seq: 1, tsUs: 0, text: "burst" });
     // Not awaited one by one: the burst sits in the socket buffer and is read in one go.
@@ -318,8 +287,7 @@ describe("receiver end to end (loopback, threads)", () => {
   });
 
   it("measures end-to-end latency from the blaster's stamp and writes HdrHistogram text", async () => {
-    const r = await startReceiver({ bind: "127.0.0.1", port: 0, workers: 1 });
-    targetPort(r.port);
+    const r = await loopbackReceiver({ workers: 1 });
     const s = await sender("127.0.0.8");
     for (let seq = 0; seq < 20; seq++) {
       // Intended 5 ms before now: every latency is at least 5000 µs.
@@ -357,8 +325,7 @@ describe("receiver start-up", () => {
 
 describe("receiver host table", () => {
   it("evicts the least recently seen host when --max-hosts are tracked, and idle hosts", async () => {
-    const full = await startReceiver({ bind: "127.0.0.1", port: 0, workers: 1, maxHosts: 2 });
-    targetPort(full.port);
+    const full = await loopbackReceiver({ workers: 1, maxHosts: 2 });
     const hosts = await Promise.all([1, 2, 3, 4, 5].map((i) => sender(`127.0.2.${i}`)));
     for (const h of hosts) {
       await h.send(encodeExtended({ facility: 0, level: 6, seq: 1, tsUs: 0, text: "x" })[0]);
@@ -371,8 +338,7 @@ describe("receiver host table", () => {
     assert.equal(a.hostsTracked, 2);
     assert.ok(a.advice.some((x) => x.rule === "evictions"));
 
-    const idle = await startReceiver({ bind: "127.0.0.1", port: 0, workers: 1, hostIdleMs: 100 });
-    targetPort(idle.port);
+    const idle = await loopbackReceiver({ workers: 1, hostIdleMs: 100 });
     const h = await sender("127.0.2.9");
     await h.send(encodeExtended({ facility: 0, level: 6, seq: 1, tsUs: 0, text: "x" })[0]);
     await waitProcessed(idle, 1);

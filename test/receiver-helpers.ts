@@ -1,6 +1,6 @@
 /** Helpers for the receiver tests: senders bound to chosen loopback addresses, waiting. */
 import dgram from "node:dgram";
-import type { RunningReceiver } from "../receiver/receive.ts";
+import { type ReceiverOptions, type RunningReceiver, startReceiver } from "../receiver/receive.ts";
 
 export interface Sender {
   address: string;
@@ -31,6 +31,13 @@ let receiverPort = 0;
 /** Senders created after this send to `port`. */
 export function targetPort(port: number): void {
   receiverPort = port;
+}
+
+/** A receiver on 127.0.0.1 at any free port; senders created after this send to it. */
+export async function loopbackReceiver(options: ReceiverOptions = {}): Promise<RunningReceiver> {
+  const r = await startReceiver({ bind: "127.0.0.1", port: 0, ...options });
+  targetPort(r.port);
+  return r;
 }
 
 /** Waits (bounded) until the receiver has processed `count` datagrams. */
