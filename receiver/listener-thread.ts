@@ -25,7 +25,6 @@ export interface ListenerTask {
   port: number;
   /** Requested SO_RCVBUF in bytes, 0 = the system default. */
   rcvbuf: number;
-  workers: number;
   /** One port per worker, in worker order. */
   ports: MessagePort[];
   control: MessagePort;
@@ -60,7 +59,7 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
     task.index * LISTENER_LIVE.length * 8,
     LISTENER_LIVE.length,
   );
-  const workers = task.workers;
+  const workers = task.rings.length;
   const limit = task.queueLimit;
   const batchDelayMs = task.batchDelayMs;
   const writers = task.rings.map((ring) => new RingWriter(ring));

@@ -295,7 +295,6 @@ export async function startReceiver(
         // The first listener may take any free port (0); the others join it.
         port: boundPort,
         rcvbuf: o.rcvbuf,
-        workers: W,
         ports,
         control: control.port2,
         inFlight,
