@@ -187,8 +187,11 @@ export function register(program: Command): void {
         ["--json", opts.json],
         ["--hdr", opts.hdr],
       ]);
-      // Progress lines are appended during the run: start from an empty file.
-      if (opts.ndjson) writeFileSync(opts.ndjson, "");
+      // Start the files empty: progress lines are appended during the run, and a report left
+      // from an earlier run must not pass for this one's if this run fails.
+      for (const file of [opts.ndjson, opts.json, opts.hdr]) {
+        if (file && file !== "-") writeFileSync(file, "");
+      }
       const live = opts.progress || process.stderr.isTTY;
       const controller = new AbortController();
       const release = onInterrupt((name) => {
