@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -92,6 +92,15 @@ describe("bench input errors", () => {
     const tolerance = bench("--quick", "--tolerance", "lots");
     assert.equal(tolerance.code, 2);
     assert.match(tolerance.stderr, /--tolerance/);
+    // Nothing left to run is a mistake, not an empty baseline.
+    const empty = join(dir, "empty-baseline.json");
+    const nothing = bench("--quick", "--filter", "e2e", "--no-e2e", "--save", empty);
+    assert.equal(nothing.code, 2);
+    assert.equal(
+      nothing.stderr,
+      "netcons-bench: --filter e2e with --no-e2e: nothing is left to run\n",
+    );
+    assert.equal(existsSync(empty), false);
   });
 
   it("refuses an unwritable output file before running, not after (which lost the report)", () => {

@@ -206,6 +206,9 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
     selected = picked.selected;
   }
   if (!options.e2e) selected = selected.filter((n) => n !== "e2e");
+  if (selected.length === 0) {
+    throw new UsageError(`--filter ${options.filter} with --no-e2e: nothing is left to run`);
+  }
   const suites = selected.filter((n) => n !== "e2e");
   const withE2e = selected.includes("e2e");
   // Read the baseline and check the output paths first: a bad file should fail in a second,
