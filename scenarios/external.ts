@@ -100,6 +100,14 @@ export interface ExternalMeasurement {
   command: string;
   /** Sockets bound to the port when the load ended. */
   sockets: number;
+  /** Sockets bound to the port when the load started (fewer at the end: some were closed). */
+  socketsAtLoadStart: number;
+  /**
+   * Set when the target (the process started, e.g. the shell of a compound command) had already
+   * exited when the load ended: it crashed or was killed during the trial, so its exit
+   * statistics, if any, do not cover the whole load.
+   */
+  exitedDuringLoad: { code: number | null; signal: string | null } | null;
   /** Datagrams the target's sockets refused during the trial (per-socket drops column). */
   socketDrops: number;
   /** System-wide RcvbufErrors (UDP + UDP6) during the trial: includes any other UDP user. */
@@ -320,6 +328,10 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
   let idleRss = idle?.rssBytes ?? 0;
   let last: TreeSample | null = idle;
   let end: { cpuMs: number; kernel: KernelSample; rss: number } | null = null;
+  let exitedDuringLoad: { code: number | null; signal: string | null } | null = null;
+  // The last socket drop count read while the sockets existed: a target that dies takes its
+  // sockets' counters with it, and this is then the best figure left.
+  let sampledSocketDrops = 0;
 
   const sample = (): ExternalSample | null => {
     const tree = sampleProcessTree(pid!);
@@ -327,6 +339,7 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
     last = tree;
     sampledPeak = Math.max(sampledPeak, tree.rssBytes, tree.peakRssBytes);
     const k = sampleKernel(options.port);
+    if (k.sockets > 0) sampledSocketDrops = Math.max(sampledSocketDrops, k.socketDrops);
     return {
       tMs: Date.now() - readyAt,
       cpuMs: tree.cpuMs - start.cpuMs,
@@ -338,6 +351,8 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
 
   const measureLoadEnd = (): void => {
     sample();
+    if (exited)
+      exitedDuringLoad = { ...(exited as { code: number | null; signal: string | null }) };
     end = {
       cpuMs: last?.cpuMs ?? start.cpuMs,
       kernel: sampleKernel(options.port),
@@ -387,7 +402,14 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
         pid: pid!,
         command: options.command,
         sockets: e.kernel.sockets,
-        socketDrops: Math.max(0, e.kernel.socketDrops - start.kernel.socketDrops),
+        socketsAtLoadStart: start.kernel.sockets,
+        exitedDuringLoad,
+        socketDrops: Math.max(
+          0,
+          (e.kernel.sockets < start.kernel.sockets
+            ? Math.max(e.kernel.socketDrops, sampledSocketDrops)
+            : e.kernel.socketDrops) - start.kernel.socketDrops,
+        ),
         rcvbufErrorsSystemWide: Math.max(0, e.kernel.rcvbufErrors - start.kernel.rcvbufErrors),
         cpuMs: e.cpuMs - start.cpuMs,
         rssIdleBytes: idleRss,

@@ -323,6 +323,16 @@ export async function runScenario(
   else
     for (const p of results.points)
       p.thresholds = evaluateAll(thresholds, pointFigures(results, p));
+  // A trial that went wrong (the target died during the load...) fails its point whatever the
+  // thresholds say; a search already counts such a trial as a failed step.
+  for (const p of results.points) {
+    if (p.search) continue;
+    for (const i of p.trials) {
+      const failure = results.trials[i]?.error;
+      if (failure)
+        p.thresholds.push({ threshold: "trial", pass: false, message: `trial ${i}: ${failure}` });
+    }
+  }
   for (const p of results.points) {
     for (const o of p.thresholds)
       if (!o.pass) results.failedThresholds.push(`[${p.label}] ${o.message}`);

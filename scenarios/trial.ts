@@ -306,6 +306,7 @@ export function buildFigures(input: FigureInputs): TrialFigures {
       : (external?.stats?.hosts ?? Math.min(hosts, b("messages") || hosts));
   let loss: TrialFigures["loss"];
   let drops: TrialFigures["drops"];
+  let error = input.error;
   let deliveredPackets: number;
   const peakFromSamples = Math.max(0, ...input.samples.map((s) => s.rssBytes));
   let target: TrialFigures["target"];
@@ -358,6 +359,21 @@ export function buildFigures(input: FigureInputs): TrialFigures {
       logFile: m.logFile,
       outputTail: m.outputTail,
     };
+    // A target that died or closed its port during the load: datagrams sent after that went
+    // nowhere (the kernel answered port unreachable), and its socket counters died with it.
+    const died = m.exitedDuringLoad
+      ? `the target exited during the trial (code ${m.exitedDuringLoad.code}, signal ${m.exitedDuringLoad.signal})`
+      : m.sockets < m.socketsAtLoadStart
+        ? `the target closed ${m.socketsAtLoadStart - m.sockets} of its ${m.socketsAtLoadStart} socket(s) during the trial`
+        : undefined;
+    if (died) {
+      error ??= `${died}; last output: ${m.outputTail.split("\n").slice(-3).join(" | ") || "(none)"}`;
+      if (processed === undefined) {
+        // Nothing says how much of the load it took in before it went: none of it is confirmed.
+        lost = packetsOnWire;
+        source = `${died} without exit statistics: nothing it received can be confirmed`;
+      }
+    }
     if (processed !== undefined) {
       const unaccounted = packetsOnWire - processed;
       target.netconsd = {
@@ -437,7 +453,7 @@ export function buildFigures(input: FigureInputs): TrialFigures {
     startedAt: input.startedAt,
     durationMs: blastDurationMs,
     interrupted: input.interrupted,
-    error: input.error,
+    error,
     rate: {
       targetPps: b("rate.targetPps") || (spec.ratePps ?? num(spec.scenario.load.rate)),
       achievedPps: b("rate.achievedPps"),

@@ -118,6 +118,29 @@ thresholds:
   assert.equal(readResults(join(dir, "bad")).failedThresholds.length, 1);
 });
 
+test("a target that dies during the load fails its trial: nothing it took in is confirmed", () => {
+  // The counter is killed 3 s after it was started, inside the 4 s load (which begins once it
+  // has bound and warmed up), before it can print any statistics; its socket (and the socket's
+  // drop counter) goes with it.
+  const { dir, file } = scenarioFile(`name: dies
+target:
+  kind: command
+  command: "{node} ${counter} --port {port} & sleep 3; kill -KILL $!"
+  warmup: 500ms
+load: { duration: 4s, rate: 1000, hosts: 4, seed: 1 }
+thresholds:
+  - "rate.achievedPps >= 900"
+`);
+  const r = runCli(file, "--out", join(dir, "out"));
+  assert.equal(r.status, 99, r.stdout + r.stderr);
+  assert.match(r.stdout, /FAIL \[once\] trial 0: the target exited during the trial \(code 0/);
+  const t = readResults(join(dir, "out")).trials[0];
+  assert.match(t.error ?? "", /exited during the trial/);
+  assert.equal(t.loss.packets, t.sent.packetsOnWire);
+  assert.match(t.loss.source, /nothing it received can be confirmed/);
+  assert.equal(t.rate.deliveredPps, 0);
+});
+
 test("a bad scenario file exits 2 naming the file, the key and the expected form", () => {
   const { file } = scenarioFile("name: x\ntarget: { kind: receiver, workers: many }\n");
   const r = runCli(file);
