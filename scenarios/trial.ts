@@ -366,13 +366,18 @@ export function buildFigures(input: FigureInputs): TrialFigures {
       : m.sockets < m.socketsAtLoadStart
         ? `the target closed ${m.socketsAtLoadStart - m.sockets} of its ${m.socketsAtLoadStart} socket(s) during the trial`
         : undefined;
+    const lastOutput = m.outputTail.split("\n").slice(-3).join(" | ") || "(none)";
     if (died) {
-      error ??= `${died}; last output: ${m.outputTail.split("\n").slice(-3).join(" | ") || "(none)"}`;
+      error ??= `${died}; last output: ${lastOutput}`;
       if (processed === undefined) {
         // Nothing says how much of the load it took in before it went: none of it is confirmed.
         lost = packetsOnWire;
         source = `${died} without exit statistics: nothing it received can be confirmed`;
       }
+    } else if (m.killed && m.stats === null) {
+      // Still busy (a netconsd draining a long queue) or deaf to SIGTERM: either way what it took
+      // in cannot be reconciled, and the trial must not pass on the socket drops alone.
+      error ??= `the target did not exit within target.stopTimeout after SIGTERM and was killed, before any exit statistics; last output: ${lastOutput}`;
     }
     if (processed !== undefined) {
       const unaccounted = packetsOnWire - processed;

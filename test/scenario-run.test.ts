@@ -141,6 +141,38 @@ thresholds:
   assert.equal(t.rate.deliveredPps, 0);
 });
 
+test("a target that ignores SIGTERM is killed after the grace period and fails its trial", () => {
+  const { dir, file } = scenarioFile("name: deaf\n");
+  const deaf = join(dir, "deaf.mjs");
+  writeFileSync(
+    deaf,
+    `import { createSocket } from "node:dgram";
+const s = createSocket({ type: "udp6", ipv6Only: false });
+s.on("message", () => {});
+s.bind(Number(process.argv[2]), "::");
+process.on("SIGTERM", () => {}); // deaf: no statistics, no exit
+`,
+  );
+  writeFileSync(
+    file,
+    `name: deaf
+target: { kind: command, command: "{node} ${deaf} {port}", warmup: 200ms, stopTimeout: 500ms }
+load: { duration: 500ms, rate: 1000, hosts: 2, seed: 1 }
+thresholds: ["loss.packets == 0"]
+`,
+  );
+  const r = runCli(file, "--out", join(dir, "out"));
+  assert.equal(r.status, 99, r.stdout + r.stderr);
+  assert.match(r.stdout, /ok {3}\[once\] loss\.packets == 0/);
+  assert.match(
+    r.stdout,
+    /FAIL \[once\] trial 0: the target did not exit within target\.stopTimeout/,
+  );
+  const t = readResults(join(dir, "out")).trials[0];
+  assert.equal((t.external as { killed: boolean }).killed, true);
+  assert.equal(t.target.exitSignal, "SIGKILL");
+});
+
 test("a bad scenario file exits 2 naming the file, the key and the expected form", () => {
   const { file } = scenarioFile("name: x\ntarget: { kind: receiver, workers: many }\n");
   const r = runCli(file);
