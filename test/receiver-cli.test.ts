@@ -160,5 +160,23 @@ describe("receive command (child process)", () => {
     const unwritable = run(["receive", "--port", "0", "--json", "/nonexistent-dir/report.json"]);
     assert.equal(await exited(unwritable.child), EXIT.usage);
     assert.match(unwritable.stderr(), /cannot write --json \/nonexistent-dir\/report.json: ENOENT/);
+    const clash = run([
+      "receive",
+      "-b",
+      "127.0.0.1",
+      "-p",
+      "0",
+      "-d",
+      "1s",
+      "-o",
+      "print",
+      "--json",
+      "-",
+    ]);
+    assert.equal(await exited(clash.child), EXIT.usage);
+    assert.equal(
+      clash.stderr(),
+      "netcons-bench: --json - with -o print: the report would be mixed into the messages on stdout\n",
+    );
   });
 });

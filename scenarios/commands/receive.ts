@@ -182,6 +182,11 @@ export function register(program: Command): void {
     .option("--progress", "live line even when stderr is not a TTY")
     .action(async (opts: ReceiveOptions) => {
       if (opts.interval <= 0) throw new UsageError("--interval must be above 0");
+      if (opts.json === "-" && opts.output.kind === "print") {
+        throw new UsageError(
+          "--json - with -o print: the report would be mixed into the messages on stdout",
+        );
+      }
       checkWritable([
         ["--ndjson", opts.ndjson],
         ["--json", opts.json],
