@@ -1,8 +1,9 @@
 /**
  * runBlast: the programmatic API behind `netcons-bench blast`. Validates the options, chooses
  * source addresses, checks the transport can work (file descriptors...), runs one piscina worker
- * per shard of hosts, gathers live totals from shared memory, and merges the shards' results
- * into one report (and, when asked, a per-host truth file).
+ * per shard of hosts (or, with `mainThread`, the only shard on the calling thread), gathers live
+ * totals from shared memory, and merges the shards' results into one report (and, when asked,
+ * a per-host truth file).
  */
 import { randomInt } from "node:crypto";
 import { once } from "node:events";
@@ -10,7 +11,6 @@ import { createWriteStream } from "node:fs";
 import { enableCompileCache } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Piscina } from "piscina";
 import { MAX_PRINT_CHUNK } from "./codec.ts";
 import type { Format, SizeSpec, SysdataFields } from "./content.ts";
 import { NO_SYSDATA } from "./content.ts";
@@ -20,6 +20,7 @@ import type { LatencySummary } from "./latency.ts";
 import {
   CONTROL,
   LIVE_COUNTERS,
+  runShard,
   type ShardResult,
   type ShardTask,
   sharedLayout,
@@ -90,6 +91,13 @@ export interface BlastOptions {
   truthFile?: string;
   /** Datagrams per batch (default 256). */
   batch?: number;
+  /**
+   * Send from the calling thread instead of a worker thread (only with workers: 1). Saves the
+   * worker's isolate (~10 MB of a million-host run's memory); the caller's event loop then
+   * shares its thread with the send loop, which yields to it after every batch. The CLI does
+   * this for --workers 1; a caller that runs a receiver in the same process should not.
+   */
+  mainThread?: boolean;
 }
 
 export interface BlastProgress {
@@ -107,6 +115,8 @@ export interface BlastReport {
   seed: number;
   hosts: number;
   workers: number;
+  /** The hosts were sent from the calling thread (options.mainThread), not a worker. */
+  mainThread: boolean;
   format: Format;
   size: string;
   stamp: boolean;
@@ -124,7 +134,7 @@ export interface BlastReport {
   expected: { messagesDelivered: number; missing: number; duplicates: number; outOfOrder: number };
   rate: { targetPps: number; achievedPps: number; ramp: [number, number] | null; burst: number };
   latenessUs: LatencySummary | null;
-  /** CPU time of the worker threads' send loops, and per packet sent (µs). */
+  /** CPU time of the send loops (worker threads, or the main thread), and per packet sent (µs). */
   cpu: { workerUs: number; usPerPacket: number };
   durationMs: number;
   stopped: "count" | "duration" | "signal" | "hosts";
@@ -172,6 +182,8 @@ async function resolve(options: BlastOptions): Promise<Resolved> {
     fail(`--workers must be an integer >= 1, got ${workers}`);
   if (workers > hosts)
     fail(`--workers ${workers} is more than --hosts ${hosts}: every worker needs hosts`);
+  if (options.mainThread && workers !== 1)
+    fail(`sending from the main thread needs workers 1, got ${workers}`);
   const seed = options.seed ?? randomInt(0, 2 ** 32);
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32)
     fail(`--seed must be an integer from 0 to 4294967295, got ${seed}`);
@@ -353,18 +365,21 @@ export async function runBlast(
   if (hooks.signal?.aborted) stop();
   hooks.signal?.addEventListener("abort", stop, { once: true });
 
-  const pool = new Piscina({
-    filename: new URL("./worker.ts", import.meta.url).href,
-    minThreads: workers,
-    maxThreads: workers,
-    concurrentTasksPerWorker: 1,
-    idleTimeout: 60_000,
-    env: workerEnv(),
-    // The send loop allocates little, but V8 lets a worker's young generation grow to ~8 MB;
-    // capping it saves ~4 MB a worker at 4 MB, and even 2 MB made no measurable difference per
-    // packet (bench-blast, interleaved runs: 4.10 vs 4.14 CPU µs per packet).
-    resourceLimits: { maxYoungGenerationSizeMb: 4 },
-  });
+  // Piscina itself is loaded only when worker threads are used.
+  const pool = options.mainThread
+    ? null
+    : new (await import("piscina")).Piscina({
+        filename: new URL("./worker.ts", import.meta.url).href,
+        minThreads: workers,
+        maxThreads: workers,
+        concurrentTasksPerWorker: 1,
+        idleTimeout: 60_000,
+        env: workerEnv(),
+        // The send loop allocates little, but V8 lets a worker's young generation grow to ~8 MB;
+        // capping it saves ~4 MB a worker at 4 MB, and even 2 MB made no measurable difference per
+        // packet (bench-blast, interleaved runs: 4.10 vs 4.14 CPU µs per packet).
+        resourceLimits: { maxYoungGenerationSizeMb: 4 },
+      });
   const tasks: Promise<ShardResult>[] = [];
   for (let shard = 0; shard < workers; shard++) {
     // Rates are shared in proportion to hosts too, so every host sends at the same pace.
@@ -376,15 +391,14 @@ export async function runBlast(
           overUs: r.durationMs * 1000,
         }
       : undefined;
-    tasks.push(
-      pool.run({
-        ...task,
-        shard,
-        schedule: { ratePps: r.ratePps * part, ramp: rampShare, burst: options.burst ?? 1 },
-        maxMessages: r.count < 0 ? -1 : messageShare(r.count, task.content.hosts, workers, shard),
-        shared,
-      } satisfies ShardTask),
-    );
+    const shardTask: ShardTask = {
+      ...task,
+      shard,
+      schedule: { ratePps: r.ratePps * part, ramp: rampShare, burst: options.burst ?? 1 },
+      maxMessages: r.count < 0 ? -1 : messageShare(r.count, task.content.hosts, workers, shard),
+      shared,
+    };
+    tasks.push(pool ? pool.run(shardTask) : runShard(shardTask));
   }
   // A shard that fails (cannot bind...) must not leave the others waiting for the start.
   const failed = Promise.race(tasks.map((t) => t.then(() => new Promise<never>(() => {}))));
@@ -431,7 +445,7 @@ export async function runBlast(
   } finally {
     if (progressTimer) clearInterval(progressTimer);
     hooks.signal?.removeEventListener("abort", stop);
-    await pool.destroy();
+    await pool?.destroy();
   }
   const report = await merge(options, r, results, startUs[0]);
   if (options.truthFile) await writeTruth(options.truthFile, report, results);
@@ -498,6 +512,7 @@ async function merge(
     seed: content.seed,
     hosts,
     workers: r.workers,
+    mainThread: options.mainThread === true,
     format: content.format,
     size: describeSize(content.size),
     stamp: content.stamp,

@@ -240,6 +240,41 @@ describe("runBlast on loopback", () => {
     assert.notDeepEqual(a, c);
   });
 
+  it("mainThread: the same datagrams as from a worker, sent from the calling thread", async () => {
+    const run = async (mainThread: boolean) => {
+      const cpuBefore = process.threadCpuUsage();
+      const { report, got } = await blastInto("127.0.0.1", {
+        ...{ hosts: 5, count: 3000, seed: 9, stamp: false, format: "mixed", mainThread },
+        size: { kind: "range", min: 30, max: 1500 },
+      });
+      const cpu = process.threadCpuUsage(cpuBefore);
+      const bySource = new Map<string, string[]>();
+      for (const g of got)
+        bySource.set(g.source, [...(bySource.get(g.source) ?? []), g.bytes.toString("base64")]);
+      return {
+        report,
+        thisThreadUs: cpu.user + cpu.system,
+        bytes: Object.fromEntries([...bySource].sort()),
+      };
+    };
+    const inline = await run(true);
+    const worker = await run(false);
+    assert.equal(inline.report.mainThread, true);
+    assert.equal(worker.report.mainThread, false);
+    assert.equal(inline.report.messages, 3000);
+    assert.equal(Object.keys(inline.bytes).length, 5);
+    assert.deepEqual(inline.bytes, worker.bytes);
+    // The send loop's CPU was spent on this thread.
+    assert.ok(
+      inline.thisThreadUs >= inline.report.cpu.workerUs,
+      `${inline.thisThreadUs} < ${inline.report.cpu.workerUs}`,
+    );
+    await assert.rejects(
+      runBlast({ target: "127.0.0.1:1514", hosts: 4, workers: 2, count: 1, mainThread: true }),
+      (e: Error) => e instanceof BlastOptionsError && /main thread needs workers 1/.test(e.message),
+    );
+  });
+
   it("storm: a share of hosts panics at once, then goes silent", async () => {
     const { report, got } = await blastInto("127.0.0.1", {
       hosts: 10,

@@ -146,7 +146,7 @@ export function register(program: Command): void {
     .option("-n, --hosts <n>", "simulated hosts", integerOption("--hosts", 1, 16_000_000), 100)
     .option(
       "-w, --workers <n>",
-      "worker threads, each sending for a shard of the hosts",
+      "sending threads: 1 = the main thread, N > 1 = N worker threads, each for a shard of the hosts",
       integerOption("--workers", 1, 64),
       1,
     )
@@ -274,6 +274,9 @@ async function blast(opts: CliOptions): Promise<number> {
     transport: opts.transport,
     hosts: opts.hosts,
     workers: opts.workers,
+    // One sending thread: the main one, which has nothing else to do here (no worker isolate:
+    // ~10 MB less memory at a million hosts).
+    mainThread: opts.workers === 1,
     format: opts.format,
     size: opts.size,
     stamp: opts.stamp,
@@ -383,7 +386,7 @@ export function formatSummary(r: BlastReport): string {
   lines.push(`blast: seed ${r.seed}, stopped by ${r.stopped}`);
   for (const note of r.notes) lines.push(`  note: ${note}`);
   lines.push(
-    `  target ${r.target} from ${fmt(r.hosts)} hosts (${src}), transport ${r.transport}, ${r.workers} worker${r.workers === 1 ? "" : "s"}`,
+    `  target ${r.target} from ${fmt(r.hosts)} hosts (${src}), transport ${r.transport}, ${r.mainThread ? "sent from the main thread" : `${r.workers} worker${r.workers === 1 ? "" : "s"}`}`,
   );
   lines.push(
     `  messages ${fmt(r.messages)} (extended ${fmt(r.messagesExtended)}, legacy ${fmt(r.messagesLegacy)}${r.stormMessages ? `, storm ${fmt(r.stormMessages)}` : ""}), format ${r.format}, size ${r.size}${r.stamp ? "" : ", no stamp"}`,
@@ -397,7 +400,7 @@ export function formatSummary(r: BlastReport): string {
       ? `target ${fmt(r.rate.targetPps)} pps`
       : "unpaced";
   lines.push(
-    `  duration ${(r.durationMs / 1000).toFixed(3)} s, achieved ${fmt(r.rate.achievedPps)} pps (${target}), worker CPU ${r.cpu.usPerPacket.toFixed(2)} µs per packet`,
+    `  duration ${(r.durationMs / 1000).toFixed(3)} s, achieved ${fmt(r.rate.achievedPps)} pps (${target}), send-loop CPU ${r.cpu.usPerPacket.toFixed(2)} µs per packet`,
   );
   if (r.latenessUs) {
     const l = r.latenessUs;
