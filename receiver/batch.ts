@@ -61,17 +61,8 @@ export class RingWriter {
    */
   add(payload: Uint8Array, address: string, port: number, recvUs: number): boolean {
     const need = RECORD_HEADER_BYTES + address.length + payload.length;
-    let at = this.write & (this.size - 1);
-    const tail = this.size - at;
-    const padding = tail < need ? tail : 0;
-    const used = diff(this.write, Atomics.load(this.control, READ));
-    if (used + padding + need > this.size) return false;
-    if (padding > 0) {
-      if (tail >= 2) this.view.setUint16(at, WRAP, true);
-      this.write = (this.write + padding) | 0;
-      this.pending += padding;
-      at = 0;
-    }
+    const at = this.reserve(need);
+    if (at < 0) return false;
     const view = this.view;
     view.setUint16(at, payload.length, true);
     view.setUint16(at + 2, port, true);
@@ -83,6 +74,54 @@ export class RingWriter {
     this.pending += need;
     this.count++;
     return true;
+  }
+
+  /**
+   * add() from bytes already in memory (the native listener's receive buffers): the payload is
+   * src[start, start + length), the address text (ASCII) address[addressStart, +addressLength).
+   * No string or view is made per datagram.
+   */
+  addFrom(
+    src: Buffer,
+    start: number,
+    length: number,
+    address: Uint8Array,
+    addressStart: number,
+    addressLength: number,
+    port: number,
+    recvUs: number,
+  ): boolean {
+    const need = RECORD_HEADER_BYTES + addressLength + length;
+    const at = this.reserve(need);
+    if (at < 0) return false;
+    const view = this.view;
+    view.setUint16(at, length, true);
+    view.setUint16(at + 2, port, true);
+    view.setUint8(at + 4, addressLength);
+    view.setFloat64(at + 5, recvUs, true);
+    const bytes = this.bytes;
+    const a = at + RECORD_HEADER_BYTES;
+    for (let i = 0; i < addressLength; i++) bytes[a + i] = address[addressStart + i];
+    src.copy(bytes, a + addressLength, start, start + length);
+    this.write = (this.write + need) | 0;
+    this.pending += need;
+    this.count++;
+    return true;
+  }
+
+  /** Where a record of `need` bytes goes (wrapping to 0 when it does not fit before the end), or
+   * -1 when the ring has no room; write and pending then advance by `need` once it is written. */
+  private reserve(need: number): number {
+    const at = this.write & (this.size - 1);
+    const tail = this.size - at;
+    const padding = tail < need ? tail : 0;
+    const used = diff(this.write, Atomics.load(this.control, READ));
+    if (used + padding + need > this.size) return -1;
+    if (padding === 0) return at;
+    if (tail >= 2) this.view.setUint16(at, WRAP, true);
+    this.write = (this.write + padding) | 0;
+    this.pending += padding;
+    return 0;
   }
 
   /** The notice for the records appended since the last call. */
@@ -155,6 +194,21 @@ export function workerForAddress(address: string, workers: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < address.length; i++) {
     h ^= address.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % workers;
+}
+
+/** workerForAddress() over the address text's bytes (ASCII, so the same hash, no string). */
+export function workerForAddressBytes(
+  bytes: Uint8Array,
+  start: number,
+  length: number,
+  workers: number,
+): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < start + length; i++) {
+    h ^= bytes[i];
     h = Math.imul(h, 0x01000193);
   }
   return (h >>> 0) % workers;

@@ -7,11 +7,14 @@
  * A worker with `queueLimit` datagrams in flight, or whose ring is full, gets no more: further
  * datagrams for it are counted as queue drops (bounded memory instead of netconsd's unbounded
  * queues).
+ * Two ways to read the socket: Node's dgram (one 'message' event per datagram), or, where the
+ * native addon is built, recvmmsg batches (native-listener.ts); both feed the same hand-off.
  */
 import dgram from "node:dgram";
 import type { MessagePort } from "node:worker_threads";
 import { monotonicUs } from "../blaster/stamp.ts";
 import { fastMonotonicClock, type Ring, RingWriter, workerForAddress } from "./batch.ts";
+import { type ListenerKind, loadListenerAddon, runNativeListener } from "./native-listener.ts";
 
 /** A batch this big is handed over at once rather than after batchDelayMs. */
 const FLUSH_BYTES = 64 * 1024;
@@ -35,6 +38,8 @@ export interface ListenerTask {
   rings: Ring[];
   /** Longest a datagram waits in a listener's batch before it is handed over, ms. */
   batchDelayMs: number;
+  /** How to read the socket (the main thread resolved auto). */
+  kind: ListenerKind;
 }
 
 export interface ListenerResult {
@@ -45,46 +50,85 @@ export interface ListenerResult {
   batches: number;
   rcvbufBytes: number;
   socketErrors: number;
+  /** Datagrams longer than the native path's slot, handed on cut (always 0 on the dgram path). */
+  truncated: number;
 }
 
 export type ListenerNotice =
   | { type: "bound"; address: string; port: number; rcvbufBytes: number }
   | { type: "error"; message: string; code?: string };
 
-export default function runListener(task: ListenerTask): Promise<ListenerResult> {
-  const clock = fastMonotonicClock(monotonicUs);
+/** The listener -> workers hand-off both read paths drive. */
+export interface HandOff {
+  writers: RingWriter[];
+  inFlight: Int32Array;
+  clock: () => number;
+  counts: { datagrams: number; bytes: number; queueDrops: number; batches: number };
+  /** Hands one worker's batch over. */
+  flush(w: number): void;
+  /** Hands every non-empty batch over and publishes the live figures. */
+  flushAll(): void;
+  /** After the socket is closed: the last batches, the end notice to each worker, the result. */
+  end(socket: { rcvbufBytes: number; socketErrors: number; truncated: number }): ListenerResult;
+}
+
+function createHandOff(task: ListenerTask): HandOff {
   const inFlight = new Int32Array(task.inFlight);
   const live = new Float64Array(
     task.live,
     task.index * LISTENER_LIVE.length * 8,
     LISTENER_LIVE.length,
   );
-  const workers = task.rings.length;
-  const limit = task.queueLimit;
-  const batchDelayMs = task.batchDelayMs;
   const writers = task.rings.map((ring) => new RingWriter(ring));
-  let datagrams = 0;
-  let bytes = 0;
-  let queueDrops = 0;
-  let batches = 0;
-  let flushScheduled = false;
-  let rcvbufBytes = 0;
-  let socketErrors = 0;
-
+  const counts = { datagrams: 0, bytes: 0, queueDrops: 0, batches: 0 };
   const flush = (w: number) => {
     const writer = writers[w];
     if (writer.count === 0) return;
     Atomics.add(inFlight, w, writer.count);
     task.ports[w].postMessage(writer.take());
-    batches++;
+    counts.batches++;
   };
   const flushAll = () => {
+    for (let w = 0; w < writers.length; w++) flush(w);
+    live[0] = counts.datagrams;
+    live[1] = counts.bytes;
+    live[2] = counts.queueDrops;
+    live[3] = counts.batches;
+  };
+  return {
+    writers,
+    inFlight,
+    clock: fastMonotonicClock(monotonicUs),
+    counts,
+    flush,
+    flushAll,
+    end: (socket) => {
+      flushAll();
+      // The workers close the ports once they have read this (closing here could lose it).
+      for (const port of task.ports) port.postMessage({ closed: true });
+      return { index: task.index, ...counts, ...socket };
+    },
+  };
+}
+
+export default function runListener(task: ListenerTask): Promise<ListenerResult> {
+  const hand = createHandOff(task);
+  if (task.kind === "native") {
+    const loaded = loadListenerAddon();
+    // The main thread checked it already; this only fails if the file changed in between.
+    if ("error" in loaded) return Promise.reject(new Error(loaded.error));
+    return runNativeListener(task, loaded.addon, hand, FLUSH_BYTES);
+  }
+  const { writers, inFlight, clock, counts, flush } = hand;
+  const workers = task.rings.length;
+  const limit = task.queueLimit;
+  const batchDelayMs = task.batchDelayMs;
+  let flushScheduled = false;
+  let rcvbufBytes = 0;
+  let socketErrors = 0;
+  const flushAll = () => {
     flushScheduled = false;
-    for (let w = 0; w < workers; w++) flush(w);
-    live[0] = datagrams;
-    live[1] = bytes;
-    live[2] = queueDrops;
-    live[3] = batches;
+    hand.flushAll();
   };
 
   const family = task.bind.includes(":") ? "udp6" : "udp4";
@@ -97,17 +141,17 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
 
   socket.on("message", (msg, rinfo) => {
     const recvUs = clock();
-    datagrams++;
-    bytes += msg.length;
+    counts.datagrams++;
+    counts.bytes += msg.length;
     const address = rinfo.address;
     const w = workers === 1 ? 0 : workerForAddress(address, workers);
     const writer = writers[w];
     if (Atomics.load(inFlight, w) + writer.count >= limit) {
-      queueDrops++;
+      counts.queueDrops++;
       return;
     }
     if (!writer.add(msg, address, rinfo.port, recvUs)) {
-      queueDrops++; // the ring is full: the worker is that far behind
+      counts.queueDrops++; // the ring is full: the worker is that far behind
       return;
     }
     if (writer.pending >= FLUSH_BYTES) flush(w); // keep a busy worker fed without waiting
@@ -146,20 +190,7 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
     });
     task.control.on("message", (m: { type: string }) => {
       if (m.type !== "stop") return;
-      socket.close(() => {
-        flushAll();
-        // The workers close the ports once they have read this (closing here could lose it).
-        for (const port of task.ports) port.postMessage({ closed: true });
-        resolve({
-          index: task.index,
-          datagrams,
-          bytes,
-          queueDrops,
-          batches,
-          rcvbufBytes,
-          socketErrors,
-        });
-      });
+      socket.close(() => resolve(hand.end({ rcvbufBytes, socketErrors, truncated: 0 })));
     });
   });
 }

@@ -27,6 +27,7 @@ import {
   type ListenerResult,
   type ListenerTask,
 } from "./listener-thread.ts";
+import { type ListenerKind, loadListenerAddon } from "./native-listener.ts";
 import { readProcText } from "./procfs.ts";
 import { SEQUENCE_COUNTERS, type SequenceCounters } from "./sequence.ts";
 import { formatOutputSpec, type OutputSpec, openOutput } from "./sinks.ts";
@@ -65,6 +66,9 @@ export interface ReceiverOptions {
   ringBytes?: number;
   /** Longest a datagram waits in a listener's batch, ms (0 = only until the read burst ends). */
   batchDelayMs?: number;
+  /** How listeners read their socket: recvmmsg batches through the native addon, Node's dgram
+   * (one event per datagram), or auto = native where the addon is built, else dgram. */
+  listener?: "auto" | ListenerKind;
 }
 
 export interface ReceiverProgress {
@@ -100,6 +104,9 @@ export interface ReceiverReport {
     maxMessageBytes: number;
     fragmentTimeoutMs: number;
     batchDelayMs: number;
+    /** The read path the listeners used, and what was asked for. */
+    listener: ListenerKind;
+    listenerRequested: "auto" | ListenerKind;
     output: string;
   };
   packets: { read: number; received: number; malformed: number; bytes: number; ratePps: number };
@@ -145,6 +152,8 @@ export interface ReceiverReport {
     queueDrops: number;
     batches: number;
     socketErrors: number;
+    /** Datagrams longer than the native path's 2048-byte slot, handed on cut. */
+    truncated: number;
   }[];
   latencyUs: { endToEnd: LatencySummary; queue: LatencySummary; processing: LatencySummary };
   /** Threads that crashed (their figures come from the live counters, so may be short). */
@@ -190,6 +199,7 @@ const DEFAULTS = {
   intervalMs: 1000,
   ringBytes: DEFAULT_RING_BYTES,
   batchDelayMs: 1,
+  listener: "auto" as "auto" | ListenerKind,
 };
 
 /** How often workers expire timed state and flush sinks. */
@@ -212,6 +222,7 @@ export async function startReceiver(
   const output: OutputSpec = options.output ?? { kind: "none" };
   const L = o.listeners;
   const W = o.workers;
+  const kind = listenerKind(o.listener, o.bind, o.port);
   const startedAt = new Date();
   const t0 = performance.now();
 
@@ -302,6 +313,7 @@ export async function startReceiver(
         live: listenerLive,
         rings: rings[l],
         batchDelayMs: o.batchDelayMs,
+        kind,
       };
       const notice = waitNotice(control.port1);
       const result = listenerPool.run(task, { transferList: [...ports, control.port2] });
@@ -514,6 +526,7 @@ export async function startReceiver(
         rcvbufGranted,
         rmemMax,
         kernel: kernelDelta(kernelStart, kernelEnd),
+        kind,
         listeners,
         workers,
         failures,
@@ -551,6 +564,15 @@ export async function startReceiver(
   };
 }
 
+/** The read path for `requested`: native needs the addon (a clear start error without it). */
+function listenerKind(requested: "auto" | ListenerKind, bind: string, port: number): ListenerKind {
+  if (requested === "dgram") return "dgram";
+  const loaded = loadListenerAddon();
+  if (!("error" in loaded)) return "native";
+  if (requested === "auto") return "dgram";
+  throw new Error(`cannot listen on [${bind}]:${port}: --listener native needs ${loaded.error}`);
+}
+
 /** A crashed listener's result, from what it last published. */
 function listenerFromLive(index: number, live: Float64Array, rcvbufBytes: number): ListenerResult {
   const at = index * LISTENER_LIVE.length;
@@ -562,6 +584,7 @@ function listenerFromLive(index: number, live: Float64Array, rcvbufBytes: number
     batches: live[at + 3],
     rcvbufBytes,
     socketErrors: 0,
+    truncated: 0,
   };
 }
 
@@ -606,6 +629,7 @@ function buildReport(input: {
   port: number;
   rcvbufGranted: number;
   rmemMax: number;
+  kind: ListenerKind;
   kernel: ReturnType<typeof kernelDelta>;
   listeners: ListenerResult[];
   workers: WorkerResult[];
@@ -659,6 +683,8 @@ function buildReport(input: {
       maxMessageBytes: o.maxMessageBytes,
       fragmentTimeoutMs: o.fragmentTimeoutMs,
       batchDelayMs: o.batchDelayMs,
+      listener: input.kind,
+      listenerRequested: o.listener,
       output: formatOutputSpec(input.output),
     },
     packets: {
@@ -701,6 +727,7 @@ function buildReport(input: {
       queueDrops: l.queueDrops,
       batches: l.batches,
       socketErrors: l.socketErrors,
+      truncated: l.truncated,
     })),
     latencyUs: input.latency,
     failures: input.failures,

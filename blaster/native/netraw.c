@@ -2,7 +2,7 @@
  * netraw: the smallest native piece netcons-bench needs, against Node-API only (ABI-stable, so a
  * build against any Node's headers loads on the pinned Node 24).
  *
- * Node has neither raw sockets nor sendmmsg(2). This addon opens a socket (raw IPv6/IPv4 with the
+ * Node has neither raw sockets nor sendmmsg(2)/recvmmsg(2). This addon opens a socket (raw IPv6/IPv4 with the
  * IP header supplied by the caller, or an ordinary UDP socket) and sends a batch of datagrams
  * that JavaScript already built, laid out in one Buffer with offset/length arrays. It builds no
  * packets: every header byte comes from blaster/raw/packet.ts.
@@ -22,6 +22,18 @@
  *       for udp4, 16 for udp6), passed as IP_PKTINFO / IPV6_PKTINFO so one socket sends for many
  *       hosts (127.0.0.0/8 is all local; IPv6 prefixes need IPV6_FREEBIND, set by open()).
  *   close(fd)
+ *   openListener(bindAddress, port, rcvbufBytes) -> fd
+ *       A UDP socket for the receiver's listeners: AF_INET6 (dual-stack, IPV6_V6ONLY=0) for an
+ *       IPv6 address, else AF_INET; SO_REUSEPORT; SO_RCVBUF when rcvbufBytes > 0; bound. Throws as
+ *       open() does.
+ *   socketInfo(fd) -> { address, port, rcvbufBytes }   (getsockname + the granted SO_RCVBUF)
+ *   recvBatch(fd, buffer, meta: Int32Array, maxMsgs, timeoutMs) -> count, or -errno
+ *       One recvmmsg into buffer, datagram i in slot i (buffer.length / maxMsgs bytes; longer
+ *       datagrams are cut there and flagged). Waits up to timeoutMs (poll) when nothing is queued,
+ *       so the caller can look at its stop flag; EAGAIN/EINTR return 0. meta, RECV_META int32s
+ *       per datagram: [0] length kept, [1] source port, [2] 1 if truncated, [3] length of the
+ *       source address text, [4..7] the 16-byte source address (IPv4 as ::ffff:a.b.c.d),
+ *       [8..23] the address text as inet_ntop writes it (what Node's dgram reports).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -30,6 +42,7 @@
 #include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -332,14 +345,165 @@ static napi_value do_send_batch(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value do_close(napi_env env, napi_callback_info info) {
+/* The fd of a call whose only argument is one; 0 on success, else a TypeError is pending. */
+static int fd_arg(napi_env env, napi_callback_info info, const char *message, int32_t *fd) {
   size_t argc = 1;
   napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], fd) != napi_ok) {
+    throw_type(env, message);
+    return -1;
+  }
+  return 0;
+}
+
+static napi_value do_close(napi_env env, napi_callback_info info) {
   int32_t fd;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) return throw_type(env, "netraw.close: fd required");
+  if (fd_arg(env, info, "netraw.close: fd required", &fd) < 0) return NULL;
   if (close(fd) < 0) return throw_errno(env, errno, "close");
   return NULL;
+}
+
+/* Per-datagram int32s in recvBatch's meta (keep in step with receiver/native-listener.ts). */
+#define RECV_META 24
+#define RECV_MAX 256
+
+static napi_value do_open_listener(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) return throw_type(env, "netraw.openListener: (bindAddress, port, rcvbufBytes) required");
+  char text[64];
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, argv[0], text, sizeof text, &n) != napi_ok)
+    return throw_type(env, "netraw.openListener: bindAddress must be a string");
+  uint32_t port = 0;
+  int32_t rcvbuf = 0;
+  napi_get_value_uint32(env, argv[1], &port);
+  if (argc > 2 && !is_missing(env, argv[2])) napi_get_value_int32(env, argv[2], &rcvbuf);
+  int family = strchr(text, ':') ? AF_INET6 : AF_INET;
+  struct sockaddr_storage ss;
+  socklen_t len;
+  if (make_sockaddr(env, argv[0], port, family, &ss, &len) < 0)
+    return throw_type(env, "netraw.openListener: bindAddress is not a numeric address");
+  int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) return throw_errno(env, errno, "socket");
+  int one = 1, zero = 0;
+  /* As Node's dgram (and netconsd) on "::": IPv4 senders arrive as ::ffff:a.b.c.d. */
+  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+      (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0)) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, err, "setsockopt");
+  }
+  if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, err, "bind");
+  }
+  napi_value out;
+  CHECK(env, napi_create_int32(env, fd, &out));
+  return out;
+}
+
+static napi_value do_socket_info(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (fd_arg(env, info, "netraw.socketInfo: fd required", &fd) < 0) return NULL;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return throw_errno(env, errno, "getsockname");
+  char text[INET6_ADDRSTRLEN] = "";
+  int port;
+  if (ss.ss_family == AF_INET6) {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    inet_ntop(AF_INET6, &s6->sin6_addr, text, sizeof text);
+    port = ntohs(s6->sin6_port);
+  } else {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    inet_ntop(AF_INET, &s4->sin_addr, text, sizeof text);
+    port = ntohs(s4->sin_port);
+  }
+  int rcvbuf = 0;
+  socklen_t optlen = sizeof rcvbuf;
+  getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &optlen);
+  napi_value out, v;
+  CHECK(env, napi_create_object(env, &out));
+  CHECK(env, napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &v));
+  CHECK(env, napi_set_named_property(env, out, "address", v));
+  CHECK(env, napi_create_int32(env, port, &v));
+  CHECK(env, napi_set_named_property(env, out, "port", v));
+  CHECK(env, napi_create_int32(env, rcvbuf, &v));
+  CHECK(env, napi_set_named_property(env, out, "rcvbufBytes", v));
+  return out;
+}
+
+static napi_value do_recv_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return throw_type(env, "netraw.recvBatch: (fd, buffer, meta, maxMsgs, timeoutMs) required");
+  int32_t fd, max, timeout_ms;
+  uint8_t *buf;
+  size_t buflen;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok) return throw_type(env, "netraw.recvBatch: fd must be a number");
+  if (napi_get_buffer_info(env, argv[1], (void **)&buf, &buflen) != napi_ok)
+    return throw_type(env, "netraw.recvBatch: buffer must be a Buffer");
+  napi_typedarray_type mtype;
+  size_t mlen, moff;
+  void *mptr;
+  napi_value mab;
+  if (napi_get_typedarray_info(env, argv[2], &mtype, &mlen, &mptr, &mab, &moff) != napi_ok || mtype != napi_int32_array)
+    return throw_type(env, "netraw.recvBatch: meta must be an Int32Array");
+  if (napi_get_value_int32(env, argv[3], &max) != napi_ok || max < 1 || max > RECV_MAX ||
+      (size_t)max * RECV_META > mlen || buflen / (size_t)max < 1)
+    return throw_type(env, "netraw.recvBatch: maxMsgs must be 1..256 and fit meta and buffer");
+  if (napi_get_value_int32(env, argv[4], &timeout_ms) != napi_ok) timeout_ms = 0;
+  int32_t *meta = mptr;
+  size_t slot = buflen / (size_t)max;
+
+  struct mmsghdr msgs[RECV_MAX];
+  struct iovec iov[RECV_MAX];
+  struct sockaddr_in6 from[RECV_MAX]; /* large enough for either family */
+  for (int32_t i = 0; i < max; i++) {
+    iov[i].iov_base = buf + (size_t)i * slot;
+    iov[i].iov_len = slot;
+    memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+  }
+  /* Under load something is always queued: try first, and poll only when the queue is empty. */
+  int r = recvmmsg(fd, msgs, (unsigned)max, MSG_DONTWAIT, NULL);
+  if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && timeout_ms > 0) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, timeout_ms) > 0) r = recvmmsg(fd, msgs, (unsigned)max, MSG_DONTWAIT, NULL);
+  }
+  if (r < 0) r = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -errno;
+  for (int i = 0; i < r; i++) {
+    int32_t *m = meta + (size_t)i * RECV_META;
+    uint8_t *addr = (uint8_t *)(m + 4);
+    char *text = (char *)(m + 8);
+    m[0] = (int32_t)msgs[i].msg_len;
+    m[2] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 1 : 0;
+    if (from[i].sin6_family == AF_INET6) {
+      m[1] = ntohs(from[i].sin6_port);
+      memcpy(addr, &from[i].sin6_addr, 16);
+      inet_ntop(AF_INET6, addr, text, 64);
+    } else {
+      struct sockaddr_in *s4 = (struct sockaddr_in *)&from[i];
+      static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+      m[1] = ntohs(s4->sin_port);
+      memcpy(addr, mapped, 12);
+      memcpy(addr + 12, &s4->sin_addr, 4);
+      inet_ntop(AF_INET, &s4->sin_addr, text, 64);
+    }
+    m[3] = (int32_t)strlen(text);
+  }
+  napi_value out;
+  CHECK(env, napi_create_int32(env, r, &out));
+  return out;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -347,6 +511,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"open", NULL, do_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendBatch", NULL, do_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, do_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"openListener", NULL, do_open_listener, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"socketInfo", NULL, do_socket_info, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"recvBatch", NULL, do_recv_batch, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -32,7 +32,27 @@ export interface NetRaw {
     sources?: Buffer,
   ): number;
   close(fd: number): void;
+  /** A dual-stack (IPv6) or IPv4 UDP socket with SO_REUSEPORT, optional SO_RCVBUF, bound. */
+  openListener(bindAddress: string, port: number, rcvbufBytes: number): number;
+  socketInfo(fd: number): { address: string; port: number; rcvbufBytes: number };
+  /**
+   * One recvmmsg of up to maxMsgs datagrams into slots of buffer.length / maxMsgs bytes, waiting
+   * up to timeoutMs when none is queued; returns the count (0 on timeout) or -errno. meta layout:
+   * RECV_META_INTS int32s per datagram (see netraw.c).
+   */
+  recvBatch(
+    fd: number,
+    buffer: Buffer,
+    meta: Int32Array,
+    maxMsgs: number,
+    timeoutMs: number,
+  ): number;
 }
+
+/** Int32s per datagram in recvBatch's meta: [0] length, [1] port, [2] truncated, [3] address
+ * text length, [4..7] 16-byte address, [8..23] address text (byte offset 32). */
+export const RECV_META_INTS = 24;
+export const RECV_MAX = 256;
 
 export const ADDON_PATH = fileURLToPath(
   new URL("../native/build/Release/netraw.node", import.meta.url),

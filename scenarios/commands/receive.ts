@@ -9,7 +9,7 @@ import { formatLedger, type Ledger, readBlastTruth, reconcile } from "../../rece
 import { type ReceiverReport, runReceiver, writeHdrFiles } from "../../receiver/receive.ts";
 import { formatProgress, formatReport } from "../../receiver/report.ts";
 import { type OutputSpec, parseOutputSpec } from "../../receiver/sinks.ts";
-import { durationOption, EXIT, integerOption, UsageError } from "../options.ts";
+import { choiceOption, durationOption, EXIT, integerOption, UsageError } from "../options.ts";
 import { checkWritable, writeJson } from "../output-files.ts";
 import { onInterrupt } from "../signals.ts";
 
@@ -28,6 +28,7 @@ interface ReceiveOptions {
   maxMessageBytes: number;
   fragTimeout: number;
   batchDelay: number;
+  listener: "auto" | "native" | "dgram";
   output: OutputSpec;
   duration: number;
   idleExit: number;
@@ -143,6 +144,14 @@ export function register(program: Command): void {
         .default(1, "1ms"),
     )
     .addOption(
+      new Option(
+        "--listener <kind>",
+        "how listeners read: native (recvmmsg batches, needs the addon), dgram (Node, one event per datagram), auto = native where built",
+      )
+        .argParser(choiceOption("--listener", ["auto", "native", "dgram"] as const))
+        .default("auto"),
+    )
+    .addOption(
       new Option("-o, --output <sink>", "messages to none, print, jsonl:FILE or dir:PATH")
         .argParser(outputOption)
         .default({ kind: "none" }, "none"),
@@ -224,6 +233,7 @@ export function register(program: Command): void {
             maxMessageBytes: opts.maxMessageBytes,
             fragmentTimeoutMs: opts.fragTimeout,
             batchDelayMs: opts.batchDelay,
+            listener: opts.listener,
             output: opts.output,
             durationMs: opts.duration,
             idleExitMs: opts.idleExit,

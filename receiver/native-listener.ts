@@ -1,0 +1,153 @@
+/**
+ * The listener loop on the native addon (blaster/native/netraw.c): one recvmmsg(2) call reads up
+ * to 256 datagrams into one reused Buffer, so the per-datagram cost of Node's dgram path (a
+ * libuv callback, a 'message' event, a Buffer and an rinfo object with the address string) is
+ * gone. Per datagram this loop does what the dgram path does (hash of the source address ->
+ * worker, queue-limit check, ring append), reading the length, port and address text that the
+ * addon wrote into an Int32Array, without making a string. The receive time is taken once per
+ * recvmmsg batch.
+ *
+ * The loop is synchronous: the thread blocks in poll() for at most STOP_CHECK_MS (or until the
+ * pending hand-off is due) and looks for the main thread's stop message with
+ * receiveMessageOnPort between calls, so no event loop turn is needed per batch. postMessage to
+ * the workers does not need this thread's event loop.
+ */
+import { receiveMessageOnPort } from "node:worker_threads";
+import {
+  ADDON_PATH,
+  loadNetRaw,
+  type NetRaw,
+  RECV_MAX,
+  RECV_META_INTS,
+} from "../blaster/raw/native.ts";
+import { workerForAddressBytes } from "./batch.ts";
+import type { HandOff, ListenerNotice, ListenerResult, ListenerTask } from "./listener-thread.ts";
+
+/** Bytes per datagram slot: netconsole datagrams are at most ~1.1 KB; longer ones are cut here
+ * and counted (`truncated`). */
+export const SLOT_BYTES = 2048;
+/** Longest poll() wait with nothing pending, so a stop is seen within this long. */
+const STOP_CHECK_MS = 20;
+/** Byte offset of the address text within a datagram's meta record. */
+const TEXT_OFFSET = 32;
+
+export type ListenerKind = "native" | "dgram";
+
+/** The addon when it has the receive functions, or why not (a build older than them counts). */
+export function loadListenerAddon(): { addon: NetRaw } | { error: string } {
+  const loaded = loadNetRaw();
+  if ("error" in loaded) return loaded;
+  if (typeof loaded.addon.recvBatch !== "function") {
+    return {
+      error: `the native addon ${ADDON_PATH}, which predates the receive functions (no recvBatch); rebuild it with \`node blaster/native/install.mjs\``,
+    };
+  }
+  return loaded;
+}
+
+export function runNativeListener(
+  task: ListenerTask,
+  addon: NetRaw,
+  hand: HandOff,
+  flushBytes: number,
+): Promise<ListenerResult> {
+  let fd: number;
+  let rcvbufBytes: number;
+  try {
+    fd = addon.openListener(task.bind, task.port, task.rcvbuf);
+    try {
+      const info = addon.socketInfo(fd);
+      rcvbufBytes = info.rcvbufBytes;
+      task.control.postMessage({
+        type: "bound",
+        address: info.address,
+        port: info.port,
+        rcvbufBytes,
+      } satisfies ListenerNotice);
+    } catch (error) {
+      addon.close(fd);
+      throw error;
+    }
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    task.control.postMessage({
+      type: "error",
+      message: e.message,
+      code: e.code,
+    } satisfies ListenerNotice);
+    task.control.close();
+    for (const port of task.ports) port.close();
+    return Promise.reject(e);
+  }
+
+  const { writers, inFlight, clock, counts } = hand;
+  const workers = writers.length;
+  const limit = task.queueLimit;
+  const batchDelayMs = task.batchDelayMs;
+  const buffer = Buffer.alloc(RECV_MAX * SLOT_BYTES);
+  const meta = new Int32Array(RECV_MAX * RECV_META_INTS);
+  const metaBytes = new Uint8Array(meta.buffer);
+  let truncated = 0;
+  let socketErrors = 0;
+  // performance.now() of the first datagram not yet handed over, -1 when nothing is pending.
+  let pendingSince = -1;
+
+  for (;;) {
+    const m = receiveMessageOnPort(task.control);
+    if (m && (m.message as { type?: string }).type === "stop") break;
+    const timeout =
+      pendingSince < 0
+        ? STOP_CHECK_MS
+        : Math.max(
+            0,
+            Math.min(STOP_CHECK_MS, Math.ceil(pendingSince + batchDelayMs - performance.now())),
+          );
+    const n = addon.recvBatch(fd, buffer, meta, RECV_MAX, timeout);
+    if (n < 0) {
+      socketErrors++; // counted; the socket keeps reading, as on the dgram path
+      continue;
+    }
+    if (n > 0) {
+      const recvUs = clock();
+      if (pendingSince < 0) pendingSince = performance.now();
+      counts.datagrams += n;
+      for (let i = 0; i < n; i++) {
+        const at = i * RECV_META_INTS;
+        const length = meta[at];
+        counts.bytes += length;
+        truncated += meta[at + 2];
+        const textAt = at * 4 + TEXT_OFFSET;
+        const textLength = meta[at + 3];
+        const w = workers === 1 ? 0 : workerForAddressBytes(metaBytes, textAt, textLength, workers);
+        const writer = writers[w];
+        if (Atomics.load(inFlight, w) + writer.count >= limit) {
+          counts.queueDrops++;
+          continue;
+        }
+        const ok = writer.addFrom(
+          buffer,
+          i * SLOT_BYTES,
+          length,
+          metaBytes,
+          textAt,
+          textLength,
+          meta[at + 1],
+          recvUs,
+        );
+        if (!ok) {
+          counts.queueDrops++; // the ring is full: the worker is that far behind
+          continue;
+        }
+        if (writer.pending >= flushBytes) hand.flush(w); // keep a busy worker fed
+      }
+    }
+    // --batch-delay 0: hand over after each read burst (one recvmmsg), as the dgram path does
+    // after each burst of socket reads.
+    if (pendingSince >= 0 && performance.now() - pendingSince >= batchDelayMs) {
+      hand.flushAll();
+      pendingSince = -1;
+    }
+  }
+  addon.close(fd);
+  return Promise.resolve(hand.end({ rcvbufBytes, socketErrors, truncated }));
+}
