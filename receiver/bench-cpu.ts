@@ -6,7 +6,10 @@
  * done for a bare Node.js dgram socket that only counts, as the floor any Node receiver pays.
  *
  *   node receiver/bench-cpu.ts [--count 300000] [--rate 30000] [--configs 1x1,2x2] [--hosts 1000]
- *     [--batch-delays 0,1]
+ *     [--batch-delays 0,1] [--listener-kinds native,dgram] [--rounds 1]
+ *
+ * Listener kinds and rounds are interleaved (config, delay, then each kind in turn, round after
+ * round), so both read paths see the same machine state.
  */
 import { parseArgs } from "node:util";
 import { runBlast } from "../blaster/blast.ts";
@@ -19,6 +22,8 @@ const { values } = parseArgs({
     configs: { type: "string", default: "1x1,2x2" },
     hosts: { type: "string", default: "1000" },
     "batch-delays": { type: "string", default: "1" },
+    "listener-kinds": { type: "string", default: "auto" },
+    rounds: { type: "string", default: "1" },
   },
 });
 
@@ -67,10 +72,19 @@ async function measure(name: string, child: Child): Promise<void> {
 }
 
 await measure("bare dgram socket", await startChild(["-e", BARE, "0"]));
-for (const config of values.configs.split(",")) {
-  for (const delay of values["batch-delays"].split(",")) {
-    const [l, w] = config.split("x").map(Number);
-    const child = await startReceiveChild("127.0.0.1", l, w, ["--batch-delay", `${delay}ms`]);
-    await measure(`receive -l${l} -w${w} --batch-delay ${delay}ms`, child);
+for (let round = 1; round <= Number(values.rounds); round++) {
+  for (const config of values.configs.split(",")) {
+    for (const delay of values["batch-delays"].split(",")) {
+      for (const kind of values["listener-kinds"].split(",")) {
+        const [l, w] = config.split("x").map(Number);
+        const child = await startReceiveChild("127.0.0.1", l, w, [
+          ...["--batch-delay", `${delay}ms`, "--listener", kind],
+        ]);
+        await measure(
+          `round ${round}: receive -l${l} -w${w} --batch-delay ${delay}ms --listener ${kind}`,
+          child,
+        );
+      }
+    }
   }
 }

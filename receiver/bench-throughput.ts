@@ -6,7 +6,10 @@
  *
  *   node receiver/bench-throughput.ts [--configs 1x1,2x2] [--seconds 10] [--start 100000]
  *     [--max 400000] [--trials 5] [--hosts 1000] [--size 64] [--rcvbuf 0] [--blast-batch 256]
- *     [--json FILE]
+ *     [--listener-kinds native,dgram] [--json FILE]
+ *
+ * With several listener kinds, their bisections run side by side, one trial of each in turn, so
+ * both read paths see the same machine state.
  *
  * The blaster sends its datagrams in batches (256 by default) at each batch's intended time, so
  * a socket must absorb a whole batch: a default 212,992-byte buffer holds about 250 small
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "64" },
     rcvbuf: { type: "string", default: "0" },
     "blast-batch": { type: "string", default: "256" },
+    "listener-kinds": { type: "string", default: "auto" },
     json: { type: "string" },
   },
 });
@@ -54,8 +58,22 @@ interface Trial {
   busiestWorkerPercent: number;
 }
 
-async function trial(listeners: number, workers: number, ratePps: number): Promise<Trial> {
-  const r = await startReceiver({ bind: "127.0.0.1", port: 0, listeners, workers, rcvbuf });
+type Kind = "auto" | "native" | "dgram";
+
+async function trial(
+  listeners: number,
+  workers: number,
+  ratePps: number,
+  listener: Kind,
+): Promise<Trial> {
+  const r = await startReceiver({
+    bind: "127.0.0.1",
+    port: 0,
+    listeners,
+    workers,
+    rcvbuf,
+    listener,
+  });
   const blast = await runBlast({
     target: `127.0.0.1:${r.port}`,
     hosts,
@@ -97,34 +115,64 @@ async function trial(listeners: number, workers: number, ratePps: number): Promi
   return t;
 }
 
-const results: { config: string; zeroLossPps: number; trials: Trial[] }[] = [];
+/** One bisection (RFC 2544 style): its state and its step after each trial. */
+class Search {
+  lo = 0;
+  hi = Number.POSITIVE_INFINITY;
+  rate = Number(values.start);
+  done: Trial[] = [];
+  finished = false;
+  readonly label: string;
+  constructor(label: string) {
+    this.label = label;
+  }
+  step(t: Trial): void {
+    this.done.push(t);
+    const rate = this.rate;
+    // A pass only counts at the rate the blaster actually achieved.
+    if (t.pass) this.lo = Math.max(this.lo, Math.min(rate, t.achievedPps));
+    else this.hi = Math.min(this.hi, rate);
+    if (t.pass && t.achievedPps < rate * 0.95) {
+      console.log(
+        `  ${this.label}: the blaster could not reach this rate: its figure is the ceiling here`,
+      );
+      this.finished = true;
+      return;
+    }
+    const bounded = Number.isFinite(this.hi);
+    this.rate = bounded ? Math.round((this.lo + this.hi) / 2) : Math.min(maxRate, rate * 2);
+    if (bounded && this.hi - this.lo <= this.hi * 0.05) this.finished = true;
+    if (!bounded && this.lo >= maxRate) this.finished = true;
+  }
+}
+
+const results: { config: string; listener: string; zeroLossPps: number; trials: Trial[] }[] = [];
 for (const config of values.configs.split(",")) {
   const [listeners, workers] = config.split("x").map(Number);
-  let lo = 0;
-  let hi = Number.POSITIVE_INFINITY;
-  let rate = Number(values.start);
-  const done: Trial[] = [];
+  const kinds = values["listener-kinds"].split(",") as Kind[];
+  const searches = kinds.map((k) => new Search(`-l${listeners} -w${workers} --listener ${k}`));
   for (let i = 0; i < trials; i++) {
-    const t = await trial(listeners, workers, rate);
-    done.push(t);
-    console.log(
-      `-l${listeners} -w${workers} rate ${rate}: achieved ${t.achievedPps} pps, sent ${t.sent}, ` +
-        `kernel ${t.kernelDrops}, queue ${t.queueDrops}, missing ${t.missing}, unaccounted ${t.unaccounted}, ` +
-        `e2e p99 ${t.p99Us} us, queue p99 ${t.queueP99Us} us, busiest worker ${t.busiestWorkerPercent}% -> ${t.pass ? "PASS" : "loss"}`,
-    );
-    // A pass only counts at the rate the blaster actually achieved.
-    if (t.pass) lo = Math.max(lo, Math.min(rate, t.achievedPps));
-    else hi = Math.min(hi, rate);
-    if (t.pass && t.achievedPps < rate * 0.95) {
-      console.log("  the blaster could not reach this rate: its figure is the ceiling here");
-      break;
+    for (const [k, search] of searches.entries()) {
+      if (search.finished) continue;
+      const rate = search.rate;
+      const t = await trial(listeners, workers, rate, kinds[k]);
+      console.log(
+        `${search.label} rate ${rate}: achieved ${t.achievedPps} pps, sent ${t.sent}, ` +
+          `kernel ${t.kernelDrops}, queue ${t.queueDrops}, missing ${t.missing}, unaccounted ${t.unaccounted}, ` +
+          `e2e p99 ${t.p99Us} us, queue p99 ${t.queueP99Us} us, busiest worker ${t.busiestWorkerPercent}% -> ${t.pass ? "PASS" : "loss"}`,
+      );
+      search.step(t);
     }
-    rate = Number.isFinite(hi) ? Math.round((lo + hi) / 2) : Math.min(maxRate, rate * 2);
-    if (Number.isFinite(hi) && hi - lo <= hi * 0.05) break;
-    if (!Number.isFinite(hi) && lo >= maxRate) break;
   }
-  console.log(`-l${listeners} -w${workers}: zero-loss throughput ${lo} msg/s (${seconds} s runs)`);
-  results.push({ config: `-l${listeners} -w${workers}`, zeroLossPps: lo, trials: done });
+  for (const [k, search] of searches.entries()) {
+    console.log(`${search.label}: zero-loss throughput ${search.lo} msg/s (${seconds} s runs)`);
+    results.push({
+      config: `-l${listeners} -w${workers}`,
+      listener: kinds[k],
+      zeroLossPps: search.lo,
+      trials: search.done,
+    });
+  }
 }
 if (values.json)
   writeFileSync(values.json, `${JSON.stringify({ seconds, hosts, size, results }, null, 2)}\n`);
