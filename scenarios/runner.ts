@@ -16,6 +16,7 @@ import {
   bestTrialOf,
   linearFit,
   type PointResult,
+  p99Of,
   type Results,
   recommend,
   rssFit,
@@ -403,7 +404,7 @@ function summarize(results: Results, scenario: Scenario): void {
             // For a search, the loss at its first trial (the top rate): the same load on both
             // sides, unlike the best trial, which has no loss by definition.
             lossRatio: p.search ? results.trials[p.trials[0]].loss.ratio : t.loss.ratio,
-            p99Us: t.latencyUs?.endToEnd?.p99,
+            p99Us: p99Of(t),
           },
         };
       });
