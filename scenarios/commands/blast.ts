@@ -122,7 +122,8 @@ export function register(program: Command): void {
     .description(
       "Send kernel-faithful netconsole traffic from many simulated hosts (each with its own " +
         "source address, seqs, timestamps and content), with seeded loss/reorder/duplication and " +
-        "exact ground truth, paced sends stamped with their intended time, on worker threads.",
+        "exact ground truth, paced sends stamped with their intended time, from the main thread or " +
+        "several worker threads.",
     )
     .option(
       "-t, --target <addr:port>",
