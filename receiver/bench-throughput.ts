@@ -6,7 +6,7 @@
  *
  *   node receiver/bench-throughput.ts [--configs 1x1,2x2] [--seconds 10] [--start 100000]
  *     [--max 400000] [--trials 5] [--hosts 1000] [--size 64] [--rcvbuf 0] [--blast-batch 256]
- *     [--listener-kinds native,dgram] [--json FILE]
+ *     [--listener-kinds native,dgram] [--blast-transport socket|udp-batch] [--json FILE]
  *
  * With several listener kinds, their bisections run side by side, one trial of each in turn, so
  * both read paths see the same machine state.
@@ -33,6 +33,8 @@ const { values } = parseArgs({
     rcvbuf: { type: "string", default: "0" },
     "blast-batch": { type: "string", default: "256" },
     "listener-kinds": { type: "string", default: "auto" },
+    // udp-batch (sendmmsg, needs the native addon) lifts the blaster's own ceiling.
+    "blast-transport": { type: "string", default: "socket" },
     json: { type: "string" },
   },
 });
@@ -83,6 +85,7 @@ async function trial(
     size: { kind: "fixed", bytes: size },
     seed: 1,
     batch: Number(values["blast-batch"]),
+    transport: values["blast-transport"],
   });
   // Let the receiver drain (bounded): until everything sent is accounted for, or 3 s.
   const end = Date.now() + 3000;

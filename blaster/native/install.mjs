@@ -4,7 +4,8 @@
  *
  * Plain JavaScript on purpose: npm may run it with whatever `node` is first on PATH (the system's
  * Node 20 has no type stripping). It NEVER fails the install: without a C compiler, make, python3
- * or Node's headers the addon is simply absent, and `--transport raw` / `udp-batch` then say what is
+ * or Node's headers the addon is simply absent (receive then reads with Node's dgram, about 4x the
+ * listener CPU), and `--transport raw` / `udp-batch` then say what is
  * missing (blaster/raw/native.ts). Set NETCONS_BENCH_SKIP_NATIVE=1 to skip the build.
  */
 import { spawnSync } from "node:child_process";
@@ -57,7 +58,9 @@ function findNodeDir() {
 
 function main() {
   if (process.env.NETCONS_BENCH_SKIP_NATIVE === "1") {
-    note("NETCONS_BENCH_SKIP_NATIVE=1: native addon (raw and udp-batch transports) not built.");
+    note(
+      "NETCONS_BENCH_SKIP_NATIVE=1: native addon (raw and udp-batch transports, receive's native listener) not built.",
+    );
     return;
   }
   const nodedir = findNodeDir();
@@ -65,7 +68,7 @@ function main() {
     note(
       "native addon not built: no Node headers (include/node/node_api.h) found; install the " +
         "distribution's Node development headers (Debian: libnode-dev) and run `node blaster/native/install.mjs`. " +
-        "--transport raw and udp-batch are unavailable until then.",
+        "--transport raw and udp-batch are unavailable until then; receive uses its dgram listener.",
     );
     return;
   }
@@ -89,7 +92,7 @@ function main() {
         .slice(0, 3)
         .join(" | ") || `node-gyp exited with status ${result.status}`;
   note(
-    `native addon not built (${reason}). The install goes on; --transport raw and udp-batch need ` +
+    `native addon not built (${reason}). The install goes on (receive uses its dgram listener); --transport raw and udp-batch need ` +
       "a C compiler, make and python3 (Debian: build-essential python3), then `node blaster/native/install.mjs`.",
   );
 }
