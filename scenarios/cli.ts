@@ -1,6 +1,5 @@
-#!/usr/bin/env node
 /**
- * netcons-bench: the command-line entry. A thin layer: each command lives in
+ * netcons-bench: the command line (started through netcons-bench.mjs). A thin layer: each command lives in
  * scenarios/commands/<name>.ts and calls the programmatic API of blaster/, receiver/ or
  * scenarios/.
  */
@@ -16,34 +15,31 @@ const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url),
 /** The modules that add a command each (registered in this order in --help). */
 const COMMAND_MODULES = ["blast", "receive", "run", "decode", "bench"];
 
-export async function buildProgram(): Promise<Command> {
+/**
+ * The program with its commands. With `only` naming a command, just that command's module is
+ * loaded: the others pull in zod, yaml, tinybench, the receiver... which cost a blaster run tens
+ * of MB of RSS for nothing. `--help` and unknown words load them all.
+ */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command("netcons-bench")
     .description(pkg.description)
     .version(pkg.version, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const name of COMMAND_MODULES) {
-    const url = new URL(`./commands/${name}.ts`, import.meta.url);
-    let mod: { register?: (program: Command) => void };
-    try {
-      mod = await import(url.href);
-    } catch (error) {
-      if (
-        (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" &&
-        String(error).includes(`commands/${name}.ts`)
-      ) {
-        continue; // that command is not built yet
-      }
-      throw error;
-    }
-    mod.register?.(program);
+  const names = only !== undefined && COMMAND_MODULES.includes(only) ? [only] : COMMAND_MODULES;
+  for (const name of names) {
+    const mod = (await import(new URL(`./commands/${name}.ts`, import.meta.url).href)) as {
+      register: (program: Command) => void;
+    };
+    mod.register(program);
   }
   for (const command of program.commands) command.exitOverride();
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = await buildProgram();
+  // The first word that is not an option names the command (the top level has only -V and -h).
+  const program = await buildProgram(argv.slice(2).find((word) => !word.startsWith("-")));
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
