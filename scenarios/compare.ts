@@ -101,6 +101,14 @@ function relativeVerdict(
   return { metric, better, a, b, medianA, medianB, ratio, noise, verdict, reason };
 }
 
+/**
+ * With n runs a side, two sides of identical programs come out fully separated (every run of one
+ * above every run of the other) by chance with probability 2 / C(2n, n): 1 in 3 for n = 2, 1 in 10
+ * for n = 3, 1 in 35 for n = 4. Four runs a side is the least that keeps noise from being called a
+ * regression in a CI gate, except in the clear case below.
+ */
+export const MIN_RUNS_FOR_LOSS_VERDICT = 4;
+
 function lossVerdict(a: number[], b: number[], lossTolerance: number): MetricVerdict {
   const medianA = medianOrNull(a);
   const medianB = medianOrNull(b);
@@ -110,17 +118,26 @@ function lossVerdict(a: number[], b: number[], lossTolerance: number): MetricVer
   }
   const ratio = medianA === 0 ? (medianB === 0 ? 1 : null) : medianB / medianA;
   // Loss is usually 0 or close to it, where ratios mean little: call it a regression only when
-  // every candidate run lost more than every baseline run, by more than the tolerance.
+  // every candidate run lost more than every baseline run, by more than the tolerance, and either
+  // there are enough runs for that separation not to be chance, or one side lost nothing in any
+  // run while the other lost in every run (a lossy build at a rate the baseline holds). Loss at an
+  // overload rate, where both sides lose varying shares, needs the runs.
   const delta = medianB - medianA;
-  const separated = Math.min(...b) > Math.max(...a);
-  const separatedBetter = Math.max(...b) < Math.min(...a);
+  const enoughRuns = Math.min(a.length, b.length) >= MIN_RUNS_FOR_LOSS_VERDICT;
+  const clean = (xs: number[]) => xs.every((x) => x === 0);
+  const separated = Math.min(...b) > Math.max(...a) && (enoughRuns || clean(a));
+  const separatedBetter = Math.max(...b) < Math.min(...a) && (enoughRuns || clean(b));
   const verdict =
     separated && delta > lossTolerance
       ? "regression"
       : separatedBetter && -delta > lossTolerance
         ? "improvement"
         : "same";
-  const reason = `loss baseline ${pct(medianA)}, candidate ${pct(medianB)}${separated ? " (every candidate run lost more)" : ""}`;
+  const caveat =
+    !enoughRuns && !clean(a) && !clean(b)
+      ? `; both sides lost, and with fewer than ${MIN_RUNS_FOR_LOSS_VERDICT} runs a side that is noise (raise rounds to judge it)`
+      : "";
+  const reason = `loss baseline ${pct(medianA)}, candidate ${pct(medianB)}${separated ? " (every candidate run lost more)" : ""}${caveat}`;
   return { ...base, ratio, noise: lossTolerance, verdict, reason };
 }
 

@@ -158,6 +158,25 @@ test("compare: regression, improvement and noise within the band", () => {
   );
   assert.equal(onceLossy.metrics[1].verdict, "same", "one lossy run of two is not consistent");
   assert.equal(lossy.metrics[2].verdict, "n/a", "no latency from the target");
+  // Both sides losing at an overload rate: two runs a side separate by chance one time in three,
+  // so that is not a verdict (the A = B case measured against a real netconsd: 23%, 41% vs 7%, 2%).
+  const overload = compareRuns(
+    [run("A", 1, 0.23), run("B", 1, 0.07), run("A", 1, 0.41), run("B", 1, 0.02)],
+    settings,
+  );
+  assert.equal(overload.metrics[1].verdict, "same");
+  assert.match(overload.metrics[1].reason, /raise rounds/);
+  const overloadWorse = compareRuns(
+    [run("A", 1, 0.02), run("B", 1, 0.3), run("A", 1, 0.07), run("B", 1, 0.25)],
+    settings,
+  );
+  assert.equal(overloadWorse.metrics[1].verdict, "same");
+  // With four runs a side, full separation is a verdict (chance: 1 in 35).
+  const fourRounds = compareRuns(
+    [0.02, 0.05, 0.03, 0.04].flatMap((a, i) => [run("A", 1, a), run("B", 1, 0.2 + i / 100)]),
+    settings,
+  );
+  assert.equal(fourRounds.metrics[1].verdict, "regression");
 });
 
 test("schema: errors name the file, the key path and the expected form", () => {
