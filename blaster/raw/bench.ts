@@ -71,12 +71,8 @@ function writeDigits(buf: Buffer, at: number, n: number): void {
   }
 }
 
-/**
- * The kernel's ceiling for raw sends here: one batch of datagrams built once, then sent again
- * and again, so no JavaScript runs per datagram. What the raw transport can approach at best.
- */
-function runCeiling(job: Job): JobResult {
-  const addon = requireNetRaw("the benchmark");
+/** The wire plan, datagram builder, one batch's room and the payload template of a raw job. */
+function rawSetup(job: Job) {
   const plan = wirePlan(job.options);
   const builder = new DatagramBuilder({
     prefix: plan.prefix!,
@@ -84,7 +80,16 @@ function runCeiling(job: Job): JobResult {
     destinationPort: plan.port,
   });
   const batch = new DatagramBatch(BATCH, BATCH * (builder.sizeFor(job.payloadBytes) + 8));
-  const payload = payloadTemplate(job.payloadBytes);
+  return { plan, builder, batch, payload: payloadTemplate(job.payloadBytes) };
+}
+
+/**
+ * The kernel's ceiling for raw sends here: one batch of datagrams built once, then sent again
+ * and again, so no JavaScript runs per datagram. What the raw transport can approach at best.
+ */
+function runCeiling(job: Job): JobResult {
+  const addon = requireNetRaw("the benchmark");
+  const { plan, builder, batch, payload } = rawSetup(job);
   for (let i = 0; i < BATCH; i++) {
     batch.commit(builder.write(batch.buffer, batch.used, job.first + (i % job.count), payload));
   }
@@ -118,14 +123,7 @@ function runCeiling(job: Job): JobResult {
  * JavaScript share of the raw transport's cost per datagram.
  */
 function runBuildOnly(job: Job): JobResult {
-  const plan = wirePlan(job.options);
-  const builder = new DatagramBuilder({
-    prefix: plan.prefix!,
-    destination: plan.destination,
-    destinationPort: plan.port,
-  });
-  const batch = new DatagramBatch(BATCH, BATCH * (builder.sizeFor(job.payloadBytes) + 8));
-  const payload = payloadTemplate(job.payloadBytes);
+  const { builder, batch, payload } = rawSetup(job);
   let built = 0;
   let cursor = 0;
   const start = performance.now();
