@@ -37,16 +37,12 @@ export function createRing(bytes = DEFAULT_RING_BYTES): Ring {
 /** Positions are byte counts since the start, kept as int32 and compared by difference. */
 const diff = (a: number, b: number) => (a - b) | 0;
 
-export class RingWriter {
-  /** Records appended since the last take(). */
-  count = 0;
-  /** Bytes appended since the last take() (wrap padding included). */
-  pending = 0;
-  private readonly bytes: Buffer;
-  private readonly view: DataView;
-  private readonly control: Int32Array;
-  private readonly size: number;
-  private write = 0;
+/** The views both ends of a ring keep over its shared memory. */
+abstract class RingView {
+  protected readonly bytes: Buffer;
+  protected readonly view: DataView;
+  protected readonly control: Int32Array;
+  protected readonly size: number;
 
   constructor(ring: Ring) {
     this.bytes = Buffer.from(ring.data);
@@ -54,6 +50,14 @@ export class RingWriter {
     this.control = new Int32Array(ring.control);
     this.size = ring.data.byteLength;
   }
+}
+
+export class RingWriter extends RingView {
+  /** Records appended since the last take(). */
+  count = 0;
+  /** Bytes appended since the last take() (wrap padding included). */
+  pending = 0;
+  private write = 0;
 
   /**
    * Appends one record; false when the ring has no room (the reader is that far behind): the
@@ -134,24 +138,13 @@ export class RingWriter {
 }
 
 /** Walks records up to a notice's `end`; fields are valid until release(). */
-export class RingReader {
+export class RingReader extends RingView {
   payload: Buffer = Buffer.alloc(0);
   address = "";
   port = 0;
   recvUs = 0;
-  private readonly bytes: Buffer;
-  private readonly view: DataView;
-  private readonly control: Int32Array;
-  private readonly size: number;
   private read = 0;
   private end = 0;
-
-  constructor(ring: Ring) {
-    this.bytes = Buffer.from(ring.data);
-    this.view = new DataView(ring.data);
-    this.control = new Int32Array(ring.control);
-    this.size = ring.data.byteLength;
-  }
 
   /** Reads up to `end` (a position from a notice). */
   until(end: number): void {
