@@ -19,7 +19,15 @@ import {
   toActionFormat,
 } from "../scenarios/bench/format.ts";
 import { REFERENCE_CHECKSUM, referenceOp, referenceState } from "../scenarios/bench/reference.ts";
-import { meanWithMargin, median, medianWithMargin } from "../scenarios/bench/stats.ts";
+import {
+  machineBusy,
+  meanWithMargin,
+  median,
+  medianBy,
+  medianWithMargin,
+  parseCpuTicks,
+  relativeSpread,
+} from "../scenarios/bench/stats.ts";
 import { toMeasurements } from "../scenarios/bench/suite.ts";
 import { comparisonTable, formatValue, resultsTable } from "../scenarios/bench/table.ts";
 
@@ -212,6 +220,38 @@ describe("repeated figures", () => {
     assert.equal(median([3, 1, 2]), 2);
     assert.equal(median([4, 1, 3, 2]), 2.5);
     assert.deepEqual(medianWithMargin([10, 10, 10, 10, 2]).mean, 10);
+  });
+
+  it("picks the median record, and gives a spread only over two or more measured figures", () => {
+    const rounds = [
+      { pps: 30, errors: 1 },
+      { pps: 10, errors: 2 },
+      { pps: 20, errors: 3 },
+      { pps: 40, errors: 4 },
+    ];
+    assert.deepEqual(
+      medianBy(rounds, (r) => r.pps),
+      { pps: 20, errors: 3 },
+    );
+    assert.equal(
+      medianBy([], (r: number) => r),
+      null,
+    );
+    assert.equal(relativeSpread([90, 100, 110]), 0.2);
+    assert.equal(relativeSpread([100]), null);
+    assert.equal(relativeSpread([0, 0]), null);
+  });
+
+  it("reads the machine's busy and stolen shares from two /proc/stat samples", () => {
+    const a = parseCpuTicks("cpu  100 0 100 700 100 0 0 0 0 0\ncpu0 50 0 50 350 50 0 0 0 0 0\n");
+    const b = parseCpuTicks("cpu  300 0 200 900 100 0 0 100 50 0\nintr 1\n");
+    assert.deepEqual(a, { total: 1000, idle: 800, steal: 0 });
+    assert.ok(a && b);
+    // 600 ticks passed: 200 idle, 100 stolen (guest time is already in user)
+    const { busyShare, stealShare } = machineBusy(a, b);
+    assert.ok(Math.abs(busyShare - 4 / 6) < 1e-12);
+    assert.ok(Math.abs(stealShare - 1 / 6) < 1e-12);
+    assert.equal(parseCpuTicks("no cpu line"), null);
   });
 });
 
