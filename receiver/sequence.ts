@@ -1,5 +1,5 @@
 /**
- * Per-host sequence tracking with ncrx semantics (see shared/netconsd-notes.md), pure: no
+ * Per-host sequence tracking with ncrx semantics (netconsd's receive library), pure: no
  * sockets, no threads, no clocks. Every call takes `nowMs`; `nextDeadline()` says when
  * `expire()` next has work, like ncrx's "when do I need to be called again".
  *
@@ -405,17 +405,23 @@ export class SequenceTracker {
     this.trimMarks(slot);
   }
 
-  /** Moves the tail up to `target`, giving up every hole on the way (seqs above max are holes). */
+  /**
+   * Moves the tail up to `target`, giving up every hole on the way. O(window) whatever the jump:
+   * only the seqs up to max are looked at in the ring (the tail never lags max by more than
+   * forceGap); every seq above max is a hole, counted in one step.
+   */
   private forceTail(slot: number, target: number): void {
     let tail = this.tail[slot];
     if (tail >= target) return;
-    const max = this.max[slot];
-    for (; tail < target; tail++) {
-      if (tail > max || !this.testBit(slot, tail)) {
-        this.counters.holesGivenUp++;
-        this.counters.holesForced++;
-      }
+    const walkEnd = Math.min(target, this.max[slot] + 1);
+    let given = 0;
+    for (; tail < walkEnd; tail++) if (!this.testBit(slot, tail)) given++;
+    if (tail < target) {
+      given += target - tail;
+      tail = target;
     }
+    this.counters.holesGivenUp += given;
+    this.counters.holesForced += given;
     this.tail[slot] = tail;
     this.trimMarks(slot);
   }

@@ -119,6 +119,36 @@ describe("SequenceTracker (pure, exact timings)", () => {
     assert.equal(t.counters.outOfSequence, 0);
   });
 
+  it("walks no gap one seq at a time: an emergency jump to 2^53 - 1 returns at once, counted exactly", () => {
+    // Before: the tracker gave the holes up one seq per loop turn (a jump of 10^9 took ~8 s, this
+    // one forever), so one spoofed datagram hung a worker.
+    const t = new SequenceTracker(); // window 512, holes forced 384 behind the highest seq
+    const top = Number.MAX_SAFE_INTEGER;
+    t.observe("h", 1, false, 0);
+    assert.equal(t.observe("h", top, true, 1), Outcome.inOrder);
+    assert.equal(t.counters.holesForced, top - 384 - 2, "every seq from 2 up to top - 385 given up");
+    assert.equal(t.host("h")!.tail, top - 384);
+    assert.equal(t.totals().missing, top - 2);
+    t.expire(1000);
+    assert.equal(t.counters.holesGivenUp, top - 2, "the last 383 holes time out, none twice");
+    // The same, far past the window with a normal message after an emergency one.
+    const u = new SequenceTracker({ window: 64 });
+    u.observe("h", 10, false, 0);
+    u.observe("h", 10 + 1e12, true, 0);
+    u.observe("h", 11 + 1e12, false, 0);
+    assert.equal(u.counters.holesForced, 1e12 + 11 - 48 - 11, "11 .. 1e12 - 38");
+    assert.equal(u.totals().missing, 1e12 - 1);
+  });
+
+  it("gives up a forced gap across the highest seq exactly as a walk would", () => {
+    // tail below max with some seqs completed, then a jump: holes at and above max counted once.
+    const t = new SequenceTracker({ window: 64 }); // forceGap 48
+    for (const s of [0, 2, 3, 6]) t.observe("h", s, false, 0);
+    t.observe("h", 200, true, 0); // tail 1 -> 152: holes 1, 4, 5, then 7..151
+    assert.equal(t.counters.holesForced, 3 + (151 - 7 + 1));
+    assert.equal(t.host("h")!.tail, 152);
+  });
+
   it("evicts idle hosts and, when full, the least recently seen; their figures are kept", () => {
     const evicted: string[] = [];
     const t = new SequenceTracker({ maxHosts: 2, hostIdleMs: 1000 });
