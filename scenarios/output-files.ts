@@ -40,3 +40,11 @@ export function writeJson(file: string, data: unknown): void {
   if (file === "-") process.stdout.write(text);
   else writeFileSync(file, text);
 }
+
+/**
+ * Where human output goes: stderr when any of the JSON targets is "-" (stdout then holds only
+ * that JSON, for a pipe such as `| jq`), stdout otherwise. Undefined targets are ignored.
+ */
+export function humanOut(...jsonTargets: readonly (string | undefined)[]): NodeJS.WriteStream {
+  return jsonTargets.includes("-") ? process.stderr : process.stdout;
+}
