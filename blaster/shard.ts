@@ -1,20 +1,30 @@
 /**
- * The send loop of one worker thread: a shard of the hosts (global host h belongs to shard
- * h % shards), paced by the schedule, impaired by the plan, sent through a transport. Live
- * totals go to the main thread through shared memory (one row of counters per shard, written
- * after every batch); the main thread stops the loop by setting a flag in the same memory.
+ * The send loop of one shard of the hosts (global host h belongs to shard h % shards), on a
+ * worker thread or the main thread: builds batches (blaster/batch-builder.ts), paces them
+ * (blaster/pacing.ts, sleeping in between through blaster/idle.ts), runs the storm
+ * (blaster/storm.ts), sends through the impairment plan and a transport (blaster/batch-send.ts).
+ * Live totals go to the main thread through shared memory (one row of counters per shard,
+ * written after every batch); the main thread stops the loop by setting a flag in that memory.
  *
  * Per batch: generate up to `batch` datagrams into one slab, make sure their hosts can send
  * (lazy socket opening), send, flush. Per datagram there is no allocation on the common path.
  */
-import { setImmediate as immediate, setTimeout as sleep } from "node:timers/promises";
-import { type ContentOptions, datagramList, HostTable, MessageWriter } from "./content.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { isMainThread } from "node:worker_threads";
+import { BatchBuilder } from "./batch-builder.ts";
+import { BatchSend } from "./batch-send.ts";
+import type { ContentOptions } from "./content.ts";
 import { type Counters, zeroCounters } from "./counters.ts";
-import { type ImpairmentConfig, type ImpairmentEvent, ImpairmentPlan } from "./impairments.ts";
+import { HostTable } from "./host-table.ts";
+import { Idler } from "./idle.ts";
+import type { ImpairmentConfig, ImpairmentEvent } from "./impairments.ts";
+import { MessageWriter } from "./message-writer.ts";
+import { DEFAULT_PACING_QUANTUM_US, Pacer } from "./pacing.ts";
 import { Schedule, type ScheduleConfig } from "./schedule.ts";
 import { sourceAddress } from "./sources.ts";
 import { monotonicUs } from "./stamp.ts";
-import { loadTransport, type Transport, type TransportOptions } from "./transport.ts";
+import { Storm } from "./storm.ts";
+import { type GsoMode, loadTransport, type Transport, type TransportOptions } from "./transport.ts";
 
 export interface ShardTask {
   shard: number;
@@ -36,6 +46,13 @@ export interface ShardTask {
   /** Datagrams per batch at most. */
   batch: number;
   shared: SharedArrayBuffer;
+  /**
+   * Paced runs: the shortest sleep between two batches (µs; default 200). Longer quanta cost
+   * fewer wake-ups per packet and add up to one quantum of lateness.
+   */
+  pacingQuantumUs?: number;
+  /** UDP GSO for the transports that offer it (udp-batch); default "auto". */
+  gso?: GsoMode;
 }
 
 export interface HostTruth {
@@ -91,12 +108,8 @@ export function sharedViews(shared: SharedArrayBuffer) {
   };
 }
 
-/** Below this gap to the next slot (µs) the paced loop just yields instead of sleeping. */
-const SPIN_US = 30;
-
-/** Largest message (bytes, all fragments) the slab must hold at its end. */
-const MESSAGE_ROOM = 80_000;
-const SLAB_BYTES = 1 << 20;
+/** The longest the event loop waits for a turn while the loop runs (µs). */
+const YIELD_EVERY_US = isMainThread ? 1000 : 10_000;
 
 export async function runShard(task: ShardTask): Promise<ShardResult> {
   const { control, startUs: sharedStart, rows } = sharedViews(task.shared);
@@ -104,67 +117,29 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
   // Datagrams per host are only needed by the impairment plan and the truth (4 bytes a host).
   const countDatagrams = task.impairments !== null || task.truth;
   const hosts = new HostTable(task.content, task.shard, task.shards, countDatagrams);
-  const writer = new MessageWriter(task.content);
-  const schedule = new Schedule(task.schedule);
-  const transport: Transport = await (await loadTransport(task.transport)).create(
-    task.transportOptions,
+  const builder = new BatchBuilder(
+    hosts,
+    new MessageWriter(task.content),
+    task.batch,
+    countDatagrams,
   );
+  const schedule = new Schedule(task.schedule);
+  const transport: Transport = await (await loadTransport(task.transport)).create({
+    ...task.transportOptions,
+    gso: task.gso ?? task.transportOptions.gso ?? "auto",
+  });
   const counters: Counters = zeroCounters([
     ...LIVE_COUNTERS,
     "messagesExtended",
     "messagesLegacy",
     "stormMessages",
   ]);
-  const slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-  const maxDatagrams = task.batch + 128;
-  const list = datagramList(maxDatagrams);
-  const hostOf = new Int32Array(maxDatagrams);
-  const seqOf = new Float64Array(maxDatagrams);
-  const indexOf = new Float64Array(maxDatagrams);
-  const trackedOf = new Uint8Array(maxDatagrams);
-  const intendedOf = new Float64Array(maxDatagrams);
-  let batchBase = 0; // token of the first datagram of the current batch
-  const held = new Map<number, Buffer>();
-  const fragmentsOfHeld = new Map<number, number>();
+  const sender = new BatchSend(transport, builder, task.impairments, counters);
+  const plan = sender.plan;
 
-  const sendToken = (token: number, host: number, copies: number): void => {
-    const d = token - batchBase;
-    let fragments: number;
-    if (d >= 0) {
-      for (let c = 0; c < copies; c++) transport.send(host, slab, list.offset[d], list.length[d]);
-      fragments = list.fragments[d];
-    } else {
-      const bytes = held.get(token)!;
-      held.delete(token);
-      for (let c = 0; c < copies; c++) transport.send(host, bytes, 0, bytes.length);
-      fragments = fragmentsOfHeld.get(token)!;
-      fragmentsOfHeld.delete(token);
-    }
-    if (fragments > 1) counters.fragmentsSent += copies;
-  };
-  const plan = task.impairments
-    ? new ImpairmentPlan(task.impairments, {
-        emit: sendToken,
-        hold(token) {
-          // The slab is reused by the next batch: a held datagram keeps its own copy.
-          const d = token - batchBase;
-          held.set(
-            token,
-            Buffer.from(slab.subarray(list.offset[d], list.offset[d] + list.length[d])),
-          );
-          fragmentsOfHeld.set(token, list.fragments[d]);
-        },
-      })
-    : null;
-
-  const paced = schedule.paced;
   // Loaded only for a paced run (see blaster/latency.ts: the library costs memory per thread).
-  const latency = paced ? await import("./latency.ts") : null;
+  const latency = schedule.paced ? await import("./latency.ts") : null;
   const lateness = latency ? latency.newHistogram() : null;
-
-  const stormHosts: number[] = [];
-  if (task.stormAtMs >= 0)
-    for (let j = 0; j < hosts.count; j++) if (hosts.isStorm(j)) stormHosts.push(j);
 
   // performance.now() is CLOCK_MONOTONIC too, and cheaper than hrtime.bigint(): one offset.
   const offsetUs = monotonicUs() - performance.now() * 1000;
@@ -176,25 +151,23 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
   // Polled (startup only): Atomics.waitAsync is not in the ES2023 lib this project targets.
   while (Atomics.load(control, CONTROL.go) === 0) await sleep(1);
   const t0 = sharedStart[0];
+  const idle = new Idler(control, CONTROL.stop, nowUs, YIELD_EVERY_US);
   // CPU time of this thread in the send loop: a cost per packet that contention does not skew.
   // (process.threadCpuUsage is Node >= 23.9; the project pins 24, older ones report 0.)
   const threadCpu = process.threadCpuUsage?.bind(process);
   const cpuStart = threadCpu?.();
   // Wait for the common start precisely (woken early only by a stop).
-  const leadUs = t0 - nowUs();
-  if (leadUs > 0) Atomics.wait(control, CONTROL.stop, 0, leadUs / 1000);
+  await idle.until(t0);
   const endUs = task.durationMs > 0 ? t0 + task.durationMs * 1000 : Number.POSITIVE_INFINITY;
-  const stormAtUs = task.stormAtMs >= 0 ? t0 + task.stormAtMs * 1000 : Number.POSITIVE_INFINITY;
-  let storming = false;
-  let stormIndex = 0;
-  let stormLeft = 0; // storm hosts still panicking
-  let shiftUs = 0; // the schedule pauses while a storm is sent
-  let slot = 0;
-  let next = 0; // round-robin position in the shard
-  let liveHosts = hosts.count;
+  const storm = new Storm(
+    hosts,
+    task.stormAtMs >= 0 ? t0 + task.stormAtMs * 1000 : Number.POSITIVE_INFINITY,
+  );
+  const pacer = schedule.paced
+    ? new Pacer(schedule, t0, task.pacingQuantumUs ?? DEFAULT_PACING_QUANTUM_US)
+    : null;
   let firstSendUs = 0;
   let stopped: ShardResult["stopped"] = "duration";
-  let token = 0;
   const max = task.maxMessages < 0 ? Number.POSITIVE_INFINITY : task.maxMessages;
 
   const publish = () => {
@@ -219,7 +192,7 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
       stopped = "count";
       break;
     }
-    if (liveHosts === 0) {
+    if (builder.liveHosts === 0) {
       stopped = "hosts";
       break;
     }
@@ -228,123 +201,30 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
       stopped = "duration";
       break;
     }
-    if (!storming && now >= stormAtUs && stormHosts.length > 0) {
-      storming = true;
-      stormLeft = stormHosts.length;
-      for (const j of stormHosts) hosts.startPanic(j);
-    }
-    let due: number;
-    if (storming) {
-      due = task.batch; // a storm is a burst: no pacing
-    } else if (paced) {
-      due = schedule.slotsDueBy(now - t0 - shiftUs) - slot;
-      if (due <= 0) {
-        const waitUs = t0 + shiftUs + schedule.timeOfSlotUs(slot) - now;
-        if (waitUs > 3000) {
-          // Long gaps: a timer (>= ~1 ms granularity), which lets I/O through meanwhile.
-          await sleep(Math.min(Math.floor(waitUs / 1000) - 2, 50));
-        } else if (waitUs > SPIN_US) {
-          // Short gaps: block this worker thread with sub-millisecond precision instead of
-          // spinning (which would take a core from the system under test). The stop flag is
-          // the word waited on, so a stop wakes it at once. Then one turn of the event loop.
-          Atomics.wait(control, CONTROL.stop, 0, (waitUs - SPIN_US) / 1000);
-          await immediate();
-        } else {
-          await immediate();
-        }
+    storm.startIfDue(now, hosts);
+    let due = task.batch; // unpaced, or a storm (a burst: no pacing)
+    if (pacer && !storm.active) {
+      due = pacer.due(now, task.batch);
+      if (due === 0) {
+        // Nothing due: sleep until the next batch is worth sending (never spin).
+        await idle.until(Math.min(pacer.wakeUs(), endUs));
         continue;
       }
-      if (due > task.batch) due = task.batch;
-    } else {
-      due = task.batch;
     }
-
-    // Generate the batch.
-    list.count = 0;
-    batchBase = token;
-    let at = 0;
-    while (list.count < due && counters.messages < max && at < SLAB_BYTES - MESSAGE_ROOM) {
-      let j: number;
-      if (storming) {
-        if (stormIndex >= stormHosts.length) stormIndex = 0;
-        if (stormLeft === 0) {
-          // Every storm host has finished its panic and gone silent.
-          storming = false;
-          stormHosts.length = 0;
-          // Normal traffic resumes where its schedule paused, without a catch-up burst.
-          const behind = nowUs() - (t0 + shiftUs + schedule.timeOfSlotUs(slot));
-          if (paced && behind > 0) shiftUs += behind;
-          break;
-        }
-        j = stormHosts[stormIndex++];
-        if (hosts.isDead(j)) continue;
-      } else {
-        j = next;
-        next = next + 1 === hosts.count ? 0 : next + 1;
-        if (hosts.isDead(j)) continue;
-      }
-      const intended = storming
-        ? stormAtUs
-        : paced
-          ? t0 + shiftUs + schedule.timeOfSlotUs(slot)
-          : now;
-      const before = list.count;
-      at = writer.write(hosts, j, intended, slab, at, list);
-      if (list.count === before) {
-        // The host has just finished its panic script: it is silent from now on.
-        if (hosts.isDead(j)) {
-          liveHosts--;
-          if (storming) stormLeft--;
-        }
-        continue;
-      }
-      const host = hosts.host(j);
-      const legacy = writer.lastLegacy;
-      for (let d = before; d < list.count; d++) {
-        hostOf[d] = host;
-        seqOf[d] = writer.lastSeq;
-        indexOf[d] = countDatagrams ? hosts.datagrams[j]++ : 0;
-        trackedOf[d] = legacy ? 0 : 1;
-        intendedOf[d] = intended;
-      }
-      counters.messages++;
-      if (legacy) counters.messagesLegacy++;
-      else counters.messagesExtended++;
-      if (storming) counters.stormMessages++;
-      else slot += list.count - before;
-      token += list.count - before;
-    }
-    const n = list.count;
+    const n = builder.fill(due, max, now, storm, pacer, nowUs, counters);
     if (n === 0) continue;
-    counters.datagrams += n;
 
-    const opening = transport.prepare(hostOf, n);
+    const opening = transport.prepare(builder.hostOf, n);
     if (opening) await opening;
     now = nowUs();
     if (firstSendUs === 0) firstSendUs = now;
-    if (plan) {
-      for (let d = 0; d < n; d++) {
-        plan.offer({
-          host: hostOf[d],
-          index: indexOf[d],
-          seq: seqOf[d],
-          fragment: list.fragment[d],
-          fragments: list.fragments[d],
-          tracked: trackedOf[d] === 1,
-          token: batchBase + d,
-        });
-      }
-    } else {
-      for (let d = 0; d < n; d++) {
-        transport.send(hostOf[d], slab, list.offset[d], list.length[d]);
-        if (list.fragments[d] > 1) counters.fragmentsSent++;
-      }
-    }
+    sender.send(n);
     if (lateness) {
       // Every datagram's actual send time, interpolated between the batch's first and last send
       // (two clock reads per batch instead of one per datagram).
       const doneUs = nowUs();
       const step = (doneUs - now) / n;
+      const intendedOf = builder.intendedOf;
       for (let d = 0; d < n; d++) {
         const late = now + step * (d + 1) - intendedOf[d];
         lateness.recordValue(late > 0 ? Math.round(late) : 0);
@@ -353,7 +233,9 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
     const flushing = transport.flush();
     if (flushing) await flushing;
     publish();
-    if (!paced || storming) await immediate(); // let I/O, timers and the stop flag through
+    // Let I/O, timers and signals through now and then (not once per batch).
+    const turn = idle.breathe(nowUs());
+    if (turn) await turn;
   }
 
   // The run's end: the duration's end, the stop, or right after the last batch of a --count.
@@ -362,8 +244,7 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
   counters.cpuUs = cpu.user + cpu.system;
   // Whatever the reorder plan still holds goes out now (recorded in the truth as such).
   if (plan) {
-    batchBase = token;
-    plan.finish();
+    sender.finish();
     const flushing = transport.flush();
     if (flushing) await flushing;
   }
@@ -390,23 +271,29 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
   };
   lateness?.destroy();
   if (task.truth) {
-    result.hosts = [];
-    for (let j = 0; j < hosts.count; j++) {
-      const messages = hosts.messages(j);
-      if (messages === 0) continue;
-      const host = hosts.host(j);
-      result.hosts.push({
-        host,
-        source: sourceAddress(task.transportOptions.sources, host),
-        format: hosts.isLegacy(j) ? "legacy" : "extended",
-        firstSeq: hosts.startSeq(j),
-        lastSeq: hosts.seq[j] - 1,
-        messages,
-        datagrams: hosts.datagrams[j],
-        storm: hosts.isStorm(j),
-      });
-    }
+    result.hosts = hostTruth(task, hosts);
     result.events = plan ? plan.events : [];
   }
   return result;
+}
+
+/** Per-host truth: what every host that sent anything sent. */
+function hostTruth(task: ShardTask, hosts: HostTable): HostTruth[] {
+  const out: HostTruth[] = [];
+  for (let j = 0; j < hosts.count; j++) {
+    const messages = hosts.messages(j);
+    if (messages === 0) continue;
+    const host = hosts.host(j);
+    out.push({
+      host,
+      source: sourceAddress(task.transportOptions.sources, host),
+      format: hosts.isLegacy(j) ? "legacy" : "extended",
+      firstSeq: hosts.startSeq(j),
+      lastSeq: hosts.seq[j] - 1,
+      messages,
+      datagrams: hosts.datagrams[j],
+      storm: hosts.isStorm(j),
+    });
+  }
+  return out;
 }

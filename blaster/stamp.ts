@@ -81,3 +81,53 @@ function parseStampBody(bytes: Uint8Array, from: number): Stamp | null {
   if (digits === 0) return null;
   return { host, intendedUs };
 }
+
+// The byte-level writer (the blaster's hot path writes stamps in place, no strings).
+
+const POW36 = Array.from({ length: 11 }, (_, i) => 36 ** i);
+
+/** Base-36 digits of a non-negative safe integer. */
+function base36Length(n: number): number {
+  let len = n >= POW36[5] ? 6 : 1;
+  while (len < 10 && n >= POW36[len]) len++;
+  return len;
+}
+
+function writeBase36(buf: Uint8Array, at: number, n: number): number {
+  const len = base36Length(n);
+  let i = at + len - 1;
+  // The low 5 digits (36^5 < 2^31) with integer arithmetic (float division is the slow part).
+  if (n >= POW36[5]) {
+    const hi = Math.floor(n / POW36[5]);
+    let lo = n - hi * POW36[5];
+    for (let k = 0; k < 5; k++) {
+      const q = (lo / 36) | 0;
+      const d = lo - q * 36;
+      buf[i--] = d < 10 ? 0x30 + d : 0x57 + d;
+      lo = q;
+    }
+    n = hi;
+  }
+  do {
+    const q = (n / 36) | 0;
+    const d = n - q * 36;
+    buf[i--] = d < 10 ? 0x30 + d : 0x57 + d;
+    n = q;
+  } while (n > 0);
+  return at + len;
+}
+
+/** Bytes of the stamp formatStamp(host, intendedUs) gives, trailing space included. */
+export function stampLength(host: number, intendedUs: number): number {
+  return PREFIX.length + base36Length(host) + 1 + base36Length(Math.floor(intendedUs)) + 1;
+}
+
+/** Writes formatStamp(host, intendedUs)'s bytes at `at`; returns the position after them. */
+export function writeStamp(buf: Uint8Array, at: number, host: number, intendedUs: number): number {
+  for (let k = 0; k < PREFIX.length; k++) buf[at + k] = PREFIX.charCodeAt(k);
+  let i = writeBase36(buf, at + PREFIX.length, host);
+  buf[i++] = COLON;
+  i = writeBase36(buf, i, Math.floor(intendedUs));
+  buf[i++] = SPACE;
+  return i;
+}

@@ -45,7 +45,16 @@ export interface TransportOptions {
   activeHosts: number;
   /** --allow-remote: the raw transports then spoof sources towards a non-loopback target too. */
   allowRemote?: boolean;
+  /**
+   * UDP GSO (UDP_SEGMENT): consecutive equal-size datagrams of one host leave as one send that
+   * the kernel splits. "auto": where the transport offers it and the kernel supports it;
+   * "on": required (a transport or kernel without it is an error); "off": never.
+   * Transports that cannot segment ignore "auto". Default "auto".
+   */
+  gso?: GsoMode;
 }
+
+export type GsoMode = "auto" | "on" | "off";
 
 /** Counter names every transport keeps (more, such as `error.ENOBUFS`, may be added). */
 export const TRANSPORT_COUNTERS = ["sent", "errors", "bytes", "opened"] as const;

@@ -5,13 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  type ContentOptions,
-  datagramList,
-  HostTable,
-  MessageWriter,
-  NO_SYSDATA,
-} from "../blaster/content.ts";
+import { type ContentOptions, NO_SYSDATA } from "../blaster/content.ts";
+import { HostTable } from "../blaster/host-table.ts";
+import { datagramList, MessageWriter } from "../blaster/message-writer.ts";
 import { formatStamp, parseStamp } from "../blaster/stamp.ts";
 import { decodePayload } from "../receiver/decode.ts";
 import { Reassembler } from "../receiver/reassembly.ts";

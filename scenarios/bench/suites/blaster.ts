@@ -4,15 +4,10 @@
  * latency stamp, the corpus for realistic sizes), and ImpairmentPlan.offer deciding each
  * datagram's fate.
  */
-import {
-  type ContentOptions,
-  datagramList,
-  HostTable,
-  MessageWriter,
-  NO_SYSDATA,
-  type SizeSpec,
-} from "../../../blaster/content.ts";
+import { type ContentOptions, NO_SYSDATA, type SizeSpec } from "../../../blaster/content.ts";
+import { HostTable } from "../../../blaster/host-table.ts";
 import { ImpairmentPlan } from "../../../blaster/impairments.ts";
+import { datagramList, MessageWriter } from "../../../blaster/message-writer.ts";
 import { monotonicUs } from "../../../blaster/stamp.ts";
 import type { BenchTask, Suite } from "../suite.ts";
 
