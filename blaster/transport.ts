@@ -108,11 +108,11 @@ const TRANSPORTS: Record<string, { url: URL; description: string }> = {
     description: "hand-built datagrams from spoofed per-host sources, sendmmsg on a raw socket",
   },
   "udp-batch": {
-    url: new URL("./raw/udp-batch-transport.ts", import.meta.url),
+    url: new URL("./udp-batch-transport.ts", import.meta.url),
     description: "ordinary UDP in sendmmsg batches, per-host sources via IP_PKTINFO",
   },
   auto: {
-    url: new URL("./raw/auto-transport.ts", import.meta.url),
+    url: new URL("./auto-transport.ts", import.meta.url),
     description: "raw where permitted (CAP_NET_RAW), else socket; says which it picked",
   },
 };

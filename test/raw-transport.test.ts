@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
 import { describe, test } from "node:test";
+import { chooseAuto } from "../blaster/auto-transport.ts";
 import { parsePrefix } from "../blaster/raw/address.ts";
-import { chooseAuto } from "../blaster/raw/auto-transport.ts";
 import { netnsHolding, spoofingRefusal, wirePlan } from "../blaster/raw/plan.ts";
 import { rawRefusal } from "../blaster/raw/raw-transport.ts";
 import { loadTransport, type SourcePlan, type TransportOptions } from "../blaster/transport.ts";

@@ -4,9 +4,10 @@
  * transport. Says which it picked and why, once, on stderr. Each worker decides again with the
  * same test (worker threads load transports by name), which gives the same answer on one machine.
  */
-import { loadTransport, type TransportModule, type TransportOptions } from "../transport.ts";
-import { wirePlan } from "./plan.ts";
-import { rawRefusal } from "./raw-transport.ts";
+
+import { wirePlan } from "./raw/plan.ts";
+import { rawRefusal } from "./raw/raw-transport.ts";
+import { loadTransport, type TransportModule, type TransportOptions } from "./transport.ts";
 
 export interface AutoChoice {
   name: "raw" | "socket";

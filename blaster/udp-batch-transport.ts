@@ -7,11 +7,11 @@
  * Needs the native addon, no capability.
  */
 
-import type { TransportModule, TransportOptions } from "../transport.ts";
-import { type SourcePrefix, writeHostAddress } from "./address.ts";
-import { BatchedTransport, BatchSender, SEND_TIMEOUT_MS, SNDBUF_BYTES } from "./batched.ts";
-import { loadNetRaw, requireNetRaw } from "./native.ts";
-import { spoofingRefusal, type WirePlan, wirePlan } from "./plan.ts";
+import { type SourcePrefix, writeHostAddress } from "./raw/address.ts";
+import { BatchedTransport, BatchSender, SEND_TIMEOUT_MS, SNDBUF_BYTES } from "./raw/batched.ts";
+import { loadNetRaw, requireNetRaw } from "./raw/native.ts";
+import { spoofingRefusal, type WirePlan, wirePlan } from "./raw/plan.ts";
+import type { TransportModule, TransportOptions } from "./transport.ts";
 
 function check(options: TransportOptions): string | null {
   const loaded = loadNetRaw();
