@@ -13,7 +13,7 @@ const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url),
 };
 
 /** The modules that add a command each (registered in this order in --help). */
-const COMMAND_MODULES = ["blast", "receive", "run", "decode", "bench"];
+const COMMAND_MODULES = ["blast", "receive", "run", "decode", "bench", "probe"];
 
 /**
  * The program with its commands. With `only` naming a command, just that command's module is
