@@ -22,6 +22,31 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** Stack traces wanted: `--debug` (the CLI turns it into NCB_DEBUG=1) or NCB_DEBUG=1. */
+export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.NCB_DEBUG !== undefined && env.NCB_DEBUG !== "" && env.NCB_DEBUG !== "0";
+}
+
+/** A message's lines joined into one (blank lines dropped). */
+export function oneLine(text: string, separator = " "): string {
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .join(separator);
+}
+
+/**
+ * How an error is shown on stderr: one line `netcons-bench: message` (a multi-line message is
+ * joined with "; "), then the stack when debugging. `context` prefixes the message
+ * (e.g. "blast failed").
+ */
+export function errorLine(error: unknown, context?: string): string {
+  const message = oneLine(error instanceof Error ? error.message : String(error), "; ");
+  const line = `netcons-bench: ${context === undefined ? "" : `${context}: `}${message}\n`;
+  return debugEnabled() && error instanceof Error && error.stack ? `${line}${error.stack}\n` : line;
+}
+
 function fail(flag: string, value: string, expected: string): never {
   // commander prefixes "error: option '<flag>' argument '<value>' is invalid." itself when the
   // parser throws InvalidArgumentError, so only the expected form is said here.

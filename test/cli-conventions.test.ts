@@ -1,0 +1,191 @@
+/**
+ * The conventions every command shares, through the real CLI in a child process: one-line
+ * errors prefixed `netcons-bench:` with exit 2 for usage mistakes, stacks only with --debug or
+ * NCB_DEBUG=1, the version words, the message for an unsupported Node, verdict colour with
+ * NO_COLOR honoured, and the loud skips of test/capabilities.ts (a nested `node --test` without
+ * the parent's NODE_TEST_CONTEXT, so that it runs its own reporters).
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import semver from "semver";
+
+const launcher = new URL("../scenarios/netcons-bench.mjs", import.meta.url).pathname;
+const root = new URL("..", import.meta.url).pathname;
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+  version: string;
+  engines: { node: string };
+};
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, node = process.execPath) {
+  const clean = {
+    ...process.env,
+    NCB_DEBUG: undefined,
+    NO_COLOR: undefined,
+    FORCE_COLOR: undefined,
+  };
+  return spawnSync(node, [launcher, ...args], {
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...clean, ...env },
+  });
+}
+
+/** stderr is exactly one line `netcons-bench: ...` matching `pattern`. */
+function assertOneLine(stderr: string, pattern: RegExp): void {
+  const lines = stderr.split("\n").filter((line) => line !== "");
+  assert.equal(lines.length, 1, `one line expected, got:\n${stderr}`);
+  assert.match(lines[0], /^netcons-bench: /);
+  assert.match(lines[0], pattern);
+}
+
+describe("errors", () => {
+  const mistakes: [string[], RegExp][] = [
+    [
+      ["blast", "--no-such-flag"],
+      /unknown option '--no-such-flag' \(see netcons-bench blast --help\)/,
+    ],
+    [["blast", "--rate", "lots"], /--rate .*'lots' is invalid/],
+    [["receive", "--port", "70000"], /--port/],
+    [["decode", "/nonexistent/ncb-input"], /\/nonexistent\/ncb-input/],
+    [["no-such-command"], /unknown command 'no-such-command'/],
+  ];
+  for (const [args, pattern] of mistakes) {
+    it(`${args.join(" ")}: one line with the program's name, exit 2, nothing on stdout`, () => {
+      const r = cli(args);
+      assert.equal(r.status, 2, r.stderr);
+      assertOneLine(r.stderr, pattern);
+      assert.equal(r.stdout, "");
+    });
+  }
+
+  it("--debug anywhere on the line, or NCB_DEBUG=1, adds the stack; without them there is none", () => {
+    const plain = cli(["decode", "/nonexistent/ncb-input"]);
+    assert.doesNotMatch(plain.stderr, /\n\s+at /);
+    for (const r of [
+      cli(["decode", "/nonexistent/ncb-input", "--debug"]),
+      cli(["--debug", "decode", "/nonexistent/ncb-input"]),
+      cli(["decode", "/nonexistent/ncb-input"], { NCB_DEBUG: "1" }),
+    ]) {
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^netcons-bench: .*ncb-input/);
+      assert.match(r.stderr, /\n\s+at .*decode\.ts/, "the stack names the code that threw");
+    }
+  });
+});
+
+describe("version", () => {
+  for (const word of ["-V", "--version", "-v", "version"]) {
+    it(`${word} prints the package's version on stdout`, () => {
+      const r = cli([word]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, `${pkg.version}\n`);
+      assert.equal(r.stderr, "");
+    });
+  }
+
+  it("an unsupported Node (the system's) says which version is needed and which was found, exit 2", (t) => {
+    const old = "/usr/bin/node";
+    const found = existsSync(old)
+      ? spawnSync(old, ["-p", "process.versions.node"], { encoding: "utf8" }).stdout.trim()
+      : "";
+    if (found === "" || semver.satisfies(found, pkg.engines.node)) {
+      t.skip(`no Node older than ${pkg.engines.node} at ${old} (found "${found}")`);
+      return;
+    }
+    const r = cli(["--version"], {}, old);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, "");
+    assertOneLine(r.stderr, new RegExp(`needs Node\\.js .*${semver.minVersion(pkg.engines.node)}`));
+    assert.ok(r.stderr.includes(pkg.engines.node), "names the engines range");
+    assert.ok(r.stderr.includes(`found v${found}`), "names the version found");
+  });
+});
+
+describe("colour", () => {
+  // A verdict through scenarios/format.ts onto a stream that says it is a colour TTY the way a
+  // real one does (tty.WriteStream's own getColorDepth, which reads NO_COLOR and TERM).
+  const program = `
+    import { Writable } from "node:stream";
+    import tty from "node:tty";
+    import { verdict } from ${JSON.stringify(join(root, "scenarios/format.ts"))};
+    const stream = Object.assign(new Writable(), { isTTY: true, getColorDepth: tty.WriteStream.prototype.getColorDepth });
+    process.stdout.write(JSON.stringify([verdict("PASS", true, stream), verdict("FAIL", false, stream), verdict("PASS", true)]));
+  `;
+  const run = (env: NodeJS.ProcessEnv) => {
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", program], {
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        NO_COLOR: undefined,
+        FORCE_COLOR: undefined,
+        TERM: "xterm-256color",
+        ...env,
+      },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as string[];
+  };
+
+  it("verdict words are green/red on a colour TTY, plain with NO_COLOR or on a pipe", () => {
+    const [pass, fail, piped] = run({});
+    assert.equal(pass, "\u001b[1m\u001b[32mPASS\u001b[39m\u001b[22m");
+    assert.equal(fail, "\u001b[1m\u001b[31mFAIL\u001b[39m\u001b[22m");
+    assert.equal(piped, "PASS", "stdout is a pipe here");
+    assert.deepEqual(run({ NO_COLOR: "1" }), ["PASS", "FAIL", "PASS"]);
+  });
+});
+
+describe("loud skips (test/capabilities.ts and test/skip-reporter.ts)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ncb-skip-"));
+  const file = join(dir, "needs.test.ts");
+  writeFileSync(
+    file,
+    `import { test } from "node:test";
+import { needs } from ${JSON.stringify(join(root, "test/capabilities.ts"))};
+test("wants tcpdump", (t) => {
+  if (!needs(t, "tcpdump", "pretend it is missing")) return;
+  throw new Error("ran without tcpdump");
+});
+`,
+  );
+  const runTests = (env: NodeJS.ProcessEnv) =>
+    spawnSync(
+      process.execPath,
+      [
+        "--test",
+        "--test-reporter=spec",
+        "--test-reporter-destination=stdout",
+        `--test-reporter=${join(root, "test/skip-reporter.ts")}`,
+        "--test-reporter-destination=stdout",
+        file,
+      ],
+      {
+        encoding: "utf8",
+        timeout: 60_000,
+        env: { ...process.env, NCB_REQUIRE: undefined, NODE_TEST_CONTEXT: undefined, ...env },
+      },
+    );
+
+  it("a missing capability skips, and the run ends with the skip counted and its reason", () => {
+    const r = runTests({});
+    assert.equal(r.status, 0, r.stdout);
+    assert.match(
+      r.stdout,
+      /SKIPPED 1 .*\n\s+- .*needs\.test\.ts: wants tcpdump \(needs tcpdump: pretend it is missing\)/,
+    );
+  });
+
+  it("with NCB_REQUIRE naming the capability, the same test fails", () => {
+    const r = runTests({ NCB_REQUIRE: "chromium,tcpdump" });
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(
+      r.stdout,
+      /tcpdump is required here \(NCB_REQUIRE=chromium,tcpdump\) but missing: pretend/,
+    );
+    assert.match(r.stdout, /skipped: none/);
+  });
+});
