@@ -39,13 +39,17 @@ function base36Digit(byte: number): number {
   return -1;
 }
 
+/** The host index and intended time of the last stamp stampAt() found (no object per parse). */
+export const foundStamp: Stamp = { host: 0, intendedUs: 0 };
+
 /**
- * Finds a stamp starting at `start` in `bytes` (or anywhere in the first 64 bytes when
- * `searchWindow` is set, for legacy lines with a time prefix). Returns null when there is none.
- * Works on bytes so the receiver's hot path needs no string conversion.
+ * Finds a stamp in bytes[start, end) starting at `start` (or anywhere in the first
+ * `searchWindow` bytes after it, for legacy lines with a time prefix). Returns the intended send
+ * time in µs, or -1 when there is none; the host index is left in foundStamp. Works on bytes and
+ * allocates nothing, for the receiver's per-datagram path.
  */
-export function parseStamp(bytes: Uint8Array, start = 0, searchWindow = 0): Stamp | null {
-  const limit = Math.min(bytes.length - PREFIX.length, start + searchWindow);
+export function stampAt(bytes: Uint8Array, start: number, end: number, searchWindow = 0): number {
+  const limit = Math.min(end - PREFIX.length, start + searchWindow);
   for (let at = start; at <= limit; at++) {
     if (
       bytes[at] === 0x6e && // n
@@ -54,32 +58,40 @@ export function parseStamp(bytes: Uint8Array, start = 0, searchWindow = 0): Stam
       bytes[at + 3] === 0x31 && // 1
       bytes[at + 4] === COLON
     ) {
-      return parseStampBody(bytes, at + PREFIX.length);
+      return parseStampBody(bytes, at + PREFIX.length, end);
     }
   }
-  return null;
+  return -1;
 }
 
-function parseStampBody(bytes: Uint8Array, from: number): Stamp | null {
+/** stampAt() over a whole byte array, as an object: null when there is no stamp. */
+export function parseStamp(bytes: Uint8Array, start = 0, searchWindow = 0): Stamp | null {
+  const intendedUs = stampAt(bytes, start, bytes.length, searchWindow);
+  return intendedUs < 0 ? null : { host: foundStamp.host, intendedUs };
+}
+
+function parseStampBody(bytes: Uint8Array, from: number, end: number): number {
   let host = 0;
   let i = from;
   let digits = 0;
-  for (; i < bytes.length && bytes[i] !== COLON; i++, digits++) {
+  for (; i < end && bytes[i] !== COLON; i++, digits++) {
     const d = base36Digit(bytes[i]);
-    if (d < 0 || digits > 10) return null;
+    if (d < 0 || digits > 10) return -1;
     host = host * 36 + d;
   }
-  if (digits === 0 || i >= bytes.length) return null;
+  if (digits === 0 || i >= end) return -1;
   i++;
   let intendedUs = 0;
   digits = 0;
-  for (; i < bytes.length && bytes[i] !== SPACE; i++, digits++) {
+  for (; i < end && bytes[i] !== SPACE; i++, digits++) {
     const d = base36Digit(bytes[i]);
-    if (d < 0 || digits > 12) return null;
+    if (d < 0 || digits > 12) return -1;
     intendedUs = intendedUs * 36 + d;
   }
-  if (digits === 0) return null;
-  return { host, intendedUs };
+  if (digits === 0) return -1;
+  foundStamp.host = host;
+  foundStamp.intendedUs = intendedUs;
+  return intendedUs;
 }
 
 // The byte-level writer (the blaster's hot path writes stamps in place, no strings).

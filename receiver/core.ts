@@ -2,10 +2,24 @@
  * What a receiver worker does with each datagram, free of threads and sockets so it can be fed
  * directly (memory benchmark, tests): decode, reassemble fragments, track the host's sequence,
  * time the message, hand it to the sink. Time comes in as parameters.
+ *
+ * The hot path is handle(buf, addrAt, addrLen, payloadAt, payloadLen, recvUs, nowUs): it finds
+ * the host by its address bytes (no key string), decodes into one reused DatagramView (text and
+ * dictionary left undecoded), reads the latency stamp into a number, and makes the message object
+ * and the key string only when the sink writes something (with --output none, never). It
+ * allocates nothing for an unfragmented message of a known host. handleText() takes the address
+ * as a string, for tests and benchmarks.
  */
 import { type Histogram, newHistogram } from "../blaster/latency.ts";
-import { parseStamp } from "../blaster/stamp.ts";
-import { type DecodedExtended, type DecodedLegacy, decodePayload } from "./decode.ts";
+import { stampAt } from "../blaster/stamp.ts";
+import {
+  DatagramView,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type DecodedExtended,
+  type DecodedLegacy,
+  decodeInto,
+  Kind,
+} from "./decode.ts";
 import { Reassembler } from "./reassembly.ts";
 import { Outcome, type SequenceOptions, SequenceTracker } from "./sequence.ts";
 import type { Sink } from "./sinks.ts";
@@ -18,6 +32,13 @@ export interface CoreOptions {
   sequence?: SequenceOptions;
 }
 
+/**
+ * Per-worker counters. Every datagram is exactly one of malformed, legacy, fragments or an
+ * unfragmented extended record, so `datagrams - malformed - legacy - fragments` of them were
+ * whole records; whole records plus reassembled messages are the extended messages, each either
+ * delivered (`extended`) or dropped as a seq duplicate (`duplicates`). `nulTerminated` counts
+ * 1000-byte records that ended in the kernel's NUL (left out of the text).
+ */
 export const CORE_COUNTERS = [
   "datagrams",
   "bytes",
@@ -26,6 +47,8 @@ export const CORE_COUNTERS = [
   "legacy",
   "fragments",
   "stamped",
+  "duplicates",
+  "nulTerminated",
 ] as const;
 export type CoreCounter = (typeof CORE_COUNTERS)[number];
 
@@ -45,72 +68,134 @@ export class WorkerCore {
   /** Processing time per datagram, ns (recorded by the owner around handle()). */
   readonly processing: Histogram = newHistogram();
   private readonly sink: Sink;
-  private readonly decodeOptions: { maxMessageBytes?: number };
+  private readonly maxMessageBytes: number;
+  private readonly view = new DatagramView();
+  /** handleText()'s address bytes. */
+  private addressScratch = Buffer.alloc(64);
 
   constructor(options: CoreOptions, sink: Sink) {
     const counters = {} as Record<CoreCounter, number>;
     for (const name of CORE_COUNTERS) counters[name] = 0;
     this.counters = counters;
     this.sink = sink;
-    this.decodeOptions = { maxMessageBytes: options.maxMessageBytes };
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.sequence = new SequenceTracker(options.sequence);
     this.reassembler = new Reassembler({
       maxMessageBytes: options.maxMessageBytes,
       timeoutMs: options.fragmentTimeoutMs,
     });
-    // A host evicted from the tracker leaves nothing behind in the reassembler either.
-    this.sequence.onEvict = (host) => this.reassembler.forget(host);
+    // Fragment state belongs to the host: a host evicted leaves nothing in the reassembler.
+    this.sequence.onEvictSlot = (slot) => this.reassembler.forget(slot);
   }
 
   /**
-   * One datagram from `source` (address text), received by a listener at `recvUs` and taken up
-   * here at `nowUs` (both µs of CLOCK_MONOTONIC).
+   * Set once the sink failed (e.g. "EPIPE: the reader of stdout went away"); the sink then
+   * writes nothing more, messages still count as received.
    */
-  handle(source: string, payload: Buffer, recvUs: number, nowUs: number): void {
+  get sinkError(): string | null {
+    return this.sink.error;
+  }
+
+  /**
+   * One datagram: the source address text (ASCII) at buf[addrAt, addrAt + addrLen), the payload
+   * at buf[payloadAt, payloadAt + payloadLen), received by a listener at `recvUs` and taken up
+   * here at `nowUs` (both µs of CLOCK_MONOTONIC). The bytes are only read during the call.
+   */
+  handle(
+    buf: Uint8Array,
+    addrAt: number,
+    addrLen: number,
+    payloadAt: number,
+    payloadLen: number,
+    recvUs: number,
+    nowUs: number,
+  ): void;
+  /** The former form, handle(source, payload, recvUs, nowUs): handleText(). */
+  handle(source: string, payload: Uint8Array, recvUs: number, nowUs: number): void;
+  handle(
+    a: Uint8Array | string,
+    b: number | Uint8Array,
+    c: number,
+    d: number,
+    e?: number,
+    f?: number,
+    g?: number,
+  ): void {
+    if (typeof a === "string") {
+      this.handleText(a, b as Uint8Array, c, d);
+      return;
+    }
+    this.handleBytes(a, b as number, c, a, d, e as number, f as number, g as number);
+  }
+
+  /** handle() with the address as text (tests, benchmarks; copies the address). */
+  handleText(source: string, payload: Uint8Array, recvUs: number, nowUs: number): void {
+    if (source.length > this.addressScratch.length) {
+      this.addressScratch = Buffer.alloc(source.length * 2);
+    }
+    const addrLen = this.addressScratch.write(source, 0, "latin1");
+    this.handleBytes(this.addressScratch, 0, addrLen, payload, 0, payload.length, recvUs, nowUs);
+  }
+
+  private handleBytes(
+    addr: Uint8Array,
+    addrAt: number,
+    addrLen: number,
+    payload: Uint8Array,
+    payloadAt: number,
+    payloadLen: number,
+    recvUs: number,
+    nowUs: number,
+  ): void {
     const c = this.counters;
     c.datagrams++;
-    c.bytes += payload.length;
+    c.bytes += payloadLen;
     this.queue.recordValue(nowUs > recvUs ? nowUs - recvUs : 0);
     const nowMs = nowUs / 1000;
-    const decoded = decodePayload(payload, this.decodeOptions);
-    if (decoded.kind === "malformed") {
+    const view = this.view;
+    const kind = decodeInto(view, payload, payloadAt, payloadAt + payloadLen, this.maxMessageBytes);
+    if (kind === Kind.malformed) {
       c.malformed++;
       return;
     }
-    if (decoded.kind === "legacy") {
+    // Every source that sends something well formed is a host (counted, bounded, evicted).
+    const slot = this.sequence.acquire(addr, addrAt, addrLen, nowMs);
+    if (kind === Kind.legacy) {
       c.legacy++;
-      this.sequence.touch(source, nowMs);
-      this.deliver(source, decoded, 1, parseStamp(decoded.text, 0, LEGACY_STAMP_WINDOW), nowUs);
+      this.deliver(slot, 1, stampAt(view.bytes, view.start, view.end, LEGACY_STAMP_WINDOW), nowUs);
       return;
     }
-    let message: DecodedExtended | null = decoded;
     let fragments = 1;
-    if (decoded.fragment) {
+    if (view.isFragment) {
       c.fragments++;
-      message = this.reassembler.add(source, decoded, nowMs);
-      if (message === null) return;
+      const whole = this.reassembler.addView(slot, view, nowMs);
+      if (whole === null) return;
+      view.setWhole(this.reassembler.completedHead!, whole);
       fragments = this.reassembler.completedFragments;
+    } else if (view.kernelNul) {
+      c.nulTerminated++;
     }
-    const outcome = this.sequence.observe(source, message.seq, message.flags.emg, nowMs);
-    if (outcome === Outcome.duplicate) return; // dropped, as ncrx drops duplicates
+    const outcome = this.sequence.observeSlot(slot, view.seq, view.flags.emg, nowMs);
+    if (outcome === Outcome.duplicate) {
+      c.duplicates++; // dropped, as ncrx drops duplicates
+      return;
+    }
     c.extended++;
-    this.deliver(source, message, fragments, parseStamp(message.data), nowUs);
+    this.deliver(slot, fragments, stampAt(view.bytes, view.dataStart, view.dataEnd), nowUs);
   }
 
-  private deliver(
-    source: string,
-    message: DecodedExtended | DecodedLegacy,
-    fragments: number,
-    stamp: { intendedUs: number } | null,
-    nowUs: number,
-  ): void {
-    if (stamp !== null) {
+  /** Times a message by its stamp (intendedUs -1: none) and hands it to the sink. */
+  private deliver(slot: number, fragments: number, intendedUs: number, nowUs: number): void {
+    if (intendedUs >= 0) {
       this.counters.stamped++;
-      const e2e = nowUs > stamp.intendedUs ? nowUs - stamp.intendedUs : 0;
+      const e2e = nowUs > intendedUs ? nowUs - intendedUs : 0;
       this.endToEnd.recordValue(e2e);
       this.endToEndInterval.recordValue(e2e);
     }
-    this.sink.write(source, message, fragments);
+    const sink = this.sink;
+    if (sink.discards || sink.error !== null) return;
+    const message = this.view.message() as DecodedExtended | DecodedLegacy;
+    sink.write(this.sequence.keyOf(slot), message, fragments);
   }
 
   /** Periodic work: give up old fragments, holes and oos messages, evict idle hosts, flush. */

@@ -2,20 +2,37 @@
  * Reassembly of `ncfrag` fragments into whole extended records, keyed by (source, seq).
  *
  * Bytes are placed exactly at their offset, so fragments may come in any order, twice, or
- * overlapping. Memory is bounded: the total of one message is capped (decode already refuses
- * larger ones), each source may hold at most `maxPendingBytesPerSource` bytes of incomplete
- * messages (the oldest is given up first), and a message still incomplete after `timeoutMs` is
- * given up by expire(). Every message given up is counted as incomplete, never held forever.
+ * overlapping. Memory follows the bytes actually received, never a declared total: each fragment
+ * that brings new bytes is kept as a copy of its chunk and charged its length plus
+ * CHUNK_OVERHEAD_BYTES (a message is charged PENDING_OVERHEAD_BYTES more); the whole record is
+ * put together only when its last byte arrives. What is held is bounded three ways:
+ * - per source, `maxPendingBytesPerSource` (at least one message of the largest accepted total
+ *   fits; the oldest incomplete message of that source is given up first);
+ * - in all, `maxPendingBytes` (the oldest incomplete message of any source is given up first);
+ * - in time, `timeoutMs` (expire() gives up what is older).
+ * The receiver keys sources by their host slot, so a source whose host is evicted (--max-hosts,
+ * --host-idle) is forgotten with it. Every message given up counts as incomplete.
  *
  * Pure: time is a parameter (`nowMs`), no timers, no clocks.
  */
-import { DEFAULT_MAX_MESSAGE_BYTES, type DecodedExtended, parseData } from "./decode.ts";
+import {
+  DatagramView,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type DecodedExtended,
+  parseData,
+  type RecordHead,
+} from "./decode.ts";
 
 export interface ReassemblyOptions {
   /** Largest message total accepted (bytes of data). */
   maxMessageBytes?: number;
-  /** Bytes of incomplete messages one source may hold. */
+  /**
+   * Bytes of incomplete messages one source may hold. Default: the larger of 256 KiB and what one
+   * message of maxMessageBytes costs; a smaller value than that is refused (RangeError).
+   */
   maxPendingBytesPerSource?: number;
+  /** Bytes of incomplete messages held over all sources (default 64 MiB). */
+  maxPendingBytes?: number;
   /** An incomplete message older than this is given up. */
   timeoutMs?: number;
   /** How many completed seqs per source are remembered to recognise late duplicate fragments. */
@@ -35,32 +52,59 @@ export interface ReassemblyCounters {
   overLimit: number;
 }
 
-/**
- * What one pending message costs beyond its bytes (map entry, range list, header): charged so that
- * thousands of tiny fragments per source are bounded as well as a few large ones.
- */
-const PENDING_OVERHEAD_BYTES = 256;
+/** What one pending message costs beyond its chunks (map and set entries, range list, header). */
+export const PENDING_OVERHEAD_BYTES = 256;
+/** What one kept chunk costs beyond its bytes (the Buffer object and its list entries). */
+export const CHUNK_OVERHEAD_BYTES = 96;
+const DEFAULT_PER_SOURCE_BYTES = 256 * 1024;
+const DEFAULT_TOTAL_BYTES = 64 * 1024 * 1024;
+
+/** A source key: the receiver's host slot, or a name (tests, `decode`). */
+export type ReassemblyKey = string | number;
+
+/** The header fields of a message, taken from its first fragment. */
+export type FragmentHead = RecordHead;
 
 interface Pending {
+  state: SourceState;
   seq: number;
   total: number;
-  bytes: Buffer;
+  /** Copies of the chunks that brought new bytes, with their offsets, in arrival order. */
+  chunks: Buffer[];
+  offsets: number[];
   /** Covered byte ranges, sorted and merged: [start0, end0, start1, end1, ...]. */
   covered: number[];
   received: number;
+  /** Bytes charged for this message. */
+  cost: number;
   /** Fragments that brought new bytes (duplicates not counted). */
   fragments: number;
   firstMs: number;
-  /** The first fragment's header fields, kept for the completed message. */
-  head: DecodedExtended;
+  head: FragmentHead;
 }
 
 interface SourceState {
+  key: ReassemblyKey;
   pending: Map<number, Pending>;
   pendingBytes: number;
   /** Ring of recently completed seqs. */
   completed: number[];
   completedAt: number;
+}
+
+function headOf(source: DecodedExtended | DatagramView): FragmentHead {
+  const release = source instanceof DatagramView ? source.release() : source.release;
+  const caller = source instanceof DatagramView ? source.caller() : source.caller;
+  const f = source.flags;
+  return {
+    release,
+    facility: source.facility,
+    level: source.level,
+    seq: source.seq,
+    tsUs: source.tsUs,
+    flags: { contStart: f.contStart, cont: f.cont, emg: f.emg },
+    caller,
+  };
 }
 
 export class Reassembler {
@@ -71,121 +115,200 @@ export class Reassembler {
     incomplete: 0,
     overLimit: 0,
   };
-  private readonly sources = new Map<string, SourceState>();
-  private readonly maxMessageBytes: number;
-  private readonly maxPendingBytesPerSource: number;
+  readonly maxMessageBytes: number;
+  readonly maxPendingBytesPerSource: number;
+  readonly maxPendingBytes: number;
+  private readonly sources = new Map<ReassemblyKey, SourceState>();
   private readonly timeoutMs: number;
   private readonly rememberCompleted: number;
-  private pendingMessages = 0;
-  /** How many fragments built the message the last add() returned (its datagrams, for output). */
+  /** Every pending message, oldest first (insertion order). */
+  private readonly order = new Set<Pending>();
+  private held = 0;
+  /** How many fragments built the message the last add() completed (its datagrams, for output). */
   completedFragments = 0;
+  /** The header of the message the last add()/addView() completed. */
+  completedHead: FragmentHead | null = null;
 
   constructor(options: ReassemblyOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.maxPendingBytesPerSource = options.maxPendingBytesPerSource ?? 256 * 1024;
+    const oneMessage = Reassembler.messageCost(this.maxMessageBytes);
+    this.maxPendingBytesPerSource =
+      options.maxPendingBytesPerSource ?? Math.max(DEFAULT_PER_SOURCE_BYTES, oneMessage);
+    this.maxPendingBytes =
+      options.maxPendingBytes ?? Math.max(DEFAULT_TOTAL_BYTES, this.maxPendingBytesPerSource);
+    if (this.maxPendingBytesPerSource < oneMessage || this.maxPendingBytes < oneMessage) {
+      throw new RangeError(
+        `pending-bytes limits (${this.maxPendingBytesPerSource} per source, ${this.maxPendingBytes} in all) must hold one message of maxMessageBytes ${this.maxMessageBytes} (${oneMessage} bytes with overheads)`,
+      );
+    }
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.rememberCompleted = options.rememberCompleted ?? 32;
   }
 
+  /**
+   * The most one message of `total` bytes can be charged when it arrives in the fewest
+   * fragments a kernel uses (1000-byte datagrams): its bytes, its overhead and one chunk
+   * overhead per KiB. Smaller fragments cost more; those are bounded by the caps, not promised.
+   */
+  static messageCost(total: number): number {
+    return total + PENDING_OVERHEAD_BYTES + Math.ceil(total / 900) * CHUNK_OVERHEAD_BYTES;
+  }
+
   /** Incomplete messages currently held, over all sources. */
   get pending(): number {
-    return this.pendingMessages;
+    return this.order.size;
+  }
+
+  /** Bytes charged for incomplete messages, over all sources (<= maxPendingBytes). */
+  get heldBytes(): number {
+    return this.held;
+  }
+
+  /** Bytes charged for one source's incomplete messages (<= maxPendingBytesPerSource). */
+  heldBytesOf(key: ReassemblyKey): number {
+    return this.sources.get(key)?.pendingBytes ?? 0;
+  }
+
+  /** Sources with reassembly state. */
+  get sourceCount(): number {
+    return this.sources.size;
   }
 
   /**
    * Adds one fragment. Returns the whole message (fragment undefined, data/text/dict filled) when
    * this fragment completes it, otherwise null.
    */
-  add(source: string, fragment: DecodedExtended, nowMs: number): DecodedExtended | null {
+  add(source: ReassemblyKey, fragment: DecodedExtended, nowMs: number): DecodedExtended | null {
     const frag = fragment.fragment;
     if (!frag) return fragment;
-    const { offset, total } = frag;
-    const chunk = fragment.data;
-    if (
-      total > this.maxMessageBytes ||
-      offset + chunk.length > total ||
-      total + PENDING_OVERHEAD_BYTES > this.maxPendingBytesPerSource
-    ) {
+    const data = fragment.data;
+    const whole = this.accept(
+      source,
+      fragment,
+      frag.offset,
+      frag.total,
+      data,
+      0,
+      data.length,
+      nowMs,
+    );
+    if (whole === null) return null;
+    const { text, dict } = parseData(whole);
+    return { kind: "extended", ...this.completedHead!, data: whole, text, dict };
+  }
+
+  /**
+   * add() for a decoded view (the receiver's path): returns the whole record's data when this
+   * fragment completes it (its header in completedHead), otherwise null.
+   */
+  addView(source: ReassemblyKey, view: DatagramView, nowMs: number): Buffer | null {
+    return this.accept(
+      source,
+      view,
+      view.fragOffset,
+      view.fragTotal,
+      view.bytes,
+      view.dataStart,
+      view.dataEnd,
+      nowMs,
+    );
+  }
+
+  private accept(
+    source: ReassemblyKey,
+    header: DecodedExtended | DatagramView,
+    offset: number,
+    total: number,
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    nowMs: number,
+  ): Buffer | null {
+    const length = end - start;
+    if (total > this.maxMessageBytes || offset < 0 || offset + length > total) {
       this.counters.overLimit++;
       return null;
     }
     this.counters.fragments++;
+    const seq = header.seq;
     let state = this.sources.get(source);
     if (!state) {
-      state = { pending: new Map(), pendingBytes: 0, completed: [], completedAt: 0 };
+      state = { key: source, pending: new Map(), pendingBytes: 0, completed: [], completedAt: 0 };
       this.sources.set(source, state);
     }
-    let message = state.pending.get(fragment.seq);
+    let message = state.pending.get(seq);
     if (!message) {
-      if (state.completed.includes(fragment.seq)) {
+      if (state.completed.includes(seq)) {
         this.counters.duplicateFragments++;
         return null;
       }
-      const cost = total + PENDING_OVERHEAD_BYTES;
-      while (state.pendingBytes + cost > this.maxPendingBytesPerSource) this.giveUpOldest(state);
+      const need = PENDING_OVERHEAD_BYTES + length + CHUNK_OVERHEAD_BYTES;
+      if (!this.makeRoom(state, null, need)) {
+        this.counters.overLimit++;
+        return null;
+      }
       message = {
-        seq: fragment.seq,
+        state,
+        seq,
         total,
-        bytes: Buffer.alloc(total),
+        chunks: [],
+        offsets: [],
         covered: [],
         received: 0,
+        cost: PENDING_OVERHEAD_BYTES,
         fragments: 0,
         firstMs: nowMs,
-        head: fragment,
+        head: headOf(header),
       };
-      state.pending.set(fragment.seq, message);
-      state.pendingBytes += cost;
-      this.pendingMessages++;
+      state.pending.set(seq, message);
+      state.pendingBytes += PENDING_OVERHEAD_BYTES;
+      this.held += PENDING_OVERHEAD_BYTES;
+      this.order.add(message);
     } else if (message.total !== total) {
       this.counters.overLimit++; // a fragment that disagrees with its message's total
       return null;
     }
-    const added = cover(message.covered, offset, offset + chunk.length);
-    if (added === 0 && chunk.length > 0) {
+    const added = cover(message.covered, offset, offset + length);
+    if (added === 0 && length > 0) {
       this.counters.duplicateFragments++;
       return null;
     }
-    chunk.copy(message.bytes, offset);
+    if (length > 0) {
+      const charge = length + CHUNK_OVERHEAD_BYTES;
+      if (!this.makeRoom(state, message, charge)) {
+        this.drop(message); // this message alone would pass a cap (many overlapping chunks)
+        return null;
+      }
+      message.chunks.push(Buffer.from(bytes.subarray(start, end)));
+      message.offsets.push(offset);
+      message.cost += charge;
+      state.pendingBytes += charge;
+      this.held += charge;
+    }
     message.received += added;
     message.fragments++;
-    if (offset === 0) message.head = fragment;
+    if (offset === 0 && message.fragments > 1) message.head = headOf(header);
     if (message.received < total) return null;
 
-    state.pending.delete(message.seq);
-    state.pendingBytes -= total + PENDING_OVERHEAD_BYTES;
-    this.pendingMessages--;
-    this.rememberDone(state, message.seq);
+    const whole = Buffer.allocUnsafe(total);
+    for (let i = 0; i < message.chunks.length; i++)
+      message.chunks[i].copy(whole, message.offsets[i]);
+    this.release(message);
+    this.rememberDone(state, seq);
     this.counters.reassembled++;
     this.completedFragments = message.fragments;
-    const { text, dict } = parseData(message.bytes);
-    const head = message.head;
-    return {
-      kind: "extended",
-      release: head.release,
-      facility: head.facility,
-      level: head.level,
-      seq: head.seq,
-      tsUs: head.tsUs,
-      flags: head.flags,
-      caller: head.caller,
-      data: message.bytes,
-      text,
-      dict,
-    };
+    this.completedHead = message.head;
+    return whole;
   }
 
   /** Gives up every message that has waited longer than timeoutMs; returns how many. */
   expire(nowMs: number): number {
-    if (this.pendingMessages === 0) return 0;
     let expired = 0;
-    for (const [source, state] of this.sources) {
-      for (const [seq, message] of state.pending) {
-        if (nowMs - message.firstMs >= this.timeoutMs) {
-          this.drop(state, seq, message);
-          expired++;
-        }
-      }
-      if (state.pending.size === 0 && state.completed.length === 0) this.sources.delete(source);
+    // Oldest first: the first one young enough ends the walk.
+    for (const message of this.order) {
+      if (nowMs - message.firstMs < this.timeoutMs) break;
+      this.drop(message);
+      expired++;
     }
     return expired;
   }
@@ -193,35 +316,59 @@ export class Reassembler {
   /** Gives up everything still pending (end of run); returns how many. */
   flush(): number {
     let given = 0;
-    for (const state of this.sources.values()) {
-      for (const [seq, message] of state.pending) {
-        this.drop(state, seq, message);
-        given++;
-      }
+    for (const message of this.order) {
+      this.drop(message);
+      given++;
     }
     return given;
   }
 
   /** Forgets a source entirely (host evicted); its pending messages count as incomplete. */
-  forget(source: string): void {
+  forget(source: ReassemblyKey): void {
     const state = this.sources.get(source);
     if (!state) return;
-    for (const [seq, message] of state.pending) this.drop(state, seq, message);
+    for (const message of state.pending.values()) this.drop(message);
     this.sources.delete(source);
   }
 
-  private giveUpOldest(state: SourceState): void {
-    let oldest: Pending | undefined;
-    for (const message of state.pending.values())
-      if (!oldest || message.firstMs < oldest.firstMs) oldest = message;
-    if (oldest) this.drop(state, oldest.seq, oldest);
+  /**
+   * Gives up the oldest other messages until `need` more bytes fit both caps; false when they
+   * cannot (only `except` is left to give up).
+   */
+  private makeRoom(state: SourceState, except: Pending | null, need: number): boolean {
+    while (state.pendingBytes + need > this.maxPendingBytesPerSource) {
+      let oldest: Pending | undefined;
+      for (const m of state.pending.values()) {
+        if (m !== except && (!oldest || m.firstMs < oldest.firstMs)) oldest = m;
+      }
+      if (!oldest) return false;
+      this.drop(oldest);
+    }
+    while (this.held + need > this.maxPendingBytes) {
+      let oldest: Pending | undefined;
+      for (const m of this.order) {
+        if (m !== except) {
+          oldest = m;
+          break;
+        }
+      }
+      if (!oldest) return false;
+      this.drop(oldest);
+    }
+    return true;
   }
 
-  private drop(state: SourceState, seq: number, message: Pending): void {
-    state.pending.delete(seq);
-    state.pendingBytes -= message.total + PENDING_OVERHEAD_BYTES;
-    this.pendingMessages--;
+  private drop(message: Pending): void {
+    this.release(message);
     this.counters.incomplete++;
+  }
+
+  private release(message: Pending): void {
+    const state = message.state;
+    state.pending.delete(message.seq);
+    state.pendingBytes -= message.cost;
+    this.held -= message.cost;
+    this.order.delete(message);
   }
 
   private rememberDone(state: SourceState, seq: number): void {
@@ -235,33 +382,31 @@ export class Reassembler {
 }
 
 /**
- * Adds [start, end) to a sorted, merged list of ranges; returns how many bytes were new.
- * Lists stay tiny (fragments of one message), so a linear merge is the simple, fast choice.
+ * Adds [start, end) to a sorted, merged list of ranges (touching ranges merge); returns how many
+ * bytes were new. The ranges it touches are found by binary search and replaced in one splice.
  */
 export function cover(ranges: number[], start: number, end: number): number {
   if (end <= start) return 0;
+  const pairs = ranges.length >> 1;
+  // The first range that ends at or after `start`.
+  let lo = 0;
+  let hi = pairs;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ranges[2 * mid + 1] < start) lo = mid + 1;
+    else hi = mid;
+  }
   let already = 0;
   let newStart = start;
   let newEnd = end;
-  const kept: number[] = [];
-  for (let i = 0; i < ranges.length; i += 2) {
-    const a = ranges[i];
-    const b = ranges[i + 1];
-    if (b < start || a > end) {
-      kept.push(a, b);
-      continue;
-    }
-    // Overlapping or touching: count the overlap, then merge.
+  let j = lo;
+  for (; j < pairs && ranges[2 * j] <= end; j++) {
+    const a = ranges[2 * j];
+    const b = ranges[2 * j + 1];
     already += Math.max(0, Math.min(b, end) - Math.max(a, start));
-    newStart = Math.min(newStart, a);
-    newEnd = Math.max(newEnd, b);
+    if (a < newStart) newStart = a;
+    if (b > newEnd) newEnd = b;
   }
-  kept.push(newStart, newEnd);
-  for (let i = kept.length - 2; i > 0 && kept[i] < kept[i - 2]; i -= 2) {
-    [kept[i - 2], kept[i]] = [kept[i], kept[i - 2]];
-    [kept[i - 1], kept[i + 1]] = [kept[i + 1], kept[i - 1]];
-  }
-  ranges.length = 0;
-  for (const v of kept) ranges.push(v);
+  ranges.splice(2 * lo, 2 * (j - lo), newStart, newEnd);
   return end - start - already;
 }

@@ -19,7 +19,12 @@
  * stream bounds, the in-order delivery point ("tail"), up to MARKS hole-opening times, and an
  * LRU link for eviction. Hosts are evicted when idle for `hostIdleMs` or, when the table is full,
  * least recently seen first; their figures are folded into the totals first, so nothing is lost.
+ *
+ * Hosts are found by their address bytes (receiver/host-table.ts): the worker's per-datagram path
+ * calls acquire() and observeSlot() and makes no string; the string methods (observe, touch, host,
+ * edgeMissing) are for tests, benchmarks and the end-of-run truth.
  */
+import { HostTable, hashBytes, KEY_BYTES } from "./host-table.ts";
 
 export interface SequenceOptions {
   /** Slots per host: seqs more than this away from the highest are out of sequence (netconsd: 512). */
@@ -94,8 +99,9 @@ export class SequenceTracker {
 
   private readonly words: number;
   private readonly forceGap: number;
-  private readonly slotOf = new Map<string, number>();
-  private keys: (string | undefined)[] = [];
+  private readonly table = new HostTable();
+  /** Whether the last acquire() inserted the host. */
+  acquiredNew = false;
   private capacity = 0;
   private used = 0;
   private freeSlots: number[] = [];
@@ -143,7 +149,39 @@ export class SequenceTracker {
   }
 
   has(host: string): boolean {
-    return this.slotOf.has(host);
+    return this.slotOfText(host) >= 0;
+  }
+
+  /**
+   * The slot of the host whose address text is bytes[at, at + length), inserted (counted as a
+   * host, evicting the least recently seen one when the table is full) when new; either way it is
+   * marked as seen now. The slot stays the host's until it is evicted (onEvictSlot). Allocates
+   * nothing once the table has grown to the hosts seen.
+   */
+  acquire(bytes: Uint8Array, at: number, length: number, nowMs: number): number {
+    const hash = hashBytes(bytes, at, length);
+    let slot = this.table.find(bytes, at, length, hash);
+    if (slot < 0) {
+      slot = this.insert(nowMs);
+      this.table.insert(bytes, at, length, hash, slot);
+      this.acquiredNew = true;
+      return slot;
+    }
+    this.acquiredNew = false;
+    this.lastSeen[slot] = nowMs;
+    this.moveToFront(slot);
+    return slot;
+  }
+
+  /** acquire() by the address text. */
+  acquireText(host: string, nowMs: number): number {
+    const { bytes, length } = this.table.scratchOf(host);
+    return this.acquire(bytes, 0, length, nowMs);
+  }
+
+  /** The address text of a tracked host's slot. */
+  keyOf(slot: number): string {
+    return this.table.keyOf(slot);
   }
 
   /**
@@ -151,31 +189,21 @@ export class SequenceTracker {
    * and takes part in idle eviction. Returns false when the host is new.
    */
   touch(host: string, nowMs: number): boolean {
-    const slot = this.slotOf.get(host);
-    if (slot === undefined) {
-      this.insert(host, nowMs, Number.NaN);
-      return false;
-    }
-    this.lastSeen[slot] = nowMs;
-    this.moveToFront(slot);
-    return true;
+    this.acquireText(host, nowMs);
+    return !this.acquiredNew;
   }
 
   /** One completed extended message: its host, seq, ncemg flag and arrival time. */
   observe(host: string, seq: number, emergency: boolean, nowMs: number): Outcome {
+    return this.observeSlot(this.acquireText(host, nowMs), seq, emergency, nowMs);
+  }
+
+  /** observe() for a host already acquire()d for this message. */
+  observeSlot(slot: number, seq: number, emergency: boolean, nowMs: number): Outcome {
     const c = this.counters;
     if (emergency) c.emergency++;
-    let slot = this.slotOf.get(host);
-    if (slot === undefined) {
-      slot = this.insert(host, nowMs, seq);
-      c.messages++;
-      c.resets++;
-      return Outcome.reset;
-    }
-    this.lastSeen[slot] = nowMs;
-    this.moveToFront(slot);
     if (Number.isNaN(this.max[slot])) {
-      // Known from legacy traffic only: its sequenced stream starts now.
+      // New, or known from legacy traffic or fragments only: its sequenced stream starts now.
       this.startSegment(slot, seq);
       c.messages++;
       c.resets++;
@@ -267,7 +295,9 @@ export class SequenceTracker {
    */
   totals(): SequenceCounters {
     const out = { ...this.counters };
-    for (const slot of this.slotOf.values()) out.missing += this.segmentMissing(slot);
+    for (let slot = this.lruHead; slot !== NONE; slot = this.next[slot]) {
+      out.missing += this.segmentMissing(slot);
+    }
     return out;
   }
 
@@ -275,8 +305,8 @@ export class SequenceTracker {
   host(
     host: string,
   ): { first: number; max: number; distinct: number; tail: number; missing: number } | undefined {
-    const slot = this.slotOf.get(host);
-    if (slot === undefined) return undefined;
+    const slot = this.slotOfText(host);
+    if (slot < 0) return undefined;
     return {
       first: this.first[slot],
       max: this.max[slot],
@@ -292,18 +322,24 @@ export class SequenceTracker {
    * not tracked (never seen, or evicted).
    */
   edgeMissing(host: string, firstSeq: number, lastSeq: number): number | null {
-    const slot = this.slotOf.get(host);
-    if (slot === undefined || Number.isNaN(this.max[slot])) return null;
+    const slot = this.slotOfText(host);
+    if (slot < 0 || Number.isNaN(this.max[slot])) return null;
     return Math.max(0, this.first[slot] - firstSeq) + Math.max(0, lastSeq - this.max[slot]);
   }
 
-  /** Typed-array bytes of state per tracked host (excluding the map entry and key string). */
+  /** Typed-array bytes of state per tracked host, host table included (not a key string). */
   static bytesPerHost(window = 512): number {
-    // first, max, distinct, tail, lastSeen, oosSince; oosPending, oosHistory, markCount, prev, next.
-    return 6 * 8 + 5 * 4 + MARKS * 16 + window / 8;
+    // first, max, distinct, tail, lastSeen, oosSince; oosPending, oosHistory, markCount, prev, next;
+    // the host table's key bytes, hash, length, chain link and bucket.
+    return 6 * 8 + 5 * 4 + MARKS * 16 + window / 8 + KEY_BYTES + 4 + 1 + 4 + 4;
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  private slotOfText(host: string): number {
+    const { bytes, length } = this.table.scratchOf(host);
+    return this.table.find(bytes, 0, length, hashBytes(bytes, 0, length));
+  }
 
   private segmentMissing(slot: number): number {
     if (Number.isNaN(this.max[slot])) return 0;
@@ -438,7 +474,8 @@ export class SequenceTracker {
     this.setBit(slot, seq);
   }
 
-  private insert(host: string, nowMs: number, seq: number): number {
+  /** A slot for a new host, its stream not started yet; the caller files it in the table. */
+  private insert(nowMs: number): number {
     if (this.used >= this.maxHosts && this.lruTail !== NONE) this.evict(this.lruTail);
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
@@ -447,17 +484,11 @@ export class SequenceTracker {
     }
     this.used++;
     this.counters.hosts++;
-    this.slotOf.set(host, slot);
-    this.keys[slot] = host;
     this.lastSeen[slot] = nowMs;
     this.oosPending[slot] = 0;
-    if (Number.isNaN(seq)) {
-      this.max[slot] = Number.NaN;
-      this.markCount[slot] = 0;
-      this.oosHistory[slot] = 0;
-    } else {
-      this.startSegment(slot, seq);
-    }
+    this.max[slot] = Number.NaN;
+    this.markCount[slot] = 0;
+    this.oosHistory[slot] = 0;
     this.prev[slot] = NONE;
     this.next[slot] = this.lruHead;
     if (this.lruHead !== NONE) this.prev[this.lruHead] = slot;
@@ -467,24 +498,26 @@ export class SequenceTracker {
   }
 
   /**
-   * Called with the key of every host evicted, so owners of other per-host state (the
-   * reassembler, sinks) can free it too.
+   * Called with the key of every host evicted, so owners of other per-host state can free it too
+   * (makes the key string; the worker uses onEvictSlot).
    */
   onEvict: ((host: string) => void) | undefined;
+  /** Called with the slot of every host evicted, before the slot can be reused. */
+  onEvictSlot: ((slot: number) => void) | undefined;
 
   private evict(slot: number): void {
-    const host = this.keys[slot]!;
+    const host = this.onEvict ? this.table.keyOf(slot) : "";
     const c = this.counters;
     c.missing += this.segmentMissing(slot);
     // Pending oos messages would have been emitted had the host stayed: count them as such.
     c.oosEmitted += this.oosPending[slot];
     c.hostsEvicted++;
     this.unlink(slot);
-    this.slotOf.delete(host);
-    this.keys[slot] = undefined;
+    this.table.remove(slot);
     this.attention.delete(slot);
     this.freeSlots.push(slot);
     this.used--;
+    this.onEvictSlot?.(slot);
     this.onEvict?.(host);
   }
 
@@ -534,6 +567,7 @@ export class SequenceTracker {
     this.bits = i32(this.bits, this.words);
     this.prev = i32(this.prev);
     this.next = i32(this.next);
+    this.table.grow(capacity);
     this.capacity = capacity;
   }
 

@@ -7,6 +7,12 @@
  * - dir:PATH: one log file per host, `PATH/<address>.log`, like netconsd's logger module.
  * Lines are buffered and written with one write(2) per flush. print and jsonl write to a file
  * descriptor opened by the main thread with O_APPEND, so every worker's flush lands whole.
+ *
+ * One message is one line whatever its bytes: print and dir lines show control characters
+ * (C0, DEL, C1: LF, CR, ESC of ANSI sequences, NUL...) and backslashes as `\xNN`, so a message
+ * can neither forge a second line nor drive the terminal; jsonl escapes them as JSON `\uXXXX`.
+ * A sink whose write fails (EPIPE when the reader of stdout went away, ENOSPC, EMFILE...) keeps
+ * the reason in `error` and writes nothing more; it never throws into the worker.
  */
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -55,6 +61,34 @@ export interface Sink {
   write(source: string, message: DecodedExtended | DecodedLegacy, fragments: number): void;
   flush(): void;
   close(): void;
+  /** Why the sink stopped writing (its first failed write), or null. */
+  readonly error: string | null;
+  /** True when the sink throws messages away unseen (none): no message needs to be built. */
+  readonly discards?: boolean;
+}
+
+/** One line for a failed write: "EPIPE: the reader of stdout went away" and the like. */
+export function sinkErrorText(error: unknown, target: string): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EPIPE") return `EPIPE: the reader of ${target} went away`;
+  return `${code ?? "error"} writing ${target}: ${(error as Error).message}`;
+}
+
+/** Characters a log line must not carry raw: C0 controls, backslash, DEL, C1 controls. */
+const UNSAFE_TEXT = /[\x00-\x1f\\\x7f-\x9f]/g;
+/** In JSON text, what JSON.stringify leaves raw but a terminal or line reader may act on. */
+const UNSAFE_JSON = /[\x7f-\x9f\u2028\u2029]/g;
+
+const hex2 = (code: number) => `\\x${code.toString(16).padStart(2, "0")}`;
+
+/** Message text for one log line: control characters and backslashes as `\xNN`. */
+export function escapeLine(text: string): string {
+  return text.replace(UNSAFE_TEXT, (ch) => hex2(ch.charCodeAt(0)));
+}
+
+/** A JSON text with the characters JSON leaves raw but a terminal may act on as `\uXXXX`. */
+export function escapeJsonLine(json: string): string {
+  return json.replace(UNSAFE_JSON, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** Bytes buffered before a flush is forced (besides the workers' periodic flush). */
@@ -65,27 +99,42 @@ const OPEN_FILES = 256;
 /** The text of a message for print and dir lines: netconsd's printer layout. */
 export function printLine(source: string | null, message: DecodedExtended | DecodedLegacy): string {
   const prefix = source === null ? "" : `${source} `;
-  const text = (message.text ?? Buffer.alloc(0)).toString("utf8");
+  const text = escapeLine((message.text ?? Buffer.alloc(0)).toString("utf8"));
   if (message.kind === "legacy") return `${prefix}${text}\n`;
   const f = message.flags;
   const flags = `${f.contStart ? "c" : ""}${f.cont ? "+" : ""}${f.emg ? "E" : ""}`;
   return `${prefix}S${message.seq} T${message.tsUs} F${message.facility}/L${message.level}${flags ? ` ${flags}` : ""} ${text}\n`;
 }
 
+/** write(2) all of data to fd; a thrown error becomes the returned text (target names it). */
+function writeAll(fd: number, data: Buffer, target: string): string | null {
+  try {
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off);
+    return null;
+  } catch (error) {
+    return sinkErrorText(error, target);
+  }
+}
+
 class FdSink implements Sink {
+  error: string | null = null;
   private chunks: string[] = [];
   private bytes = 0;
   private readonly fd: number;
   private readonly json: boolean;
+  private readonly target: string;
 
-  constructor(fd: number, json: boolean) {
+  constructor(fd: number, json: boolean, target: string) {
     this.fd = fd;
     this.json = json;
+    this.target = target;
   }
 
   write(source: string, message: DecodedExtended | DecodedLegacy, fragments: number): void {
+    if (this.error !== null) return;
     const line = this.json
-      ? `${JSON.stringify(messageJson(message, source, fragments))}\n`
+      ? `${escapeJsonLine(JSON.stringify(messageJson(message, source, fragments)))}\n`
       : printLine(source, message);
     this.chunks.push(line);
     this.bytes += line.length;
@@ -97,8 +146,7 @@ class FdSink implements Sink {
     const data = Buffer.from(this.chunks.join(""), "utf8");
     this.chunks = [];
     this.bytes = 0;
-    let off = 0;
-    while (off < data.length) off += writeSync(this.fd, data, off);
+    if (this.error === null) this.error = writeAll(this.fd, data, this.target);
   }
 
   close(): void {
@@ -107,6 +155,7 @@ class FdSink implements Sink {
 }
 
 class DirSink implements Sink {
+  error: string | null = null;
   private readonly path: string;
   private readonly pending = new Map<string, string[]>();
   /** Open host files, oldest first (a Map keeps insertion order). */
@@ -118,6 +167,7 @@ class DirSink implements Sink {
   }
 
   write(source: string, message: DecodedExtended | DecodedLegacy): void {
+    if (this.error !== null) return;
     const line = printLine(null, message);
     let lines = this.pending.get(source);
     if (!lines) {
@@ -131,6 +181,8 @@ class DirSink implements Sink {
 
   flush(): void {
     for (const [source, lines] of this.pending) {
+      if (this.error !== null) break;
+      const file = join(this.path, `${source}.log`);
       let fd = this.fds.get(source);
       if (fd === undefined) {
         if (this.fds.size >= OPEN_FILES) {
@@ -138,12 +190,15 @@ class DirSink implements Sink {
           closeSync(oldFd);
           this.fds.delete(oldest);
         }
-        fd = openSync(join(this.path, `${source}.log`), "a");
+        try {
+          fd = openSync(file, "a");
+        } catch (error) {
+          this.error = sinkErrorText(error, file);
+          break;
+        }
         this.fds.set(source, fd);
       }
-      const data = Buffer.from(lines.join(""), "utf8");
-      let off = 0;
-      while (off < data.length) off += writeSync(fd, data, off);
+      this.error = writeAll(fd, Buffer.from(lines.join(""), "utf8"), file);
     }
     this.pending.clear();
     this.bytes = 0;
@@ -156,12 +211,12 @@ class DirSink implements Sink {
   }
 }
 
-const NONE_SINK: Sink = { write() {}, flush() {}, close() {} };
+const NONE_SINK: Sink = { write() {}, flush() {}, close() {}, error: null, discards: true };
 
 /** The sink a worker uses; `fd` comes from openOutput() in the main thread. */
 export function createSink(spec: OutputSpec, fd: number): Sink {
-  if (spec.kind === "print") return new FdSink(fd, false);
-  if (spec.kind === "jsonl") return new FdSink(fd, true);
+  if (spec.kind === "print") return new FdSink(fd, false, "stdout");
+  if (spec.kind === "jsonl") return new FdSink(fd, true, spec.file);
   if (spec.kind === "dir") return new DirSink(spec.path);
   return NONE_SINK;
 }

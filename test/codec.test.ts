@@ -9,7 +9,12 @@ import {
   legacyTimePrefix,
 } from "../blaster/codec.ts";
 import { type DecodedExtended, decodePayload, parseData } from "../receiver/decode.ts";
-import { cover, Reassembler } from "../receiver/reassembly.ts";
+import {
+  CHUNK_OVERHEAD_BYTES,
+  cover,
+  PENDING_OVERHEAD_BYTES,
+  Reassembler,
+} from "../receiver/reassembly.ts";
 
 const b = (s: string) => Buffer.from(s, "latin1");
 
@@ -459,13 +464,46 @@ describe("hostile payloads", () => {
     for (let seq = 0; seq < 20_000; seq++) {
       const d = decodePayload(b(`6,${seq},1,-,ncfrag=0/8000;start`)) as DecodedExtended;
       assert.equal(r.add("attacker", d, seq), null);
-      assert.ok(r.pending * 8000 <= limit, `pending ${r.pending}`);
+      assert.ok(r.heldBytesOf("attacker") <= limit, `held ${r.heldBytesOf("attacker")}`);
     }
-    assert.ok(r.counters.incomplete >= 20_000 - 8);
+    // Each costs its 5 bytes and overheads, not the 8000 it declares.
+    const each = PENDING_OVERHEAD_BYTES + 5 + CHUNK_OVERHEAD_BYTES;
+    assert.equal(r.pending, Math.floor(limit / each));
+    assert.equal(r.counters.incomplete, 20_000 - r.pending);
     for (let seq = 0; seq < 5000; seq++) {
       r.add("tiny", decodePayload(b(`6,${seq},1,-,ncfrag=0/2;a`)) as DecodedExtended, 0);
     }
-    assert.ok(r.pending < 300, `tiny fragments are bounded too: ${r.pending}`);
+    assert.ok(r.heldBytesOf("tiny") <= limit, "tiny fragments are bounded too");
+    assert.ok(r.heldBytes <= 2 * limit);
+  });
+
+  it("holds what was received, not the declared total: 300,000 sources x ncfrag=0/8192", () => {
+    // Before: each first fragment allocated its whole declared total (8192 B for a 30-byte
+    // datagram): 2.5 GB for these 300,000 sources.
+    const r = new Reassembler({ maxPendingBytes: 16 * 1024 * 1024 });
+    const d = decodePayload(b("6,1,1,-,ncfrag=0/8192;abcdefgh")) as DecodedExtended;
+    const before = process.memoryUsage().arrayBuffers;
+    for (let source = 0; source < 300_000; source++) r.add(source, d, source);
+    assert.ok(r.heldBytes <= 16 * 1024 * 1024);
+    assert.equal(r.pending + r.counters.incomplete, 300_000);
+    const grown = process.memoryUsage().arrayBuffers - before;
+    assert.ok(grown < 64 * 1024 * 1024, `array buffers grew by ${grown} bytes`);
+  });
+
+  it("a --max-message-bytes above the default per-source limit raises that limit", () => {
+    const big = 1 << 20;
+    const r = new Reassembler({ maxMessageBytes: big });
+    assert.ok(r.maxPendingBytesPerSource >= Reassembler.messageCost(big));
+    const text = Buffer.alloc(big - 1, 0x61);
+    const frags = encodeExtended({ facility: 0, level: 6, seq: 1, tsUs: 1, text });
+    let whole: DecodedExtended | null = null;
+    for (const f of frags)
+      whole = r.add("h", decodePayload(f, { maxMessageBytes: big }) as DecodedExtended, 0) ?? whole;
+    assert.equal(whole?.text?.length, big - 1, "a message of the cap's size completes");
+    assert.throws(
+      () => new Reassembler({ maxMessageBytes: big, maxPendingBytesPerSource: 256 * 1024 }),
+      /must hold one message/,
+    );
   });
 
   it("gives up incomplete messages after the timeout, and a late fragment of a completed one is a duplicate", () => {

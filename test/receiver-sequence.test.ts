@@ -126,7 +126,11 @@ describe("SequenceTracker (pure, exact timings)", () => {
     const top = Number.MAX_SAFE_INTEGER;
     t.observe("h", 1, false, 0);
     assert.equal(t.observe("h", top, true, 1), Outcome.inOrder);
-    assert.equal(t.counters.holesForced, top - 384 - 2, "every seq from 2 up to top - 385 given up");
+    assert.equal(
+      t.counters.holesForced,
+      top - 384 - 2,
+      "every seq from 2 up to top - 385 given up",
+    );
     assert.equal(t.host("h")!.tail, top - 384);
     assert.equal(t.totals().missing, top - 2);
     t.expire(1000);
