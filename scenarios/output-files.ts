@@ -34,11 +34,15 @@ export function checkWritable(outputs: readonly (readonly [string, string | unde
   }
 }
 
-/** Indented JSON and a newline, into `file`, or onto stdout for "-". */
-export function writeJson(file: string, data: unknown): void {
-  const text = `${JSON.stringify(data, null, 2)}\n`;
+/** `text` into `file`, or onto stdout for "-". */
+export function writeText(file: string, text: string): void {
   if (file === "-") process.stdout.write(text);
   else writeFileSync(file, text);
+}
+
+/** Indented JSON and a newline, into `file`, or onto stdout for "-". */
+export function writeJson(file: string, data: unknown): void {
+  writeText(file, `${JSON.stringify(data, null, 2)}\n`);
 }
 
 /**

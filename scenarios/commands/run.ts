@@ -7,9 +7,10 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
+import { junitXml, scenarioMarkdown, scenarioReport } from "../ci-reports.ts";
 import { liveView } from "../live.ts";
 import { EXIT, UsageError } from "../options.ts";
-import { writeJson } from "../output-files.ts";
+import { checkWritable, writeJson, writeText } from "../output-files.ts";
 import { resultsTable } from "../results.ts";
 import { runScenario } from "../runner.ts";
 import { loadScenario } from "../schema.ts";
@@ -21,6 +22,14 @@ function collect(value: string, previous: string[]): string[] {
 
 function timestamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-");
+}
+
+interface RunOptions {
+  out?: string;
+  set: string[];
+  json?: boolean;
+  summaryMd?: string;
+  junit?: string;
 }
 
 export function register(program: Command): void {
@@ -41,6 +50,14 @@ export function register(program: Command): void {
       [] as string[],
     )
     .option("--json", "print results.json to stdout instead of the table")
+    .option(
+      "--summary-md <file>",
+      "write a Markdown summary (thresholds, figures) for a pull-request comment or $GITHUB_STEP_SUMMARY; - = stdout",
+    )
+    .option(
+      "--junit <file>",
+      "write the thresholds as JUnit XML test cases (for CI test reports); - = stdout",
+    )
     .addHelpText(
       "after",
       `
@@ -49,8 +66,12 @@ Exit codes: 0 every threshold held; 2 bad scenario file or --set; 99 a threshold
 Bundled scenarios: scenarios/smoke.yaml, impairment-oracle.yaml, thread-sweep.yaml, panic-storm.yaml,
 host-scale.yaml, soak.yaml, ci-regression.yaml.`,
     )
-    .action(async (file: string, opts: { out?: string; set: string[]; json?: boolean }) => {
+    .action(async (file: string, opts: RunOptions) => {
       const loaded = loadScenario(file, opts.set);
+      checkWritable([
+        ["--summary-md", opts.summaryMd],
+        ["--junit", opts.junit],
+      ]);
       const outDir = opts.out ?? join("results", `${loaded.scenario.name}-${timestamp()}`);
       try {
         mkdirSync(outDir, { recursive: true });
@@ -104,6 +125,8 @@ host-scale.yaml, soak.yaml, ci-regression.yaml.`,
         ];
         process.stdout.write(`${lines.join("\n")}\n`);
       }
+      if (opts.summaryMd !== undefined) writeText(opts.summaryMd, scenarioMarkdown(results));
+      if (opts.junit !== undefined) writeText(opts.junit, junitXml(scenarioReport(results)));
       if (results.status === "failed") {
         process.stderr.write(`netcons-bench run: the run failed: ${results.error}\n`);
         process.exitCode = EXIT.failure;
