@@ -239,7 +239,7 @@ export const blastOptionsSchema = z
       ),
     stamp: flag
       .default(true)
-      .describe("put the latency stamp ncb1:<host>:<intendedUs> at the start of the text"),
+      .describe("latency stamp ncb1:<host>:<intendedUs> at the start of each message's text"),
     releasePrefix: flag
       .default(false)
       .describe("prefix extended payloads with the kernel release (netconsole's r flag)"),

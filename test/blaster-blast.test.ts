@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { type BlastOptions, BlastOptionsError, runBlast } from "../blaster/blast.ts";
+import { runBlast } from "../blaster/blast.ts";
+import { type BlastOptions, BlastOptionsError } from "../blaster/options.ts";
 import { type DecodedExtended, decodePayload } from "../receiver/decode.ts";
 import { Reassembler } from "../receiver/reassembly.ts";
 
@@ -42,10 +43,14 @@ async function capture(bind: "127.0.0.1" | "::") {
   };
 }
 
-async function blastInto(bind: "127.0.0.1" | "::", options: BlastOptions) {
+async function blastInto(
+  bind: "127.0.0.1" | "::",
+  options: BlastOptions,
+  hooks: Parameters<typeof runBlast>[1] = {},
+) {
   const sink = await capture(bind);
   const target = bind === "::" ? `[::1]:${sink.port}` : `127.0.0.1:${sink.port}`;
-  const report = await runBlast({ target, ...options });
+  const report = await runBlast({ target, ...options }, hooks);
   const got = await sink.done(report.packets.sent);
   return { report, got };
 }
@@ -72,7 +77,7 @@ describe("runBlast on loopback", () => {
     const { report, got } = await blastInto("127.0.0.1", {
       hosts: 40,
       count: 2000,
-      ratePps: 40_000,
+      rate: 40_000,
       seed: 11,
       sysdata: { msgid: true },
     });
@@ -104,7 +109,7 @@ describe("runBlast on loopback", () => {
       hosts: 9,
       workers: 2,
       count: 900,
-      ratePps: 30_000,
+      rate: 30_000,
       seed: 12,
     });
     assert.equal(report.workers, 2);
@@ -127,7 +132,7 @@ describe("runBlast on loopback", () => {
     const common: BlastOptions = {
       hosts: 8,
       count: 1200,
-      ratePps: 20_000,
+      rate: 20_000,
       seed: 2026,
       size: { kind: "range", min: 50, max: 2000 },
     };
@@ -138,7 +143,7 @@ describe("runBlast on loopback", () => {
       duplicate: 0.05,
       reorder: 0.1,
       reorderDepth: 4,
-      truthFile,
+      truth: truthFile,
     });
     const r = hit.report;
     assert.ok(r.injected.lost > 0 && r.injected.duplicated > 0 && r.injected.reordered > 0);
@@ -216,7 +221,7 @@ describe("runBlast on loopback", () => {
         hosts: 6,
         workers: 2,
         count: 600,
-        ratePps: 30_000,
+        rate: 30_000,
         seed,
         stamp: false,
         format: "mixed",
@@ -243,10 +248,11 @@ describe("runBlast on loopback", () => {
   it("mainThread: the same datagrams as from a worker, sent from the calling thread", async () => {
     const run = async (mainThread: boolean) => {
       const cpuBefore = process.threadCpuUsage();
-      const { report, got } = await blastInto("127.0.0.1", {
-        ...{ hosts: 5, count: 3000, seed: 9, stamp: false, format: "mixed", mainThread },
-        size: { kind: "range", min: 30, max: 1500 },
-      });
+      const { report, got } = await blastInto(
+        "127.0.0.1",
+        { hosts: 5, count: 3000, seed: 9, stamp: false, format: "mixed", size: "30-1500" },
+        { mainThread },
+      );
       const cpu = process.threadCpuUsage(cpuBefore);
       const bySource = new Map<string, string[]>();
       for (const g of got)
@@ -270,7 +276,7 @@ describe("runBlast on loopback", () => {
       `${inline.thisThreadUs} < ${inline.report.cpu.workerUs}`,
     );
     await assert.rejects(
-      runBlast({ target: "127.0.0.1:1514", hosts: 4, workers: 2, count: 1, mainThread: true }),
+      runBlast({ target: "127.0.0.1:1514", hosts: 4, workers: 2, count: 1 }, { mainThread: true }),
       (e: Error) => e instanceof BlastOptionsError && /main thread needs workers 1/.test(e.message),
     );
   });
@@ -278,10 +284,10 @@ describe("runBlast on loopback", () => {
   it("storm: a share of hosts panics at once, then goes silent", async () => {
     const { report, got } = await blastInto("127.0.0.1", {
       hosts: 10,
-      durationMs: 600,
-      stormAtMs: 100,
+      duration: "600ms",
+      stormAt: "100ms",
       storm: 0.5,
-      ratePps: 2000,
+      rate: 2000,
       seed: 5,
     });
     assert.ok(report.stormMessages > 0);
@@ -317,7 +323,7 @@ describe("runBlast on loopback", () => {
       }
     }, 20);
     const report = await runBlast(
-      { target: `127.0.0.1:${sink.port}`, hosts: 4, durationMs: 20_000, ratePps: 5000, seed: 3 },
+      { target: `127.0.0.1:${sink.port}`, hosts: 4, duration: "20s", rate: 5000, seed: 3 },
       { signal: controller.signal },
     );
     await sink.done(report.packets.sent);

@@ -99,8 +99,15 @@ describe("blast command", () => {
     [["--loss", "1.5"], /--loss.*probability/],
     [["--sysdata", "cpu,colour"], /--sysdata.*cpu, taskname, release, msgid/],
     [["--target", "not a target"], /--target.*ADDRESS:PORT/],
-    [["--ramp", "1000:5000", "--count", "10"], /--ramp FROM:TO needs --duration/],
-    [["--workers", "4", "--hosts", "2"], /--workers 4 is more than --hosts 2/],
+    [["--ramp", "1000:5000", "--count", "10"], /--ramp: FROM:TO needs --duration/],
+    [["--workers", "4", "--hosts", "2"], /--workers: 4 is more than --hosts 2/],
+    [["--seed", "-1"], /--seed: expected an integer from 0/],
+    [["-s", "1"], /unknown option '-s'/],
+    [["--shard", "4/4"], /--shard: expected I\/N with 0 <= I < N/],
+    [["--shard", "1/4"], /--shard: needs --seed/],
+    [["--start-at", "noon"], /--start-at: expected a time as RFC 3339/],
+    [["--pacing-quantum", "2s"], /--pacing-quantum: expected a duration/],
+    [["--gso", "maybe"], /--gso: expected one of auto, on, off/],
     [["--sources", "10.0.0.0/8", "--target", "[::1]:1514"], /IPv4 but the target/],
   ];
   for (const [args, message] of bad) {
@@ -121,11 +128,11 @@ describe("blast command", () => {
     const r = await inProcess(["--transport", "socket", "--sources", prefix, "--count", "4"]);
     assert.equal(r.code, 2, r.stderr);
     const lines = r.stderr.trim().split("\n");
-    assert.equal(lines.length, 2, r.stderr); // the seed, then the message
-    assert.match(lines[1], /2001:db8:7e57::1 is not assigned on this machine \(EADDRNOTAVAIL\)/);
-    assert.match(lines[1], /net\.ipv6\.ip_nonlocal_bind=1/);
-    assert.match(lines[1], /--transport udp-batch/);
-    assert.match(lines[1], /root with --transport raw/);
+    assert.equal(lines.length, 1, r.stderr); // the message only: no seed line before a refusal
+    assert.match(lines[0], /2001:db8:7e57::1 is not assigned on this machine \(EADDRNOTAVAIL\)/);
+    assert.match(lines[0], /net\.ipv6\.ip_nonlocal_bind=1/);
+    assert.match(lines[0], /--transport udp-batch/);
+    assert.match(lines[0], /root with --transport raw/);
   });
 
   it("names the IPv4 fixes for an unassigned IPv4 prefix", async (t) => {
@@ -220,6 +227,80 @@ describe("blast command", () => {
     assert.equal(lines.length, 1 + 5);
     const lost = lines.slice(1).reduce((n, l) => n + JSON.parse(l).lost.length, 0);
     assert.equal(lost, report.injected.lost);
+  });
+
+  it("--json - puts only the JSON report on stdout (the summary goes to stderr)", async () => {
+    const s = await sink();
+    const r = await cli([
+      "-t",
+      `127.0.0.1:${s.port}`,
+      "-n",
+      "3",
+      "-c",
+      "300",
+      "--seed",
+      "7",
+      "--json",
+      "-",
+    ]);
+    s.close();
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.kind, "blast");
+    assert.equal(report.messages, 300);
+    assert.equal(report.seed, 7);
+    assert.match(r.stderr, /blast: seed 7, stopped by count/);
+  });
+
+  for (const flag of ["--json", "--ndjson", "--truth"]) {
+    it(`${flag} into a missing directory fails before any datagram is sent (exit 2, no seed line)`, async () => {
+      const s = await sink();
+      const r = await cli([
+        ...["-t", `127.0.0.1:${s.port}`, "-n", "3", "-c", "300", "--seed", "7"],
+        ...[flag, "/nonexistent/dir/x.json"],
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // anything sent would be here now
+      s.close();
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(s.count(), 0, "no datagram may be sent");
+      assert.equal(
+        r.stderr,
+        `netcons-bench: cannot write ${flag} /nonexistent/dir/x.json: ENOENT\n`,
+      );
+    });
+  }
+
+  it("--ndjson writes one object per second: sent, rate, errors; - puts them alone on stdout", async () => {
+    const s = await sink();
+    const r = await cli([
+      "-t",
+      `127.0.0.1:${s.port}`,
+      "-n",
+      "4",
+      "-d",
+      "2.6s",
+      "-r",
+      "2000",
+      "--seed",
+      "3",
+      "--ndjson",
+      "-",
+    ]);
+    s.close();
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(lines.length, 2, r.stdout);
+    for (const [i, line] of lines.entries()) {
+      assert.ok(line.elapsedMs >= (i + 1) * 1000 && line.elapsedMs < (i + 2) * 1000, r.stdout);
+      assert.equal(line.errors, 0);
+      assert.ok(line.sent > 1000 && line.sent < 3000, r.stdout);
+      assert.ok(line.ratePps > 1000 && line.ratePps < 3000, r.stdout);
+    }
+    assert.equal(lines[1].sentTotal, lines[0].sent + lines[1].sent);
+    assert.match(r.stderr, /stopped by duration/);
   });
 
   it("stops on SIGTERM and still writes the summary and the JSON (exit 130)", async () => {
