@@ -114,6 +114,39 @@ describe("bench input errors", () => {
     assert.equal(r.stdout, "", "nothing ran");
   });
 
+  it("refuses to compare a full run with a --quick baseline, before running anything", () => {
+    const quickBaseline = join(dir, "quick-baseline.json");
+    writeFileSync(
+      quickBaseline,
+      JSON.stringify({
+        format: "netcons-bench/bench-baseline@1",
+        savedAt: "2026-01-01T00:00:00.000Z",
+        environment: { node: "v24", platform: "linux", arch: "x64", cpuModel: "x", cpus: 2 },
+        settings: { quick: true },
+        measurements: [],
+      }),
+    );
+    const r = bench("--filter", "histogram", "--baseline", quickBaseline);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      `netcons-bench: --baseline ${quickBaseline} was saved by a --quick run: its figures are not comparable with a full run's (run with --quick, or save a full baseline)\n`,
+    );
+    assert.equal(r.stdout, "");
+    const two = bench(...QUICK, "--json", "-", "--report", "-");
+    assert.equal(two.code, 2);
+    assert.match(two.stderr, /--json - and --report -: only one of them can go to stdout/);
+  });
+
+  it("--json - puts only the JSON on stdout", () => {
+    const r = bench(...QUICK, "--json", "-");
+    assert.equal(r.code, 0, r.stderr);
+    const entries = JSON.parse(r.stdout) as { name: string; extra: string }[];
+    assert.ok(entries.some((e) => e.name.startsWith("histogram/")));
+    assert.ok(entries.every((e) => e.extra.startsWith("quick run, not comparable")));
+    assert.match(r.stderr, /histogram\/recordValue/);
+  });
+
   it("--list names every suite", () => {
     const r = bench("--list");
     assert.equal(r.code, 0);
@@ -132,7 +165,7 @@ describe("bench input errors", () => {
 });
 
 describe("bench end-to-end run", () => {
-  it("runs blaster -> receiver on loopback and reports every run, the spread and the loss", () => {
+  it("runs blaster -> receiver on loopback and reports every run's delivered rate, the spread and the loss", () => {
     const report = join(dir, "report.json");
     const smaller = join(dir, "smaller.json");
     const r = bench(
@@ -141,28 +174,69 @@ describe("bench end-to-end run", () => {
       "e2e",
       "--e2e-runs",
       "2",
-      "--e2e-messages",
-      "500",
       "--report",
       report,
       "--json-smaller",
       smaller,
     );
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /end-to-end: 500 messages x 2 runs/);
-    assert.match(r.stdout, /spread max\/min of delivered msgs\/s: \d+\.\d{3}; (zero loss|LOSS)/);
+    assert.match(r.stdout, /end-to-end: 2000 messages x 2 runs at 20000 msg\/s offered/);
+    // a quick run says it is one, once, with its widest margin
+    assert.match(
+      r.stdout,
+      /^--quick: 40 ms per task in \d+ rounds and 2 end-to-end runs of 2000 messages, so margins reach ±\d+%; a smoke check, not comparable with a full run/m,
+    );
     const doc = JSON.parse(readFileSync(report, "utf8"));
     assert.equal(doc.format, "netcons-bench/bench-report@1");
+    assert.equal(doc.comparable, false);
     assert.equal(doc.endToEnd.runs.length, 2);
+    const timed: number[] = [];
     for (const run of doc.endToEnd.runs) {
-      assert.equal(run.sent, 500);
-      assert.equal(run.expected, 500);
+      assert.equal(run.sent, 2000);
+      assert.equal(run.expected, 2000);
       // every message is either received or counted as lost
-      assert.equal(run.received + run.lost, 500);
+      assert.equal(run.received + run.lost, 2000);
+      if (run.deliveredPerSecond === null) {
+        // not timed: said so, with the reason, instead of a number
+        assert.match(run.rateNotMeasured, /\S/);
+        continue;
+      }
+      assert.equal(run.rateNotMeasured, null);
+      // Timed from the first send to the last read, the delivered rate can never exceed the
+      // blaster's achieved rate (it read 25-27k at 20k offered, or 0, before); well below it
+      // only if the receiver went on reading long after the blaster stopped.
+      const ratio = run.deliveredPerSecond / run.achievedPps;
+      const lagShare = run.readingAfterSendMs / (run.blastMs + run.readingAfterSendMs);
+      assert.ok(
+        ratio <= 1 + 1e-9,
+        `delivered ${run.deliveredPerSecond} vs sent at ${run.achievedPps}/s`,
+      );
+      const share = run.received / run.sent;
+      assert.ok(Math.abs(ratio - share * (1 - lagShare)) < 1e-6, `${ratio} vs lag ${lagShare}`);
+      timed.push(run.deliveredPerSecond);
     }
+    assert.ok(timed.length >= 1, `no run was timed: ${r.stdout}`);
+    const rate = doc.measurements.find(
+      (m: { name: string }) => m.name === "e2e/delivered messages/s",
+    );
+    assert.equal(rate.samples, timed.length);
+    const median = timed.length === 1 ? timed[0] : (timed[0] + timed[1]) / 2;
+    assert.ok(Math.abs(rate.value - median) < 1e-6);
+    if (timed.length === 2) {
+      const spread = (Math.max(...timed) - Math.min(...timed)) / median;
+      assert.ok(Math.abs(doc.endToEnd.spread - spread) < 1e-9);
+      const shown = (spread * 100).toPrecision(3);
+      assert.match(r.stdout, new RegExp(`over 2 timed runs: ${Number(shown)}%; (zero loss|LOSS)`));
+    } else {
+      assert.equal(doc.endToEnd.spread, null);
+      assert.match(
+        r.stdout,
+        /spread of delivered msgs\/s: not measured \(fewer than 2 timed runs\)/,
+      );
+    }
+    assert.match(rate.extra, /^quick run, not comparable with a full run; median of/);
     const names = doc.measurements.map((m: { name: string }) => m.name);
     for (const name of [
-      "e2e/delivered messages/s",
       "e2e/lost messages",
       "e2e/end-to-end p99 latency",
       "e2e/receiver busy time per message",

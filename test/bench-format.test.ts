@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { compareResults } from "../scenarios/bench/compare.ts";
 import {
+  deliveredRate,
   type EndToEndResult,
   type EndToEndRun,
   endToEndMeasurements,
@@ -29,7 +30,12 @@ import {
   relativeSpread,
 } from "../scenarios/bench/stats.ts";
 import { toMeasurements } from "../scenarios/bench/suite.ts";
-import { comparisonTable, formatValue, resultsTable } from "../scenarios/bench/table.ts";
+import {
+  comparisonTable,
+  e2eSummary,
+  formatValue,
+  resultsTable,
+} from "../scenarios/bench/table.ts";
 
 const env = { node: "v24.0.0", platform: "linux", arch: "x64", cpuModel: "Some CPU", cpus: 2 };
 
@@ -256,7 +262,7 @@ describe("repeated figures", () => {
 });
 
 describe("end-to-end measurements", () => {
-  const run = (deliveredPerSecond: number, lost: number): EndToEndRun => ({
+  const run = (deliveredPerSecond: number | null, lost: number): EndToEndRun => ({
     sent: 1000,
     expected: 1000,
     received: 1000 - lost,
@@ -264,7 +270,8 @@ describe("end-to-end measurements", () => {
     kernelDrops: lost,
     queueDrops: 0,
     deliveredPerSecond,
-    windowMs: 50,
+    rateNotMeasured: deliveredPerSecond === null ? "every message arrived between two polls" : null,
+    readingAfterSendMs: 2,
     blastMs: 52,
     achievedPps: 20_000,
     p99Us: 900,
@@ -274,7 +281,7 @@ describe("end-to-end measurements", () => {
   const result: EndToEndResult = {
     options: { runs: 3, messages: 1000, ratePps: 20_000, hosts: 64, seed: 42, rcvbufBytes: 1 },
     runs: [run(20_000, 0), run(19_000, 2), run(21_000, 0)],
-    spread: 21_000 / 19_000,
+    spread: 2_000 / 20_000,
     zeroLoss: false,
     aborted: false,
     error: null,
@@ -305,5 +312,66 @@ describe("end-to-end measurements", () => {
     assert.equal(by.get("e2e/receiver busy time per message vs reference")!.value, 1.5);
     assert.equal(by.get("e2e/end-to-end p99 latency")!.unit, "µs");
     assert.deepEqual(endToEndMeasurements({ ...result, runs: [] }), []);
+  });
+
+  it("times the rate from the first send to the last arrival, and says when it cannot", () => {
+    // 2000 messages sent over 100 ms; the listeners read the last one 4 ms after the blaster
+    // was done (the poll saw it within 2 ms)
+    const span = {
+      sendSpanMs: 100,
+      sendDoneAt: 5000,
+      lastArrivalAt: 5004,
+      beforeLastArrivalAt: 5002,
+      delivered: 2000,
+    };
+    const timed = deliveredRate(span);
+    assert.equal(timed.notMeasured, null);
+    assert.ok(Math.abs((timed.perSecond ?? 0) - 2000 / 0.104) < 1e-6);
+    // every message read before runBlast returned: the send span alone, never above the
+    // blaster's rate however the reads bunched up (this printed 0, or 25-27k at 20k offered)
+    assert.equal(
+      deliveredRate({ ...span, lastArrivalAt: 4990, beforeLastArrivalAt: 4989 }).perSecond,
+      20_000,
+    );
+    // half delivered: half the rate
+    assert.equal(
+      deliveredRate({ ...span, lastArrivalAt: 4990, delivered: 1000 }).perSecond,
+      10_000,
+    );
+    // the poll was held up 20 ms before it saw the last arrival: more than 10% of the run
+    const late = deliveredRate({ ...span, lastArrivalAt: 5030, beforeLastArrivalAt: 5010 });
+    assert.equal(late.perSecond, null);
+    assert.match(late.notMeasured ?? "", /within 20\.0 ms of a 130\.0 ms run/);
+    assert.equal(deliveredRate({ ...span, delivered: 0 }).notMeasured, "nothing was delivered");
+    assert.match(deliveredRate({ ...span, sendSpanMs: 0 }).notMeasured ?? "", /one instant/);
+  });
+
+  it("leaves untimed runs out of the rate and the spread, and prints why instead of a number", () => {
+    const oneTimed: EndToEndResult = {
+      ...result,
+      runs: [run(null, 0), run(20_000, 0)],
+      spread: null,
+      zeroLoss: true,
+    };
+    const rate = endToEndMeasurements(oneTimed).find((m) => m.name === "e2e/delivered messages/s");
+    assert.deepEqual([rate?.value, rate?.samples], [20_000, 1]);
+    assert.match(rate?.extra ?? "", /median of 1 timed runs .*\(1 not timed\)/);
+    const none = endToEndMeasurements({ ...oneTimed, runs: [run(null, 0)] });
+    assert.equal(
+      none.some((m) => m.name === "e2e/delivered messages/s"),
+      false,
+    );
+    const text = e2eSummary(oneTimed);
+    assert.match(text, /^1 +not timed +1,000 /m);
+    assert.match(text, /^2 +20,000\/s +1,000 /m);
+    assert.match(
+      text,
+      /^run 1: delivered rate not timed: every message arrived between two polls$/m,
+    );
+    assert.match(
+      text,
+      /spread of delivered msgs\/s: not measured \(fewer than 2 timed runs\); zero loss/,
+    );
+    assert.match(e2eSummary(result), /\(max-min\)\/median over 3 timed runs: 10%; LOSS/);
   });
 });

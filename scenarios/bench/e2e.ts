@@ -4,17 +4,19 @@
  * this kind of machine sustains, so that the run is expected to lose nothing and a loss is a
  * finding rather than noise.
  *
- * Per run it measures the delivered message rate (on the receiver's side, over the middle 90%
- * of the messages), messages lost, the end-to-end p99 latency and the receiver workers' busy
- * time per message (the CPU cost, which shows a slower receiver even while it keeps up). Over the
- * runs each figure becomes the median, with the 95% relative margin of error of the runs' mean
- * (Student's t) as its noise allowance in the baseline comparison.
+ * Per run it measures the delivered message rate (messages delivered over the run from the
+ * first datagram sent to the last one read by the receiver), messages lost, the end-to-end p99
+ * latency and the receiver workers' busy time per message (the CPU cost, which shows a slower
+ * receiver even while it keeps up). A rate that could not be timed is reported as not
+ * measured, never as a number. Over the runs each figure
+ * becomes the median of the runs that measured it, with the 95% relative margin of error of
+ * their mean (Student's t) as its noise allowance in the baseline comparison.
  */
 import { runBlast } from "../../blaster/blast.ts";
 import { startReceiver } from "../../receiver/receive.ts";
 import type { Measurement } from "./format.ts";
 import { REFERENCE_NAME } from "./reference.ts";
-import { medianWithMargin } from "./stats.ts";
+import { medianWithMargin, relativeSpread } from "./stats.ts";
 import { measureReference } from "./suite.ts";
 
 export interface EndToEndOptions {
@@ -53,9 +55,15 @@ export interface EndToEndRun {
   lost: number;
   kernelDrops: number;
   queueDrops: number;
-  /** Messages over the receiver's window from 5% to 95% of them (whole run if some were lost). */
-  deliveredPerSecond: number;
-  windowMs: number;
+  /**
+   * Messages delivered per second of the run, from the first datagram sent to the last one read
+   * (see deliveredRate). Null when that could not be timed (see `rateNotMeasured`).
+   */
+  deliveredPerSecond: number | null;
+  /** Why the delivered rate is null; null when it was measured. */
+  rateNotMeasured: string | null;
+  /** How long the listeners went on reading after the blaster was done, ms. */
+  readingAfterSendMs: number;
   blastMs: number;
   achievedPps: number;
   p99Us: number;
@@ -67,8 +75,11 @@ export interface EndToEndRun {
 export interface EndToEndResult {
   options: Omit<EndToEndOptions, "signal" | "onRun" | "referenceBeforeRun">;
   runs: EndToEndRun[];
-  /** max/min of deliveredPerSecond over the runs (1 = identical). */
-  spread: number;
+  /**
+   * (max - min) / median of the delivered rate over the runs that measured it (0 = identical);
+   * null with fewer than two measured runs.
+   */
+  spread: number | null;
   zeroLoss: boolean;
   aborted: boolean;
   /** Why a run failed (the runs before it are kept); null when every run completed. */
@@ -77,12 +88,61 @@ export interface EndToEndResult {
 
 /** How long the receiver may go without a new message before the run is considered drained. */
 const QUIET_MS = 300;
-/** Share of the messages left out at each edge of the rate's window. */
-const EDGE_SHARE = 0.05;
 const DRAIN_CAP_MS = 5000;
 const POLL_MS = 2;
+/**
+ * The delivered rate is timed only when the poll saw the last arrival within this share of the
+ * run's span after it happened (the rate is then known to within about this share).
+ */
+const MAX_END_UNCERTAINTY = 0.1;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What one run's delivered rate is computed from (times in ms of one clock, performance.now()). */
+export interface DeliverySpan {
+  /** From the blaster's first datagram to its last, by the blaster's own clock. */
+  sendSpanMs: number;
+  /** When runBlast returned (after the last datagram left). */
+  sendDoneAt: number;
+  /** When the poll first saw the listeners' datagram count at its final value. */
+  lastArrivalAt: number;
+  /** The poll before that one: the last arrival happened between the two. */
+  beforeLastArrivalAt: number;
+  /** Messages delivered by the receiver's workers. */
+  delivered: number;
+}
+
+/**
+ * Messages delivered per second of the run, the run being from the first datagram sent (the
+ * first arrival, on loopback) to the last datagram read by the listeners: the blaster's send
+ * span plus however long the receiver went on reading after the blaster was done. It cannot
+ * exceed the rate the blaster achieved; a receiver that falls behind shows as a lower rate
+ * (its last arrival comes later). A backlog read in a burst by a listener that was held up
+ * does not inflate it, as a rate taken over the listeners' or the workers' own counts did
+ * (25-27k msg/s at 20k offered). Not timed when nothing was delivered, when the blaster sent
+ * for no measurable time, or when the poll saw the last arrival too long after it happened.
+ * Pure.
+ */
+export function deliveredRate(span: DeliverySpan): {
+  perSecond: number | null;
+  notMeasured: string | null;
+} {
+  if (span.delivered === 0) return { perSecond: null, notMeasured: "nothing was delivered" };
+  if (!(span.sendSpanMs > 0)) {
+    return { perSecond: null, notMeasured: "the blaster sent everything at one instant" };
+  }
+  const lagMs = Math.max(0, span.lastArrivalAt - span.sendDoneAt);
+  const runMs = span.sendSpanMs + lagMs;
+  const uncertaintyMs =
+    lagMs > 0 ? span.lastArrivalAt - Math.max(span.beforeLastArrivalAt, span.sendDoneAt) : 0;
+  if (uncertaintyMs > MAX_END_UNCERTAINTY * runMs) {
+    return {
+      perSecond: null,
+      notMeasured: `the last arrival is known only to within ${uncertaintyMs.toFixed(1)} ms of a ${runMs.toFixed(1)} ms run (the poll was held up)`,
+    };
+  }
+  return { perSecond: (span.delivered * 1000) / runMs, notMeasured: null };
+}
 
 async function oneRun(o: EndToEndOptions): Promise<EndToEndRun> {
   const receiver = await startReceiver({
@@ -93,59 +153,54 @@ async function oneRun(o: EndToEndOptions): Promise<EndToEndRun> {
     rcvbuf: o.rcvbufBytes,
   });
   try {
-    // Watch the receiver's count from the main thread (the blaster and the receiver work in
-    // their own threads). The rate is taken over the middle of the run, from the poll that saw
-    // 5% of the messages to the one that saw 95%: the edges (a late start caught up in a burst,
-    // stragglers at the end) are scheduling jitter of a busy machine, not throughput.
-    const lo = Math.ceil(o.messages * EDGE_SHARE);
-    const hi = Math.floor(o.messages * (1 - EDGE_SHARE));
-    const marks = { loAt: 0, loCount: 0, hiAt: 0, hiCount: 0, firstAt: 0, firstCount: 0 };
-    let lastAt = 0;
-    let lastCount = 0;
+    // Watch the receiver from the main thread (the blaster and the receiver work in their own
+    // threads): when the listeners' datagram count last moved (it moves with every hand-off to
+    // the workers), and the workers' message count, which moves on their 50 ms tick and only
+    // tells when the receiver has drained.
+    const arrivals = { count: 0, lastAt: 0, beforeLastAt: 0 };
+    let processed = 0;
+    let processedAt = performance.now();
     let watching = true;
     const watch = (async () => {
+      let polledAt = performance.now();
       while (watching) {
-        const n = receiver.snapshot().messages.extended;
+        const s = receiver.snapshot();
         const now = performance.now();
-        if (n > 0 && marks.firstAt === 0) {
-          marks.firstAt = now;
-          marks.firstCount = n;
+        if (s.packets.read !== arrivals.count) {
+          arrivals.count = s.packets.read;
+          arrivals.lastAt = now;
+          arrivals.beforeLastAt = polledAt;
         }
-        if (n >= lo && marks.loAt === 0) {
-          marks.loAt = now;
-          marks.loCount = n;
+        if (s.messages.extended !== processed) {
+          processed = s.messages.extended;
+          processedAt = now;
         }
-        if (n >= hi && marks.hiAt === 0) {
-          marks.hiAt = now;
-          marks.hiCount = n;
-        }
-        if (n !== lastCount) {
-          lastCount = n;
-          lastAt = now;
-        }
+        polledAt = now;
         await sleep(POLL_MS);
       }
     })();
     let blast: Awaited<ReturnType<typeof runBlast>>;
+    let sendDoneAt = 0;
     try {
       blast = await runBlast(
         {
           target: `127.0.0.1:${receiver.port}`,
           hosts: o.hosts,
           count: o.messages,
-          ratePps: o.ratePps,
+          rate: o.ratePps,
           seed: o.seed,
           format: "extended",
           size: { kind: "fixed", bytes: 64 },
         },
         { signal: o.signal },
       );
+      sendDoneAt = performance.now();
       const expected = blast.expected.messagesDelivered;
       const drainUntil = performance.now() + DRAIN_CAP_MS;
       while (
-        lastCount < expected &&
+        processed < expected &&
         performance.now() < drainUntil &&
-        performance.now() - lastAt < QUIET_MS
+        performance.now() - Math.max(processedAt, arrivals.lastAt) < QUIET_MS
       ) {
         await sleep(POLL_MS);
       }
@@ -157,10 +212,13 @@ async function oneRun(o: EndToEndOptions): Promise<EndToEndRun> {
     const received = report.messages.extended;
     const expected = blast.expected.messagesDelivered;
     const busyUs = report.perWorker.reduce((sum, w) => sum + w.busyUs, 0);
-    // Without the 95% mark (messages lost) the window is the whole run.
-    const middle = marks.hiAt > marks.loAt && marks.hiCount > marks.loCount;
-    const windowMs = middle ? marks.hiAt - marks.loAt : lastAt - marks.firstAt;
-    const windowMessages = middle ? marks.hiCount - marks.loCount : lastCount - marks.firstCount;
+    const rate = deliveredRate({
+      sendSpanMs: blast.durationMs,
+      sendDoneAt,
+      lastArrivalAt: arrivals.lastAt,
+      beforeLastArrivalAt: arrivals.beforeLastAt,
+      delivered: received,
+    });
     return {
       sent: blast.packets.sent,
       expected,
@@ -168,8 +226,9 @@ async function oneRun(o: EndToEndOptions): Promise<EndToEndRun> {
       lost: Math.max(0, expected - received),
       kernelDrops: report.drops.kernel,
       queueDrops: report.drops.queue,
-      deliveredPerSecond: windowMs > 0 ? (windowMessages * 1000) / windowMs : 0,
-      windowMs,
+      deliveredPerSecond: rate.perSecond,
+      rateNotMeasured: rate.notMeasured,
+      readingAfterSendMs: Math.max(0, arrivals.lastAt - sendDoneAt),
       blastMs: blast.durationMs,
       achievedPps: blast.rate.achievedPps,
       p99Us: report.latencyUs.endToEnd.p99,
@@ -197,16 +256,21 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
       break;
     }
   }
-  const rates = runs.map((r) => r.deliveredPerSecond);
+  const rates = measuredRates(runs);
   const { signal: _signal, onRun: _onRun, referenceBeforeRun: _ref, ...kept } = options;
   return {
     options: kept,
     runs,
-    spread: rates.length > 0 ? Math.max(...rates) / Math.max(1e-9, Math.min(...rates)) : 0,
+    spread: relativeSpread(rates),
     zeroLoss: runs.every((r) => r.lost === 0),
     aborted: Boolean(options.signal?.aborted),
     error,
   };
+}
+
+/** The delivered rates of the runs that measured one. */
+export function measuredRates(runs: readonly EndToEndRun[]): number[] {
+  return runs.flatMap((r) => (r.deliveredPerSecond === null ? [] : [r.deliveredPerSecond]));
 }
 
 /**
@@ -219,57 +283,71 @@ export function endToEndMeasurements(result: EndToEndResult): Measurement[] {
   if (runs.length === 0) return [];
   const suite = "e2e";
   const runsText = `${runs.length} runs at ${result.options.ratePps} msg/s offered`;
-  const label = `median of ${runsText}`;
   // medians: one run disturbed by other work on the machine should not move the figure
-  const rate = medianWithMargin(runs.map((r) => r.deliveredPerSecond));
-  const p99 = medianWithMargin(runs.map((r) => r.p99Us));
-  const busy = medianWithMargin(runs.map((r) => r.busyUsPerMessage));
   const lost = runs.reduce((a, r) => a + r.lost, 0);
   const base = { suite, samples: runs.length };
-  const out: Measurement[] = [
-    {
+  const out: Measurement[] = [];
+  // Each figure over the runs that measured it (a run that delivered nothing has no latency
+  // or cost per message; one whose arrivals could not be timed has no rate).
+  const rates = measuredRates(runs);
+  if (rates.length > 0) {
+    const rate = medianWithMargin(rates);
+    const spread = result.spread === null ? "" : `; spread ${(result.spread * 100).toFixed(1)}%`;
+    const left = runs.length - rates.length;
+    out.push({
       ...base,
+      samples: rates.length,
       name: "e2e/delivered messages/s",
       unit: "msgs/s",
       value: rate.mean,
       rmePercent: rate.rmePercent,
       direction: "bigger",
       kind: "absolute",
-      extra: `${label}; spread max/min ${result.spread.toFixed(3)}`,
-    },
-    {
-      ...base,
-      name: "e2e/lost messages",
-      unit: "messages",
-      value: lost,
-      rmePercent: 0,
-      direction: "smaller",
-      kind: "absolute",
-      always: true,
-      extra: `sum over ${runsText}; ${result.zeroLoss ? "zero loss" : "LOSS"}`,
-    },
-    {
-      ...base,
-      name: "e2e/end-to-end p99 latency",
-      unit: "µs",
-      value: p99.mean,
-      rmePercent: p99.rmePercent,
-      direction: "smaller",
-      kind: "absolute",
-      extra: `${label}; from the intended send time (stamp)`,
-    },
-    {
-      ...base,
-      name: "e2e/receiver busy time per message",
-      unit: "µs",
-      value: busy.mean,
-      rmePercent: busy.rmePercent,
-      direction: "smaller",
-      kind: "absolute",
-      extra: `${label}; worker busy µs / messages`,
-    },
-  ];
-  const withRef = runs.filter((r) => (r.referenceOpsPerSecond ?? 0) > 0);
+      extra: `median of ${rates.length} timed runs at ${result.options.ratePps} msg/s offered${left > 0 ? ` (${left} not timed)` : ""}${spread}`,
+    });
+  }
+  out.push({
+    ...base,
+    name: "e2e/lost messages",
+    unit: "messages",
+    value: lost,
+    rmePercent: 0,
+    direction: "smaller",
+    kind: "absolute",
+    always: true,
+    extra: `sum over ${runsText}; ${result.zeroLoss ? "zero loss" : "LOSS"}`,
+  });
+  const delivering = runs.filter((r) => r.received > 0);
+  if (delivering.length > 0) {
+    const p99 = medianWithMargin(delivering.map((r) => r.p99Us));
+    const busy = medianWithMargin(delivering.map((r) => r.busyUsPerMessage));
+    const deliveringLabel = `median of ${delivering.length} runs that delivered, at ${result.options.ratePps} msg/s offered`;
+    out.push(
+      {
+        ...base,
+        samples: delivering.length,
+        name: "e2e/end-to-end p99 latency",
+        unit: "µs",
+        value: p99.mean,
+        rmePercent: p99.rmePercent,
+        direction: "smaller",
+        kind: "absolute",
+        extra: `${deliveringLabel}; from the intended send time (stamp)`,
+      },
+      {
+        ...base,
+        samples: delivering.length,
+        name: "e2e/receiver busy time per message",
+        unit: "µs",
+        value: busy.mean,
+        rmePercent: busy.rmePercent,
+        direction: "smaller",
+        kind: "absolute",
+        extra: `${deliveringLabel}; worker busy µs / messages`,
+      },
+    );
+  }
+  const withRef = delivering.filter((r) => (r.referenceOpsPerSecond ?? 0) > 0);
   if (withRef.length > 0) {
     // µs per message x reference ops per µs = the message's cost in reference operations,
     // run by run
@@ -277,8 +355,10 @@ export function endToEndMeasurements(result: EndToEndResult): Measurement[] {
       withRef.map((r) => (r.busyUsPerMessage * (r.referenceOpsPerSecond ?? 0)) / 1e6),
     );
     const reference = medianWithMargin(withRef.map((r) => r.referenceOpsPerSecond ?? 0));
+    const label = `median of ${withRef.length} runs at ${result.options.ratePps} msg/s offered`;
     out.push({
       ...base,
+      samples: withRef.length,
       name: "e2e/receiver busy time per message vs reference",
       unit: "reference ops",
       value: cost.mean,
@@ -290,6 +370,7 @@ export function endToEndMeasurements(result: EndToEndResult): Measurement[] {
     });
     out.unshift({
       ...base,
+      samples: withRef.length,
       name: "e2e/reference",
       unit: "ops/s",
       value: reference.mean,

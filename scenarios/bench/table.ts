@@ -2,6 +2,8 @@
  * Readable tables of benchmark results and of a baseline comparison. Pure (strings in, strings
  * out) so the command stays thin and the layout is testable.
  */
+
+import { count, durationUs, percent as fmtPercent, MISSING, rate } from "../format.ts";
 import type { CompareResult, Comparison, Gate } from "./compare.ts";
 import type { EndToEndResult } from "./e2e.ts";
 import type { Measurement } from "./format.ts";
@@ -110,24 +112,37 @@ export function verdictSummary(
   return lines.join("\n");
 }
 
-/** One line per end-to-end run, then the spread and the zero-loss status. */
+/**
+ * One line per end-to-end run, then why any delivered rate was not timed, the spread over the
+ * timed runs and the zero-loss status.
+ */
 export function e2eSummary(result: EndToEndResult): string {
   const rows = result.runs.map((r, i) => [
     String(i + 1),
-    formatValue(r.deliveredPerSecond),
-    String(r.received),
-    String(r.lost),
-    String(r.kernelDrops),
-    formatValue(r.p99Us),
-    r.busyUsPerMessage.toFixed(2),
+    r.deliveredPerSecond === null ? "not timed" : rate(r.deliveredPerSecond),
+    count(r.received),
+    count(r.lost),
+    count(r.kernelDrops),
+    r.received > 0 ? durationUs(r.p99Us) : MISSING,
+    r.received > 0 ? durationUs(r.busyUsPerMessage) : MISSING,
   ]);
   const o = result.options;
+  const untimed = result.runs.flatMap((r, i) =>
+    r.rateNotMeasured === null
+      ? []
+      : [`run ${i + 1}: delivered rate not timed: ${r.rateNotMeasured}`],
+  );
+  const spread =
+    result.spread === null
+      ? "spread of delivered msgs/s: not measured (fewer than 2 timed runs)"
+      : `spread of delivered msgs/s (max-min)/median over ${result.runs.length - untimed.length} timed runs: ${fmtPercent(result.spread)}`;
   return [
     `end-to-end: ${o.messages} messages x ${result.runs.length} runs at ${o.ratePps} msg/s offered, ${o.hosts} hosts, seed ${o.seed}, 127.0.0.1`,
     renderTable(
-      ["run", "delivered msgs/s", "received", "lost", "kernel drops", "p99 µs", "busy µs/msg"],
+      ["run", "delivered", "received", "lost", "kernel drops", "p99", "busy per msg"],
       rows,
     ),
-    `spread max/min of delivered msgs/s: ${result.spread.toFixed(3)}; ${result.zeroLoss ? "zero loss" : "LOSS in at least one run"}`,
+    ...untimed,
+    `${spread}; ${result.zeroLoss ? "zero loss" : "LOSS in at least one run"}`,
   ].join("\n");
 }

@@ -26,7 +26,7 @@ import {
 import { QUICK_ROUNDS, ROUNDS } from "../bench/suite.ts";
 import { comparisonTable, e2eSummary, resultsTable, verdictSummary } from "../bench/table.ts";
 import { choiceOption, durationOption, EXIT, integerOption, UsageError } from "../options.ts";
-import { checkWritable, writeJson } from "../output-files.ts";
+import { checkWritable, humanOut, writeJson } from "../output-files.ts";
 import { onInterrupt } from "../signals.ts";
 
 export const REPORT_FORMAT = "netcons-bench/bench-report@1";
@@ -71,6 +71,21 @@ export function percentOption(value: string): number {
     throw new InvalidArgumentError("expected a percentage such as 10 or 10% (0 to 1000).");
   }
   return n / 100;
+}
+
+/** How every figure of a --quick run is labelled (in its `extra` text, JSON files included). */
+export const QUICK_LABEL = "quick run, not comparable with a full run";
+
+/** The one line under a --quick run's table: why its margins are wide and what it is for. */
+export function quickNote(
+  settings: { timeMs: number; rounds: number; e2e: { runs: number; messages: number } | null },
+  measurements: readonly Measurement[],
+): string {
+  const widest = Math.max(0, ...measurements.map((m) => m.rmePercent));
+  const e2e = settings.e2e
+    ? ` and ${settings.e2e.runs} end-to-end runs of ${settings.e2e.messages} messages`
+    : "";
+  return `--quick: ${settings.timeMs} ms per task in ${settings.rounds} rounds${e2e}, so margins reach ±${widest.toFixed(0)}%; a smoke check, not comparable with a full run (a full baseline refuses it)`;
 }
 
 export function register(program: Command): void {
@@ -190,8 +205,15 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
     );
     return EXIT.ok;
   }
-  if (options.json === "-" && options.jsonSmaller === "-") {
-    throw new UsageError("--json - and --json-smaller -: only one of them can go to stdout");
+  const outputs = [
+    ["--json", options.json],
+    ["--json-smaller", options.jsonSmaller],
+    ["--report", options.report],
+    ["--save", options.save],
+  ] as const;
+  const toStdout = outputs.filter(([, file]) => file === "-").map(([flag]) => flag);
+  if (toStdout.length > 1) {
+    throw new UsageError(`${toStdout.join(" - and ")} -: only one of them can go to stdout`);
   }
   // "e2e" is selectable by --filter like a suite; --no-e2e drops it too.
   const allNames = [...suiteNames(), "e2e"];
@@ -214,12 +236,14 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
   // Read the baseline and check the output paths first: a bad file should fail in a second,
   // not after the benchmarks.
   const baseline = options.baseline ? readBaseline(options.baseline) : undefined;
-  checkWritable([
-    ["--json", options.json],
-    ["--json-smaller", options.jsonSmaller],
-    ["--report", options.report],
-    ["--save", options.save],
-  ]);
+  if (baseline && Boolean(baseline.settings.quick) !== Boolean(options.quick)) {
+    throw new UsageError(
+      baseline.settings.quick
+        ? `--baseline ${options.baseline} was saved by a --quick run: its figures are not comparable with a full run's (run with --quick, or save a full baseline)`
+        : `--baseline ${options.baseline} was saved by a full run: a --quick run's figures are not comparable with it (run without --quick, or save a --quick baseline)`,
+    );
+  }
+  checkWritable(outputs);
   const mode = options.quick ? MODES.quick : MODES.full;
   const settings = {
     quick: Boolean(options.quick),
@@ -239,8 +263,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
       : null,
   };
   // When stdout carries JSON, the table goes to stderr so the JSON stays parseable.
-  const human =
-    options.json === "-" || options.jsonSmaller === "-" ? process.stderr : process.stdout;
+  const human = humanOut(...outputs.map(([, file]) => file));
   const progress = process.stderr.isTTY
     ? (line: string) => process.stderr.write(`\r\x1b[2K${line}`)
     : undefined;
@@ -292,9 +315,15 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
     release();
     progress?.("");
   }
-  const measurements: Measurement[] = run.measurements;
+  const measurements: Measurement[] = settings.quick
+    ? run.measurements.map((m) => ({
+        ...m,
+        extra: [QUICK_LABEL, m.extra].filter(Boolean).join("; "),
+      }))
+    : run.measurements;
 
   human.write(`${resultsTable(measurements)}\n`);
+  if (settings.quick) human.write(`${quickNote(settings, measurements)}\n`);
   if (e2e && e2e.runs.length > 0) human.write(`${e2eSummary(e2e)}\n`);
   let comparison: (CompareResult & { gate: Gate; why: string; tolerance: number }) | undefined;
   if (baseline) {
@@ -336,6 +365,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
       format: REPORT_FORMAT,
       environment: run.environment,
       settings,
+      comparable: !settings.quick,
       aborted: run.aborted,
       measurements,
       endToEnd: e2e ?? null,
