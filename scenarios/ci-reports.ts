@@ -208,7 +208,7 @@ export function benchReport(
         group: suiteOf(c.name),
         name: c.name,
         pass: !c.failed,
-        message: `${c.verdict}: ${figure(c.old, c.unit)} -> ${figure(c.new, c.unit)}${c.speed === undefined ? "" : ` (x${c.speed.toFixed(2)} better)`}, margin ±${percent(c.margin)}${c.gated ? "" : ", not gated"}`,
+        message: `${c.verdict}: ${figure(c.old, c.unit)} -> ${figure(c.new, c.unit)}${c.speed === undefined ? "" : ` (speed x${c.speed.toFixed(2)})`}, margin ±${percent(c.margin)}${c.gated ? "" : ", not gated"}`,
       }))
     : measurements.map((m) => ({
         group: m.suite,

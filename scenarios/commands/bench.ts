@@ -25,8 +25,9 @@ import {
 } from "../bench/run.ts";
 import { QUICK_ROUNDS, ROUNDS } from "../bench/suite.ts";
 import { comparisonTable, e2eSummary, resultsTable, verdictSummary } from "../bench/table.ts";
+import { benchMarkdown, benchReport, junitXml } from "../ci-reports.ts";
 import { choiceOption, durationOption, EXIT, integerOption, UsageError } from "../options.ts";
-import { checkWritable, humanOut, writeJson } from "../output-files.ts";
+import { checkWritable, humanOut, writeJson, writeText } from "../output-files.ts";
 import { onInterrupt } from "../signals.ts";
 
 export const REPORT_FORMAT = "netcons-bench/bench-report@1";
@@ -57,6 +58,8 @@ export interface BenchCommandOptions {
   json?: string;
   jsonSmaller?: string;
   report?: string;
+  summaryMd?: string;
+  junit?: string;
   save?: string;
   baseline?: string;
   tolerance: number;
@@ -141,6 +144,14 @@ export function register(program: Command): void {
       "--report <file>",
       "write the full report (measurements, environment, comparison) as JSON",
     )
+    .option(
+      "--summary-md <file>",
+      "write a Markdown summary (verdict per figure) for a pull-request comment or $GITHUB_STEP_SUMMARY; - = stdout",
+    )
+    .option(
+      "--junit <file>",
+      "write the verdicts as JUnit XML test cases (one per figure; a gated regression fails); - = stdout",
+    )
     .option("--save <file>", "write these results as a baseline file")
     .option("--baseline <file>", "compare with a baseline file; a gated regression exits with 99")
     .addOption(
@@ -209,6 +220,8 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
     ["--json", options.json],
     ["--json-smaller", options.jsonSmaller],
     ["--report", options.report],
+    ["--summary-md", options.summaryMd],
+    ["--junit", options.junit],
     ["--save", options.save],
   ] as const;
   const toStdout = outputs.filter(([, file]) => file === "-").map(([flag]) => flag);
@@ -372,6 +385,14 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
       endToEndError: e2eError ? e2eError.message : null,
       comparison: comparison ?? null,
     });
+  }
+  const failure = run.aborted ? "interrupted" : e2eError?.message;
+  if (options.summaryMd) {
+    const notes = settings.quick ? [quickNote(settings, measurements)] : [];
+    writeText(options.summaryMd, benchMarkdown(measurements, comparison, notes, failure));
+  }
+  if (options.junit) {
+    writeText(options.junit, junitXml(benchReport(measurements, comparison, failure)));
   }
   if (run.aborted) {
     human.write("interrupted: the figures above cover what ran before the signal\n");
