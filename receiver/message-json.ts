@@ -3,7 +3,9 @@
  * jsonl sink so both print the same shape:
  * { source, kind, seq, facility, level, tsUs, flags, caller, release, text, dict, textBase64? }
  * `text` is the UTF-8 reading of the message bytes; when the bytes are not valid UTF-8 the exact
- * bytes are also given as `textBase64`.
+ * bytes are also given as `textBase64`. messageJsonLine() is the one-line text of it: besides
+ * what JSON escapes, DEL, C1 controls and U+2028/2029 are written as `\uXXXX` too, so the line
+ * carries nothing a terminal or a line reader acts on.
  */
 import type { DecodedExtended, DecodedLegacy } from "./decode.ts";
 
@@ -36,7 +38,8 @@ function textFields(bytes: Buffer): { text: string; textBase64?: string } {
 
 /** Dictionary lines as an object; a repeated key (a user key may repeat a kernel key) keeps the last. */
 function dictObject(dict: readonly [string, string][] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a key such as `__proto__` is kept as a key like any other.
+  const out: Record<string, string> = Object.create(null);
   for (const [key, value] of dict ?? []) out[key] = value;
   return out;
 }
@@ -61,4 +64,17 @@ export function messageJson(
     dict: dictObject(message.dict),
     ...(fragments && fragments > 1 ? { fragments } : {}),
   };
+}
+
+/** In JSON text, what JSON.stringify leaves raw but a terminal or line reader may act on. */
+const UNSAFE_JSON = /[\x7f-\x9f\u2028\u2029]/g;
+
+/** A JSON text with DEL, C1 controls and U+2028/2029 as `\uXXXX` (still the same JSON value). */
+export function escapeJsonLine(json: string): string {
+  return json.replace(UNSAFE_JSON, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** One line of JSON (with its LF) for any value: a message, a malformed-line note. */
+export function jsonLine(value: unknown): string {
+  return `${escapeJsonLine(JSON.stringify(value))}\n`;
 }

@@ -17,7 +17,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { DecodedExtended, DecodedLegacy } from "./decode.ts";
-import { messageJson } from "./message-json.ts";
+import { jsonLine, messageJson } from "./message-json.ts";
 
 export type OutputSpec =
   | { kind: "none" }
@@ -76,19 +76,11 @@ export function sinkErrorText(error: unknown, target: string): string {
 
 /** Characters a log line must not carry raw: C0 controls, backslash, DEL, C1 controls. */
 const UNSAFE_TEXT = /[\x00-\x1f\\\x7f-\x9f]/g;
-/** In JSON text, what JSON.stringify leaves raw but a terminal or line reader may act on. */
-const UNSAFE_JSON = /[\x7f-\x9f\u2028\u2029]/g;
-
 const hex2 = (code: number) => `\\x${code.toString(16).padStart(2, "0")}`;
 
 /** Message text for one log line: control characters and backslashes as `\xNN`. */
 export function escapeLine(text: string): string {
   return text.replace(UNSAFE_TEXT, (ch) => hex2(ch.charCodeAt(0)));
-}
-
-/** A JSON text with the characters JSON leaves raw but a terminal may act on as `\uXXXX`. */
-export function escapeJsonLine(json: string): string {
-  return json.replace(UNSAFE_JSON, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** Bytes buffered before a flush is forced (besides the workers' periodic flush). */
@@ -134,7 +126,7 @@ class FdSink implements Sink {
   write(source: string, message: DecodedExtended | DecodedLegacy, fragments: number): void {
     if (this.error !== null) return;
     const line = this.json
-      ? `${escapeJsonLine(JSON.stringify(messageJson(message, source, fragments)))}\n`
+      ? jsonLine(messageJson(message, source, fragments))
       : printLine(source, message);
     this.chunks.push(line);
     this.bytes += line.length;

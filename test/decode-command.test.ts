@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -48,7 +48,7 @@ describe("decode command", () => {
     const { status, lines, stderr } = decode(
       "bad\\q\n6,1,1,-,ncfrag=40/31;x\n6,2,1,-,ncfrag=0/31;only the first\n6,3,1,-;ok\n",
     );
-    assert.equal(status, 0);
+    assert.equal(status, 1, "malformed input: exit 1");
     assert.deepEqual(lines, [
       { kind: "malformed", line: 1, reason: "unknown escape \\q at column 4" },
       { kind: "malformed", line: 2, reason: "ncfrag offset 40 not below total 31" },
@@ -65,7 +65,7 @@ describe("decode command", () => {
       },
       { kind: "incomplete", incomplete: 1 },
     ]);
-    assert.match(stderr, /2 malformed/);
+    assert.match(stderr, /^netcons-bench: decode: 2 malformed lines \(1 messages decoded\)\n$/);
   });
 
   it("reads a file argument, and a missing file is a clear usage error (exit 2)", () => {
@@ -85,5 +85,40 @@ describe("decode command", () => {
     });
     assert.equal(badFlag.status, 2);
     assert.match(badFlag.stderr, /--max-message-bytes.*expected an integer/);
+  });
+
+  it("streams: a 100 MB line is reported as malformed in constant memory, the next line decodes", () => {
+    // Before: readline buffered the whole line (860 MB peak for 100 MB).
+    const dir = mkdtempSync(join(tmpdir(), "ncb-decode-"));
+    const file = join(dir, "huge.txt");
+    const fd = openSync(file, "w");
+    const block = Buffer.alloc(1 << 20, 0x41);
+    for (let i = 0; i < 100; i++) writeSync(fd, block);
+    writeSync(fd, "\n6,1,1,-;after\r\n");
+    closeSync(fd);
+    const run = spawnSync(
+      "/usr/bin/time",
+      ["-f", "maxrss_kb=%M", process.execPath, cli, "decode", file],
+      { encoding: "utf8", maxBuffer: 1 << 20 },
+    );
+    assert.equal(run.status, 1);
+    const lines = run.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(lines[0], {
+      kind: "malformed",
+      line: 1,
+      reason: `line of ${100 << 20} bytes, longer than ${4 * 65_535}`,
+    });
+    assert.equal(lines[1].text, "after");
+    const rssKb = Number(/maxrss_kb=(\d+)/.exec(run.stderr)?.[1]);
+    assert.ok(rssKb < 300 * 1024, `peak RSS ${rssKb} kB`);
+  });
+
+  it("one message per line: control characters in the text are escaped in the JSON", () => {
+    const { lines } = decode("6,1,1,-;a\\\\x0ab\\\\xc2\\\\x85c\n");
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0].text, "a\nb\u0085c");
   });
 });

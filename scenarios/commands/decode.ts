@@ -1,15 +1,17 @@
 /** `netcons-bench decode [FILE]`: payload lines in, one JSON object per message out. */
 import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
 import type { Command } from "commander";
-import { decodeLines } from "../../receiver/decode-stream.ts";
-import { integerOption, UsageError } from "../options.ts";
+import { decodeLines, MAX_LINE_BYTES, splitLines } from "../../receiver/decode-stream.ts";
+import { jsonLine } from "../../receiver/message-json.ts";
+import { sinkErrorText } from "../../receiver/sinks.ts";
+import { count } from "../format.ts";
+import { EXIT, integerOption, UsageError } from "../options.ts";
 
 export function register(program: Command): void {
   program
     .command("decode")
     .description(
-      "Decode netconsole payloads, one per line in C-style escapes (\\n, \\\\, \\xNN), into one JSON object per message; fragments are reassembled.",
+      `Decode netconsole payloads, one per line in C-style escapes (\\n, \\\\, \\xNN), into one JSON object per message; fragments are reassembled. A line longer than ${MAX_LINE_BYTES} bytes is reported as malformed without being held; exit 1 when any line was malformed.`,
     )
     .argument("[file]", "file of payload lines, or - for standard input", "-")
     .option(
@@ -29,15 +31,38 @@ export function register(program: Command): void {
         );
       });
       await opened;
-      const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+      // stdout's reader may go away (`decode | head -1`): stop reading, say so once, exit 1.
+      let outputError: string | null = null;
+      const stdoutFailed = (error: unknown) => {
+        outputError ??= sinkErrorText(error, "stdout");
+      };
+      process.stdout.on("error", stdoutFailed);
       let malformed = 0;
-      for await (const result of decodeLines(lines, {
+      let messages = 0;
+      for await (const result of decodeLines(splitLines(input as AsyncIterable<Buffer>), {
         maxMessageBytes: opts.maxMessageBytes,
         source: opts.source,
       })) {
         if (result.kind === "malformed") malformed++;
-        process.stdout.write(`${JSON.stringify(result)}\n`);
+        else if (result.kind !== "incomplete") messages++;
+        // Wait for a slow reader rather than queueing output: memory stays constant.
+        if (!process.stdout.write(jsonLine(result))) {
+          await new Promise<void>((resolve) => {
+            process.stdout.once("drain", resolve);
+            process.stdout.once("error", () => resolve());
+          });
+        }
+        if (outputError !== null) break;
       }
-      if (malformed > 0) process.stderr.write(`decode: ${malformed} malformed line(s)\n`);
+      input.destroy();
+      if (outputError !== null) {
+        process.stderr.write(`netcons-bench: decode: ${outputError}\n`);
+        process.exitCode = EXIT.failure;
+      } else if (malformed > 0) {
+        process.stderr.write(
+          `netcons-bench: decode: ${count(malformed)} malformed line${malformed === 1 ? "" : "s"} (${count(messages)} messages decoded)\n`,
+        );
+        process.exitCode = EXIT.failure;
+      }
     });
 }
