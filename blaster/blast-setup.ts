@@ -184,6 +184,7 @@ export async function setUpBlast(
       truth,
       batch: o.batch,
       pacingQuantumUs: o.pacingQuantum,
+      gso: o.gso,
     };
   });
   return {

@@ -13,7 +13,7 @@ const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url),
 };
 
 /** The modules that add a command each (registered in this order in --help). */
-const COMMAND_MODULES = ["blast", "receive", "run", "decode", "bench", "probe"];
+const COMMAND_MODULES = ["blast", "receive", "run", "decode", "bench", "probe", "merge"];
 
 /** Words that print the version, besides commander's own `-V` / `--version`. */
 const VERSION_WORDS = ["-v", "version"];
