@@ -107,7 +107,8 @@ function schemaOption(key: BlastKey): Option {
   return option;
 }
 
-type CliOptions = Partial<Record<BlastKey, unknown>> & {
+/** The blast command's parsed flags (the text given; the schema checks it). */
+export type BlastFlags = Partial<Record<BlastKey, unknown>> & {
   json?: string;
   ndjson?: string;
   shards?: string;
@@ -138,14 +139,14 @@ export function register(program: Command): void {
       "write one JSON object per second (sent, rate, errors; - = stdout, which then holds only them)",
     )
     .option("--no-progress", "no live progress line (it is shown only on a terminal anyway)")
-    .action(async (opts: CliOptions) => {
+    .action(async (opts: BlastFlags) => {
       process.exitCode = await blast(opts);
     });
 }
 
 /** The options runBlast takes, from the flags (and the shard from the environment). */
 export function blastOptionsOf(
-  opts: CliOptions,
+  opts: BlastFlags,
   env: Record<string, string | undefined> = process.env,
 ): BlastOptions {
   const options = Object.fromEntries(
@@ -163,7 +164,7 @@ export function blastOptionsOf(
   return options;
 }
 
-async function blast(opts: CliOptions): Promise<number> {
+async function blast(opts: BlastFlags): Promise<number> {
   const options = blastOptionsOf(opts);
   let workers: number;
   try {
