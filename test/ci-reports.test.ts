@@ -59,7 +59,17 @@ thresholds: ["loss.packets == 0", "sent.packets < 0"]
     const md = join(dir, "summary.md");
     const r = spawnSync(
       process.execPath,
-      [launcher, "run", scenario, "--out", join(dir, "out"), "--junit", junit, "--summary-md", md],
+      [
+        launcher,
+        "run",
+        scenario,
+        "--out-dir",
+        join(dir, "out"),
+        "--junit",
+        junit,
+        "--summary-md",
+        md,
+      ],
       { encoding: "utf8", timeout: 90_000 },
     );
     assert.equal(r.status, 99, `a threshold fails on purpose: ${r.stderr}`);
