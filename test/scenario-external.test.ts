@@ -4,17 +4,27 @@
  * keeps its output and parses its netconsd-style exit statistics.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import {
-  expandTemplate,
-  freeUdpPort,
-  startExternalTarget,
-  TargetError,
-} from "../scenarios/external.ts";
+import { checkCommandTarget } from "../scenarios/command-target.ts";
+import { expandTemplate } from "../scenarios/command-template.ts";
+import { resolveCommand } from "../scenarios/executable.ts";
+import { freeUdpPort, startExternalTarget, TargetError } from "../scenarios/external-process.ts";
+import { probeBuildError, probeHostPath, probeModulePath } from "../scenarios/probe.ts";
+import type { Results } from "../scenarios/results.ts";
+import { loadScenario } from "../scenarios/scenario-loader.ts";
+import { needs } from "./capabilities.ts";
 
 const counter = new URL("./udp-counter.ts", import.meta.url).pathname;
 
@@ -102,7 +112,8 @@ function verboseTarget(dir: string): string {
   const file = join(dir, "verbose-target.mjs");
   writeFileSync(
     file,
-    `import { createSocket } from "node:dgram";
+    `import { spawnSync } from "node:child_process";
+import { createSocket } from "node:dgram";
 const [port, mib] = process.argv.slice(2).map(Number);
 const line = "::ffff:127.0.0.1: 6.1.0 S000001 T00000000000001 F0/L6 printer-style line\\n";
 const block = line.repeat(Math.ceil(65536 / line.length));
@@ -184,3 +195,95 @@ function liveMembers(pgid: number): string[] {
   }
   return out;
 }
+
+const cli = new URL("../scenarios/cli.ts", import.meta.url).pathname;
+
+/** `netcons-bench run FILE --out-dir DIR` in a child process; its results.json. */
+function runScenario(dir: string, yaml: string) {
+  const file = join(dir, "scenario.yaml");
+  writeFileSync(file, yaml);
+  const out = join(dir, "out");
+  const r = spawnSync(process.execPath, [cli, "run", file, "--out-dir", out], {
+    encoding: "utf8",
+    timeout: 90_000,
+  });
+  const results = existsSync(join(out, "results.json"))
+    ? (JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results)
+    : null;
+  return { ...r, results };
+}
+
+test("a command target with {probe}: its latency and a balanced delivery ledger are the trial's figures", (t) => {
+  const module = probeModulePath();
+  const host = probeHostPath();
+  if (!needs(t, "cc", module && host ? null : (probeBuildError() ?? "no probe host program")))
+    return;
+  const dir = mkdtempSync(join(tmpdir(), "ncb-probe-target-"));
+  // A real process (the counter) takes the load on real sockets; at exit it hands its counts to
+  // the real probe module, which writes its real file where {probe} told it to.
+  const r = runScenario(
+    dir,
+    `name: probed
+target:
+  kind: command
+  command: "{node} {counter} --port {port} --probe-module {probe} --probe-host {probehost}"
+  vars: { counter: "${counter}", probehost: "${host}" }
+  warmup: 200ms
+load: { duration: 1s, rate: 1000, hosts: 4, seed: 1, size: 64 }
+thresholds:
+  - "ledger.balanced == 1"
+  - "latencyUs.endToEnd.p99 > 0"
+  - "messages.extended == sent.packetsOnWire"
+`,
+  );
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const trial = r.results?.trials[0];
+  assert.ok(trial);
+  const onWire = trial.sent.packetsOnWire;
+  assert.ok(onWire > 500, `${onWire} on the wire`);
+  // the probe's latency sits where the receiver target puts its own
+  const endToEnd = trial.latencyUs?.endToEnd;
+  assert.ok(endToEnd && endToEnd.count === onWire && endToEnd.p99 > 0, JSON.stringify(endToEnd));
+  assert.ok((trial.latencyUs?.queue?.count ?? 0) >= 0);
+  assert.equal(trial.messages?.extended, onWire);
+  // sent = delivered to outputs + held at exit + kernel drops (+ lost on purpose: none here)
+  const lines = trial.ledger?.lines as { name: string; datagrams: number }[];
+  const line = (name: string) => lines.find((l) => l.name === name)?.datagrams;
+  assert.equal(line("delivered to the output modules"), onWire);
+  assert.equal(line("held at exit"), 0);
+  assert.equal(line("dropped by the kernel"), 0);
+  assert.equal(line("unaccounted"), 0);
+  assert.equal(trial.ledger?.balanced, 1);
+  assert.ok(existsSync(join(dir, "out", "logs")));
+});
+
+test("a command whose program does not exist is one line, exit 2, naming where it looked", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ncb-missing-"));
+  const file = join(dir, "scenario.yaml");
+  writeFileSync(
+    file,
+    `name: missing
+target: { kind: command, command: "./no-such-netconsd -u {port}" }
+load: { duration: 1s, rate: 1000, hosts: 4 }
+`,
+  );
+  assert.throws(
+    () => checkCommandTarget(loadScenario(file).scenario, file),
+    new RegExp(
+      `^UsageError: ${file}: target\\.command: cannot run "\\./no-such-netconsd": no executable file relative to ${process.cwd()} or ${dir}$`,
+    ),
+  );
+  // next to the scenario file it is found, and the command names it by its absolute path
+  const program = join(dir, "no-such-netconsd");
+  writeFileSync(program, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  assert.equal(
+    resolveCommand("./no-such-netconsd -u 1", { cwd: process.cwd(), scenarioDir: dir }, "x"),
+    `${program} -u 1`,
+  );
+  // on PATH: left to the shell
+  assert.equal(resolveCommand("env A=1 sh -c true", { cwd: dir }, "x"), "env A=1 sh -c true");
+  assert.throws(
+    () => resolveCommand("nosuch-program-h8 -x", { cwd: dir, path: "/usr/bin:/bin" }, "t.command"),
+    /^UsageError: t\.command: cannot run "nosuch-program-h8": no executable file on PATH$/,
+  );
+});

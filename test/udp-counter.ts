@@ -5,8 +5,14 @@
  * the runner's parser and reconciliation are exercised end to end.
  *
  * Usage: node test/udp-counter.ts --port P [--listeners N] [--bind-delay-ms MS] [--rcvbuf BYTES]
- *        [--lose-every N]
+ *        [--lose-every N] [--probe-module SO --probe-host PROGRAM]
+ *
+ * With --probe-module, at exit it hands what it counted to the real netconsd probe module as
+ * netconsd would: it runs the probe's host program (receiver/probe/probe-host.c, which loads the
+ * module and calls its handler once per message) for as many extended messages and hosts as it
+ * counted, in its own environment, so the module writes its real file to $NETCONS_PROBE_OUT.
  */
+import { spawnSync } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { parseArgs } from "node:util";
 
@@ -19,6 +25,8 @@ const { values } = parseArgs({
     rcvbuf: { type: "string", default: "4194304" },
     // Leave every Nth datagram uncounted: a stand-in for a candidate build that loses messages.
     "lose-every": { type: "string", default: "0" },
+    "probe-module": { type: "string" },
+    "probe-host": { type: "string" },
   },
 });
 const port = Number(values.port);
@@ -61,6 +69,20 @@ function exit(): void {
   process.stdout.write(`Total messages processed by listeners: ${total}\n`);
   process.stdout.write(`Exiting worker 0 got ${total} msgs from ${hosts.size} hosts\n`);
   process.stdout.write(`Total messages processed by workers: ${total} from ${hosts.size} hosts\n`);
+  if (values["probe-module"] && total > 0) {
+    const probe = spawnSync(
+      values["probe-host"] ?? "probe-host",
+      [
+        values["probe-module"],
+        "workers=1",
+        `extended=${total}`,
+        "legacy=0",
+        `hosts=${Math.max(1, Math.min(hosts.size, total))}`,
+      ],
+      { stdio: ["ignore", "inherit", "inherit"] },
+    );
+    process.stdout.write(`probe host exited with ${probe.status ?? probe.error}\n`);
+  }
   for (const s of sockets) s.close();
   process.exitCode = 0;
 }

@@ -1,8 +1,8 @@
 /**
- * A process tree's CPU time and memory as the kernel tells them, for targets measured from
- * outside. The /proc/PID files are parsed by receiver/procfs.ts (the receiver's benchmarks read
- * them too); socket drops and UDP counters come from receiver/kernel-drops.ts, which our
- * receiver uses as well.
+ * A process tree's CPU time and memory, for targets measured from outside: which processes
+ * descend from the target, and their /proc figures summed. The /proc files themselves are read
+ * and parsed by receiver/procfs.ts (the one procfs module; the receiver's benchmarks read them
+ * too); socket drops and UDP counters come from receiver/kernel-drops.ts.
  */
 import { readdirSync } from "node:fs";
 import { parseProcStat, parseProcStatus, readProcText, TICK_MS } from "../receiver/procfs.ts";
@@ -62,9 +62,4 @@ export function sampleProcessTree(rootPid: number): TreeSample | null {
     processes++;
   }
   return { cpuMs: cpuTicks * TICK_MS, rssBytes, peakRssBytes, processes };
-}
-
-/** The kernel release, for the results' environment block. */
-export function kernelRelease(): string {
-  return readProcText("/proc/sys/kernel/osrelease").trim();
 }

@@ -1,89 +1,18 @@
 /**
- * An external target (a real netconsd, or any program that binds a UDP port), measured from
- * outside: started from a command template, waited on until its port is bound, sampled from
- * /proc while the load runs, stopped with SIGTERM, its output kept and netconsd's exit
- * statistics parsed from it.
+ * An external target process (a real netconsd, or any program that binds a UDP port), measured
+ * from outside: started from a command line in its own process group, waited on until its port
+ * is bound, sampled from /proc while the load runs, stopped with SIGTERM (SIGKILL after a grace
+ * period), its output kept and netconsd's exit statistics parsed from it.
  */
 import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type KernelSample, sampleKernel } from "../receiver/kernel-drops.ts";
-import { sampleProcessTree, type TreeSample } from "./procfs.ts";
-
-/**
- * Fills `{name}` placeholders. Every placeholder must be known (a typo in a scenario file is an
- * error, not a silently empty flag). Values other than plain words are single-quoted for sh.
- */
-export function expandTemplate(template: string, vars: Record<string, string | number>): string {
-  return template.replace(/\{([A-Za-z_][A-Za-z0-9_.]*)\}/g, (_, name: string) => {
-    if (!Object.hasOwn(vars, name)) {
-      throw new Error(
-        `unknown placeholder {${name}} (known: ${Object.keys(vars)
-          .map((k) => `{${k}}`)
-          .join(" ")})`,
-      );
-    }
-    const value = String(vars[name]);
-    return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
-  });
-}
-
-/** The placeholders a template uses. */
-export function placeholdersOf(template: string): string[] {
-  return [...template.matchAll(/\{([A-Za-z_][A-Za-z0-9_.]*)\}/g)].map((m) => m[1]);
-}
-
-export interface NetconsdStats {
-  /** "Total messages processed by listeners: N" */
-  listenerMessages?: number;
-  /** "Total messages processed by workers: N from H hosts" */
-  workerMessages?: number;
-  hosts?: number;
-  /** "Exiting worker W got N msgs from H hosts", one per worker. */
-  workers: { worker: number; messages: number; hosts: number }[];
-  /** "Exiting listener L queued N messages", one per listener. */
-  listeners: { listener: number; messages: number }[];
-  /**
-   * Host states dropped by netconsd's `-g` garbage collection ("Worker W GC'd N in T ms"), summed
-   * over every collection. Its age test compares a wall-clock receive time with a monotonic
-   * clock, so it collects hosts that are still sending; each shows up as a sequence reset.
-   */
-  gcCollected: number;
-  /** How many collections ran. */
-  gcRuns: number;
-}
-
-/** Parses netconsd's exit statistics from its output; null when none of them is there. */
-export function parseNetconsdStats(output: string): NetconsdStats | null {
-  const stats: NetconsdStats = { workers: [], listeners: [], gcCollected: 0, gcRuns: 0 };
-  let found = false;
-  for (const m of output.matchAll(/Total messages processed by listeners:\s*(\d+)/g)) {
-    stats.listenerMessages = Number(m[1]);
-    found = true;
-  }
-  for (const m of output.matchAll(
-    /Total messages processed by workers:\s*(\d+) from (\d+) hosts/g,
-  )) {
-    stats.workerMessages = Number(m[1]);
-    stats.hosts = Number(m[2]);
-    found = true;
-  }
-  for (const m of output.matchAll(/Exiting worker (\d+) got (\d+) msgs from (\d+) hosts/g)) {
-    stats.workers.push({ worker: Number(m[1]), messages: Number(m[2]), hosts: Number(m[3]) });
-    found = true;
-  }
-  for (const m of output.matchAll(/Exiting listener (\d+) queued (\d+) messages/g)) {
-    stats.listeners.push({ listener: Number(m[1]), messages: Number(m[2]) });
-    found = true;
-  }
-  for (const m of output.matchAll(/Worker \d+ GC'd (\d+) in \d+ ?ms/g)) {
-    stats.gcCollected += Number(m[1]);
-    stats.gcRuns++;
-    found = true;
-  }
-  return found ? stats : null;
-}
+import { type NetconsdStats, parseNetconsdStats } from "./netconsd-output.ts";
+import { OutputKeeper } from "./output-keeper.ts";
+import { killGroup as signalGroup, trackGroup, untrackGroup } from "./process-groups.ts";
+import { sampleProcessTree, type TreeSample } from "./process-tree.ts";
 
 export interface ExternalSample {
   /** ms since the target was ready. */
@@ -138,6 +67,8 @@ export interface ExternalTargetOptions {
   stopTimeoutMs: number;
   /** The target's stdout and stderr go here (and are kept in memory up to 1 MiB). */
   logFile?: string;
+  /** Added to this process's environment for the target (e.g. the probe's output file). */
+  env?: Record<string, string>;
 }
 
 export interface ExternalTarget {
@@ -148,77 +79,6 @@ export interface ExternalTarget {
   /** Final figures (taken while the sockets still exist: their drop counters die with them). */
   measureLoadEnd(): void;
   stop(): Promise<ExternalMeasurement>;
-}
-
-/** Output kept from the start (start-up errors) and from the end (netconsd's exit statistics). */
-const HEAD_CAP = 1 << 20;
-const TAIL_CAP = 256 << 10;
-
-/**
- * A target's output, kept within bounds: the first HEAD_CAP characters and the last TAIL_CAP
- * (a verbose output module such as printer.so writes megabytes per second, and the exit
- * statistics come last). Pure: chunks in, text out.
- */
-export class OutputKeeper {
-  private head = "";
-  private tailChunks: string[] = [];
-  private tailLength = 0;
-  /** Characters seen in all. */
-  total = 0;
-
-  add(chunk: string): void {
-    this.total += chunk.length;
-    if (this.head.length < HEAD_CAP) {
-      const room = HEAD_CAP - this.head.length;
-      this.head += chunk.slice(0, room);
-      if (chunk.length <= room) return;
-      chunk = chunk.slice(room);
-    }
-    this.tailChunks.push(chunk);
-    this.tailLength += chunk.length;
-    // Trim whole chunks once the tail holds twice its cap (amortised, no per-chunk copying).
-    if (this.tailLength > 2 * TAIL_CAP) {
-      const joined = this.tailChunks.join("").slice(-TAIL_CAP);
-      this.tailChunks = [joined];
-      this.tailLength = joined.length;
-    }
-  }
-
-  /** Everything when it fit; else the head, a marker with what was left out, and the tail. */
-  text(): string {
-    const tail = this.tailChunks.join("").slice(-TAIL_CAP);
-    const skipped = this.total - this.head.length - tail.length;
-    if (skipped <= 0) return this.head + tail;
-    return `${this.head}\n[... ${skipped} characters of output not kept ...]\n${tail}`;
-  }
-
-  /** The last lines, for error messages and the report. */
-  lastLines(n: number): string {
-    const tail = this.tailLength > 0 ? this.tailChunks.join("").slice(-TAIL_CAP) : this.head;
-    return tail.trimEnd().split("\n").slice(-n).join("\n").trim();
-  }
-}
-
-/**
- * Process groups of targets still running. Each target leads its own group (so stop() can
- * signal what it forks), which also means it would outlive us if this process died abruptly:
- * the exit hook kills whatever is left.
- */
-const liveGroups = new Set<number>();
-let exitHookInstalled = false;
-function trackGroup(pid: number): void {
-  liveGroups.add(pid);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const group of liveGroups) {
-      try {
-        process.kill(-group, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  });
 }
 
 export class TargetError extends Error {
@@ -235,6 +95,7 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
   const simple = !/[;&|()\n`]/.test(options.command);
   const child = spawn("/bin/sh", ["-c", simple ? `exec ${options.command}` : options.command], {
     cwd: options.cwd,
+    env: options.env ? { ...process.env, ...options.env } : process.env,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -261,7 +122,7 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
   // a forked child can outlive the shell that started it.
   if (pid !== undefined) trackGroup(pid);
   const untrack = () => {
-    if (pid !== undefined) liveGroups.delete(pid);
+    if (pid !== undefined) untrackGroup(pid);
   };
   const pipesClosed = new Promise<void>((resolve) => {
     let open = 2;
@@ -272,11 +133,7 @@ export async function startExternalTarget(options: ExternalTargetOptions): Promi
     child.stderr.once("close", done);
   });
   const killGroup = (signal: NodeJS.Signals) => {
-    try {
-      if (pid !== undefined) process.kill(-pid, signal);
-    } catch {
-      // already gone
-    }
+    if (pid !== undefined) signalGroup(pid, signal);
   };
 
   // Wait until the port is bound: poll /proc/net/udp{,6} (bounded in time).
