@@ -169,6 +169,13 @@ export class Reassembler {
     return this.sources.get(key)?.pendingBytes ?? 0;
   }
 
+  /** The most bytes any one source holds now (a walk over the sources: tests, benchmarks). */
+  largestSourceBytes(): number {
+    let most = 0;
+    for (const state of this.sources.values()) most = Math.max(most, state.pendingBytes);
+    return most;
+  }
+
   /** Sources with reassembly state. */
   get sourceCount(): number {
     return this.sources.size;
