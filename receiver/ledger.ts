@@ -18,7 +18,8 @@
  * expected-delivered message into a missing one.
  */
 import { readFileSync } from "node:fs";
-import type { ReceiverReport, SenderTruthHost } from "./receive.ts";
+import type { SenderTruthHost } from "./receive.ts";
+import type { ReceiverReport } from "./receiver-report.ts";
 
 /** The parts of the blaster's report (blaster/blast.ts BlastReport) the ledger reads. */
 export interface BlastFigures {

@@ -20,7 +20,14 @@ import { type ListenerKind, loadListenerAddon, runNativeListener } from "./nativ
 const FLUSH_BYTES = 64 * 1024;
 
 /** Live figures per listener in the shared Float64Array, in this order. */
-export const LISTENER_LIVE = ["datagrams", "bytes", "queueDrops", "batches"] as const;
+export const LISTENER_LIVE = [
+  "datagrams",
+  "bytes",
+  "queueDrops",
+  "batches",
+  "firstUs",
+  "lastUs",
+] as const;
 
 export interface ListenerTask {
   index: number;
@@ -42,12 +49,19 @@ export interface ListenerTask {
   kind: ListenerKind;
 }
 
-export interface ListenerResult {
-  index: number;
+/** What a listener counts as it reads; firstUs and lastUs are receive times (µs, CLOCK_MONOTONIC)
+ * of its first and last datagram, 0 before the first. */
+export interface ListenerCounts {
   datagrams: number;
   bytes: number;
   queueDrops: number;
   batches: number;
+  firstUs: number;
+  lastUs: number;
+}
+
+export interface ListenerResult extends ListenerCounts {
+  index: number;
   rcvbufBytes: number;
   socketErrors: number;
   /** Datagrams longer than the native path's slot, handed on cut (always 0 on the dgram path). */
@@ -63,7 +77,7 @@ export interface HandOff {
   writers: RingWriter[];
   inFlight: Int32Array;
   clock: () => number;
-  counts: { datagrams: number; bytes: number; queueDrops: number; batches: number };
+  counts: ListenerCounts;
   /** Hands one worker's batch over. */
   flush(w: number): void;
   /** Hands every non-empty batch over and publishes the live figures. */
@@ -80,7 +94,14 @@ function createHandOff(task: ListenerTask): HandOff {
     LISTENER_LIVE.length,
   );
   const writers = task.rings.map((ring) => new RingWriter(ring));
-  const counts = { datagrams: 0, bytes: 0, queueDrops: 0, batches: 0 };
+  const counts: ListenerCounts = {
+    datagrams: 0,
+    bytes: 0,
+    queueDrops: 0,
+    batches: 0,
+    firstUs: 0,
+    lastUs: 0,
+  };
   const flush = (w: number) => {
     const writer = writers[w];
     if (writer.count === 0) return;
@@ -94,6 +115,8 @@ function createHandOff(task: ListenerTask): HandOff {
     live[1] = counts.bytes;
     live[2] = counts.queueDrops;
     live[3] = counts.batches;
+    live[4] = counts.firstUs;
+    live[5] = counts.lastUs;
   };
   return {
     writers,
@@ -141,6 +164,8 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
 
   socket.on("message", (msg, rinfo) => {
     const recvUs = clock();
+    if (counts.firstUs === 0) counts.firstUs = recvUs;
+    counts.lastUs = recvUs;
     counts.datagrams++;
     counts.bytes += msg.length;
     const address = rinfo.address;

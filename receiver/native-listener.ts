@@ -120,6 +120,8 @@ export function runNativeListener(
     }
     if (n > 0) {
       const recvUs = clock();
+      if (counts.firstUs === 0) counts.firstUs = recvUs;
+      counts.lastUs = recvUs;
       if (pendingSince < 0) pendingSince = performance.now();
       counts.datagrams += n;
       for (let i = 0; i < n; i++) {

@@ -11,15 +11,9 @@ import { isIP } from "node:net";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { sumCounters } from "../blaster/counters.ts";
-import {
-  encodeHistogram,
-  type LatencySummary,
-  mergeEncoded,
-  percentileText,
-  summarize,
-} from "../blaster/latency.ts";
-import { type AdviceLine, adviseTuning } from "./advice.ts";
-import { createRing, DEFAULT_RING_BYTES, workerForAddress } from "./batch.ts";
+import { encodeHistogram, mergeEncoded, percentileText, summarize } from "../blaster/latency.ts";
+import { adviseTuning } from "./advice.ts";
+import { createRing, workerForAddress } from "./batch.ts";
 import { type KernelSample, kernelDelta, receivingSockets, sampleKernel } from "./kernel-drops.ts";
 import {
   LISTENER_LIVE,
@@ -28,7 +22,14 @@ import {
   type ListenerTask,
 } from "./listener-thread.ts";
 import { type ListenerKind, loadListenerAddon } from "./native-listener.ts";
+import {
+  type ReceiverOptions,
+  type ResolvedReceiverOptions,
+  type RunOptions,
+  resolveReceiverOptions,
+} from "./options.ts";
 import { readProcText } from "./procfs.ts";
+import type { ReceiverReport } from "./receiver-report.ts";
 import { SEQUENCE_COUNTERS, type SequenceCounters } from "./sequence.ts";
 import { formatOutputSpec, type OutputSpec, openOutput } from "./sinks.ts";
 import {
@@ -39,37 +40,7 @@ import {
   type WorkerTask,
 } from "./worker-thread.ts";
 
-export interface ReceiverOptions {
-  /** Listen address (default `::`, dual-stack, as netconsd). */
-  bind?: string;
-  /** UDP port (default 1514; 0 = any free port, see the returned `port`). */
-  port?: number;
-  listeners?: number;
-  workers?: number;
-  /** Requested SO_RCVBUF in bytes (0 = system default). */
-  rcvbuf?: number;
-  /** Datagrams in flight per worker before further ones are dropped (counted). */
-  queueLimit?: number;
-  msgTimeoutMs?: number;
-  oosTimeoutMs?: number;
-  /** Sequence slots per host (netconsd: 512). */
-  seqWindow?: number;
-  maxHosts?: number;
-  /** Evict a host silent this long (0 = only when the table is full). */
-  hostIdleMs?: number;
-  maxMessageBytes?: number;
-  fragmentTimeoutMs?: number;
-  output?: OutputSpec;
-  /** Progress interval (onProgress, live p99). */
-  intervalMs?: number;
-  /** Bytes of the shared ring per (listener, worker) pair (a power of two). */
-  ringBytes?: number;
-  /** Longest a datagram waits in a listener's batch, ms (0 = only until the read burst ends). */
-  batchDelayMs?: number;
-  /** How listeners read their socket: recvmmsg batches through the native addon, Node's dgram
-   * (one event per datagram), or auto = native where the addon is built, else dgram. */
-  listener?: "auto" | ListenerKind;
-}
+export type { ReceiverOptions, ReceiverReport, RunOptions };
 
 export interface ReceiverProgress {
   elapsedMs: number;
@@ -82,83 +53,6 @@ export interface ReceiverProgress {
   /** End-to-end p99 over the last interval (0 without stamped messages). */
   p99Us: number;
   queueMaxDepth: number;
-}
-
-export interface ReceiverReport {
-  tool: "netcons-bench receive";
-  startedAt: string;
-  durationMs: number;
-  stopReason: string;
-  config: {
-    bind: string;
-    address: string;
-    port: number;
-    listeners: number;
-    workers: number;
-    queueLimit: number;
-    msgTimeoutMs: number;
-    oosTimeoutMs: number;
-    seqWindow: number;
-    maxHosts: number;
-    hostIdleMs: number;
-    maxMessageBytes: number;
-    fragmentTimeoutMs: number;
-    batchDelayMs: number;
-    /** The read path the listeners used, and what was asked for. */
-    listener: ListenerKind;
-    listenerRequested: "auto" | ListenerKind;
-    output: string;
-  };
-  packets: { read: number; received: number; malformed: number; bytes: number; ratePps: number };
-  messages: {
-    extended: number;
-    legacy: number;
-    fragments: number;
-    reassembled: number;
-    incomplete: number;
-    duplicateFragments: number;
-    fragmentsOverLimit: number;
-    stamped: number;
-  };
-  sequence: Omit<SequenceCounters, "messages" | "hosts" | "hostsEvicted"> & {
-    /** Part of `missing` found at the stream edges from the sender's truth (0 without it). */
-    missingEdges: number;
-    /** Hosts in the sender's truth never seen here (their whole range is in missingEdges). */
-    truthHostsUnseen: number;
-  };
-  drops: {
-    kernel: number;
-    queue: number;
-    kernelRcvbufErrorsSystem: number;
-    kernelCountersAvailable: boolean;
-  };
-  hosts: number;
-  hostsTracked: number;
-  hostsEvicted: number;
-  rcvbuf: { requestedBytes: number; grantedBytes: number; rmemMaxBytes: number };
-  queue: { limit: number; maxDepth: number };
-  perWorker: {
-    index: number;
-    datagrams: number;
-    messages: number;
-    hosts: number;
-    queueMaxDepth: number;
-    busyUs: number;
-    busyPercent: number;
-  }[];
-  perListener: {
-    index: number;
-    datagrams: number;
-    queueDrops: number;
-    batches: number;
-    socketErrors: number;
-    /** Datagrams longer than the native path's 2048-byte slot, handed on cut. */
-    truncated: number;
-  }[];
-  latencyUs: { endToEnd: LatencySummary; queue: LatencySummary; processing: LatencySummary };
-  /** Threads that crashed (their figures come from the live counters, so may be short). */
-  failures: string[];
-  advice: AdviceLine[];
 }
 
 /** What the sender says one host sent (its source address as the sender bound it). */
@@ -182,26 +76,6 @@ export interface RunningReceiver {
   percentiles(): { endToEnd: string; queue: string; processing: string } | null;
 }
 
-const DEFAULTS = {
-  bind: "::",
-  port: 1514,
-  listeners: 1,
-  workers: 2,
-  rcvbuf: 0,
-  queueLimit: 65536,
-  msgTimeoutMs: 200,
-  oosTimeoutMs: 200,
-  seqWindow: 512,
-  maxHosts: 1_000_000,
-  hostIdleMs: 0,
-  maxMessageBytes: 8192,
-  fragmentTimeoutMs: 5000,
-  intervalMs: 1000,
-  ringBytes: DEFAULT_RING_BYTES,
-  batchDelayMs: 1,
-  listener: "auto" as "auto" | ListenerKind,
-};
-
 /** How often workers expire timed state and flush sinks. */
 const TICK_MS = 50;
 
@@ -218,8 +92,8 @@ export async function startReceiver(
   hooks: { onProgress?: (p: ReceiverProgress) => void } = {},
   retries?: number,
 ): Promise<RunningReceiver> {
-  const o = { ...DEFAULTS, ...stripUndefined(options) };
-  const output: OutputSpec = options.output ?? { kind: "none" };
+  const o = resolveReceiverOptions(options);
+  const output: OutputSpec = o.output;
   const L = o.listeners;
   const W = o.workers;
   const kind = listenerKind(o.listener, o.bind, o.port);
@@ -268,13 +142,13 @@ export async function startReceiver(
       live: workerLive,
       core: {
         maxMessageBytes: o.maxMessageBytes,
-        fragmentTimeoutMs: o.fragmentTimeoutMs,
+        fragmentTimeoutMs: o.fragTimeout,
         sequence: {
           window: o.seqWindow,
-          msgTimeoutMs: o.msgTimeoutMs,
-          oosTimeoutMs: o.oosTimeoutMs,
+          msgTimeoutMs: o.msgTimeout,
+          oosTimeoutMs: o.oosTimeout,
           maxHosts: Math.max(1, Math.ceil(o.maxHosts / W)),
-          hostIdleMs: o.hostIdleMs,
+          hostIdleMs: o.hostIdle,
         },
       },
       output,
@@ -312,7 +186,7 @@ export async function startReceiver(
         queueLimit: o.queueLimit,
         live: listenerLive,
         rings: rings[l],
-        batchDelayMs: o.batchDelayMs,
+        batchDelayMs: o.batchDelay,
         kind,
       };
       const notice = waitNotice(control.port1);
@@ -440,7 +314,7 @@ export async function startReceiver(
       );
       const encoded = await Promise.race([
         Promise.all(replies),
-        new Promise<null>((r) => setTimeout(() => r(null), o.intervalMs)),
+        new Promise<null>((r) => setTimeout(() => r(null), o.interval)),
       ]);
       snapPending = false;
       if (encoded) {
@@ -450,7 +324,7 @@ export async function startReceiver(
       }
     }
     hooks.onProgress?.(snapshot());
-  }, o.intervalMs);
+  }, o.interval);
   progressTimer.unref();
 
   let stopping: Promise<ReceiverReport> | null = null;
@@ -582,6 +456,8 @@ function listenerFromLive(index: number, live: Float64Array, rcvbufBytes: number
     bytes: live[at + 1],
     queueDrops: live[at + 2],
     batches: live[at + 3],
+    firstUs: live[at + 4],
+    lastUs: live[at + 5],
     rcvbufBytes,
     socketErrors: 0,
     truncated: 0,
@@ -615,12 +491,8 @@ function workerFromLive(index: number, live: Float64Array): WorkerResult {
   };
 }
 
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 function buildReport(input: {
-  o: typeof DEFAULTS;
+  o: ResolvedReceiverOptions;
   output: OutputSpec;
   startedAt: Date;
   durationMs: number;
@@ -644,6 +516,7 @@ function buildReport(input: {
   const read = listeners.reduce((s, l) => s + l.datagrams, 0);
   const queueDrops = listeners.reduce((s, l) => s + l.queueDrops, 0);
   const durationMs = Math.round(input.durationMs);
+  const activeMs = activeSpanMs(listeners);
   const { messages: _m, hosts: _h, hostsEvicted: _e, ...sequenceRest } = seq;
   const missingEdges = workers.reduce((sum, w) => sum + w.missingEdges, 0);
   const sequence = {
@@ -667,7 +540,9 @@ function buildReport(input: {
     tool: "netcons-bench receive",
     startedAt: input.startedAt.toISOString(),
     durationMs,
+    activeMs,
     stopReason: input.reason,
+    complete: input.failures.length === 0,
     config: {
       bind: o.bind,
       address: input.address,
@@ -675,14 +550,15 @@ function buildReport(input: {
       listeners: o.listeners,
       workers: o.workers,
       queueLimit: o.queueLimit,
-      msgTimeoutMs: o.msgTimeoutMs,
-      oosTimeoutMs: o.oosTimeoutMs,
+      msgTimeoutMs: o.msgTimeout,
+      oosTimeoutMs: o.oosTimeout,
       seqWindow: o.seqWindow,
       maxHosts: o.maxHosts,
-      hostIdleMs: o.hostIdleMs,
+      hostIdleMs: o.hostIdle,
       maxMessageBytes: o.maxMessageBytes,
-      fragmentTimeoutMs: o.fragmentTimeoutMs,
-      batchDelayMs: o.batchDelayMs,
+      fragmentTimeoutMs: o.fragTimeout,
+      batchDelayMs: o.batchDelay,
+      ringBytes: o.ringBytes,
       listener: input.kind,
       listenerRequested: o.listener,
       output: formatOutputSpec(input.output),
@@ -692,7 +568,7 @@ function buildReport(input: {
       received: core.datagrams ?? 0,
       malformed: core.malformed ?? 0,
       bytes: core.bytes ?? 0,
-      ratePps: durationMs > 0 ? Math.round((read * 1000) / durationMs) : 0,
+      ratePps: activeMs > 0 ? Math.round((read * 1000) / activeMs) : 0,
     },
     messages: {
       extended: core.extended ?? 0,
@@ -756,6 +632,15 @@ function buildReport(input: {
   return report;
 }
 
+/** From the first datagram any listener read to the last one, ms (0 with fewer than two). */
+function activeSpanMs(listeners: ListenerResult[]): number {
+  const heard = listeners.filter((l) => l.firstUs > 0);
+  if (heard.length === 0) return 0;
+  const first = Math.min(...heard.map((l) => l.firstUs));
+  const last = Math.max(...heard.map((l) => l.lastUs));
+  return Math.round((last - first) / 1000);
+}
+
 /** Writes the three HdrHistogram percentile files: FILE (end to end), FILE.queue, FILE.processing. */
 export function writeHdrFiles(
   file: string,
@@ -764,13 +649,6 @@ export function writeHdrFiles(
   writeFileSync(file, texts.endToEnd);
   writeFileSync(`${file}.queue`, texts.queue);
   writeFileSync(`${file}.processing`, texts.processing);
-}
-
-export interface RunOptions extends ReceiverOptions {
-  /** Stop after this long (0 = no limit). */
-  durationMs?: number;
-  /** Stop once no datagram has arrived for this long (0 = never). */
-  idleExitMs?: number;
 }
 
 /**
@@ -787,7 +665,8 @@ export async function runReceiver(
     truth?: () => SenderTruthHost[] | undefined;
   } = {},
 ): Promise<{ report: ReceiverReport; receiver: RunningReceiver }> {
-  const receiver = await startReceiver(options, { onProgress: hooks.onProgress });
+  const { duration, idleExit, ...receiverOptions } = resolveReceiverOptions(options);
+  const receiver = await startReceiver(receiverOptions, { onProgress: hooks.onProgress });
   hooks.onStarted?.(receiver);
   const reason = await new Promise<string>((resolve) => {
     let durationTimer: NodeJS.Timeout | undefined;
@@ -801,21 +680,19 @@ export async function runReceiver(
     const onAbort = () => done(String(hooks.signal?.reason ?? "signal"));
     if (hooks.signal?.aborted) return done(String(hooks.signal.reason ?? "signal"));
     hooks.signal?.addEventListener("abort", onAbort, { once: true });
-    if (options.durationMs && options.durationMs > 0) {
-      durationTimer = setTimeout(() => done("duration"), options.durationMs);
-    }
-    if (options.idleExitMs && options.idleExitMs > 0) {
+    if (duration > 0) durationTimer = setTimeout(() => done("duration"), duration);
+    if (idleExit > 0) {
       // Idle = nothing read for idleExitMs, counted from the start or the last datagram.
       let lastRead = -1;
       let lastChange = performance.now();
-      const step = Math.min(100, options.idleExitMs);
+      const step = Math.min(100, idleExit);
       const poll = () => {
         const read = receiver.snapshot().packets.read;
         const now = performance.now();
         if (read !== lastRead) {
           lastRead = read;
           lastChange = now;
-        } else if (now - lastChange >= options.idleExitMs!) {
+        } else if (now - lastChange >= idleExit) {
           return done("idle");
         }
         idleTimer = setTimeout(poll, step);

@@ -1,6 +1,7 @@
 /** Human forms of the receiver's progress and final report (the JSON forms are the objects). */
 import type { LatencySummary } from "../blaster/latency.ts";
-import type { ReceiverProgress, ReceiverReport } from "./receive.ts";
+import type { ReceiverProgress } from "./receive.ts";
+import type { ReceiverReport } from "./receiver-report.ts";
 
 const n = (v: number) => Math.round(v).toLocaleString("en-US");
 

@@ -18,7 +18,7 @@ test("the receiver sees spoofed raw sources as distinct hosts spread over its wo
     port: 0,
     workers: 2,
     rcvbuf: 4 << 20,
-    intervalMs: 100,
+    interval: "100ms",
   });
   const hosts = 64;
   const perHost = 5;

@@ -9,6 +9,7 @@ import { after, describe, it } from "node:test";
 import { encodeExtended, encodeLegacy } from "../blaster/codec.ts";
 import { formatStamp, monotonicUs } from "../blaster/stamp.ts";
 import { workerForAddress } from "../receiver/batch.ts";
+import { type ReceiverOptions, resolveReceiverOptions } from "../receiver/options.ts";
 import { type ReceiverReport, startReceiver } from "../receiver/receive.ts";
 import { loopbackReceiver, pause, sender, waitProcessed } from "./receiver-helpers.ts";
 import { WIRE_VECTORS } from "./vectors.ts";
@@ -246,6 +247,36 @@ describe("receiver start-up", () => {
   });
 });
 
+describe("receiver options", () => {
+  it("rejects a bad option before starting anything, naming the key", async () => {
+    // seqWindow 33 used to crash every worker while the run still exited 0.
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ seqWindow: 33 }, /^seqWindow: expected a multiple of 32/],
+      [{ queueLimit: "abc" }, /^queueLimit: expected an integer from 1 to \d+, got "abc"/],
+      [{ maxHosts: -1 }, /^maxHosts: expected an integer from 1 to \d+, got -1/],
+      [{ msgTimeout: "soon" }, /^msgTimeout: expected a duration/],
+      [{ queueLimt: 5 }, /^queueLimt: unknown receiver option/],
+      [{ output: "nowhere" }, /^output: expected none, print, jsonl:FILE or dir:PATH/],
+    ];
+    for (const [options, message] of cases) {
+      await assert.rejects(
+        startReceiver({ bind: "127.0.0.1", port: 0, ...options } as ReceiverOptions),
+        (error: Error) => error.name === "ReceiverOptionsError" && message.test(error.message),
+        JSON.stringify(options),
+      );
+    }
+  });
+
+  it("takes the flags' forms: k suffixes, durations with units, a sink as text", () => {
+    const o = resolveReceiverOptions({ queueLimit: "64k", msgTimeout: "2s", output: "print" });
+    assert.equal(o.queueLimit, 64_000);
+    assert.equal(o.msgTimeout, 2000);
+    assert.deepEqual(o.output, { kind: "print" });
+    assert.equal(o.seqWindow, 512, "defaults filled in");
+    assert.equal(resolveReceiverOptions({ hostIdle: 1.5 }).hostIdle, 1500, "a number is seconds");
+  });
+});
+
 describe("receiver host table", () => {
   it("evicts the least recently seen host when --max-hosts are tracked, and idle hosts", async () => {
     const full = await loopbackReceiver({ workers: 1, maxHosts: 2 });
@@ -261,7 +292,7 @@ describe("receiver host table", () => {
     assert.equal(a.hostsTracked, 2);
     assert.ok(a.advice.some((x) => x.rule === "evictions"));
 
-    const idle = await loopbackReceiver({ workers: 1, hostIdleMs: 100 });
+    const idle = await loopbackReceiver({ workers: 1, hostIdle: "100ms" });
     const h = await sender("127.0.2.9");
     await h.send(encodeExtended({ facility: 0, level: 6, seq: 1, tsUs: 0, text: "x" })[0]);
     await waitProcessed(idle, 1);

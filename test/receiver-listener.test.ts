@@ -100,7 +100,7 @@ describe("listener read paths", { skip: noAddon }, () => {
         reorderDepth: 3,
         duplicate: 0.05,
         seed: 7,
-        ratePps: 20000,
+        rate: 20000,
         format: "mixed",
         size: { kind: "range", min: 40, max: 2200 },
       });

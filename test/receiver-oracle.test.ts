@@ -28,10 +28,10 @@ describe("impairment oracle (seeded blaster -> receiver)", () => {
         reorderDepth: 3,
         duplicate: 0.05,
         seed: 20261121,
-        ratePps: 20000,
+        rate: 20000,
         format: "extended",
         size: { kind: "range", min: 40, max: 2200 },
-        truthFile,
+        truth: truthFile,
       });
       try {
         const end = Date.now() + 5000;
