@@ -83,9 +83,16 @@ function crash(error: unknown): void {
   process.exit(EXIT.failure);
 }
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * For the program itself (not for main() called in a test's process): an error no command caught
+ * ends the process with one line (the stack with --debug) instead of Node's stack dump.
+ */
+export function handleUncaught(): void {
   process.on("uncaughtException", crash);
   process.on("unhandledRejection", crash);
+}
+
+export async function main(argv: string[]): Promise<number> {
   const args = normalise(argv.slice(2));
   // The first word that is not an option names the command (the top level has only -V and -h).
   const word = args.find((w) => !w.startsWith("-"));
@@ -116,5 +123,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  handleUncaught();
   process.exitCode = await main(process.argv);
 }

@@ -20,5 +20,6 @@ if (!semver.satisfies(process.versions.node, needed)) {
   process.exit(2);
 }
 nodeModule.enableCompileCache();
-const { main } = await import("./cli.ts");
+const { handleUncaught, main } = await import("./cli.ts");
+handleUncaught();
 process.exitCode = await main(process.argv);
