@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { compareResults, isGated, judge } from "../scenarios/bench/compare.ts";
 import type { Measurement } from "../scenarios/bench/format.ts";
+import { compareResults, isGated, judge } from "../scenarios/bench/regression-verdict.ts";
 import { resolveGate } from "../scenarios/commands/bench.ts";
 
 function m(

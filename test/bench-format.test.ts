@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { compareResults } from "../scenarios/bench/compare.ts";
 import {
   deliveredRate,
   type EndToEndResult,
@@ -20,6 +19,7 @@ import {
   toActionFormat,
 } from "../scenarios/bench/format.ts";
 import { REFERENCE_CHECKSUM, referenceOp, referenceState } from "../scenarios/bench/reference.ts";
+import { compareResults } from "../scenarios/bench/regression-verdict.ts";
 import {
   machineBusy,
   meanWithMargin,

@@ -4,9 +4,9 @@
  */
 
 import { count, durationUs, percent as fmtPercent, MISSING, rate } from "../format.ts";
-import type { CompareResult, Comparison, Gate } from "./compare.ts";
 import type { EndToEndResult } from "./e2e.ts";
 import type { Measurement } from "./format.ts";
+import type { CompareResult, Comparison, Gate } from "./regression-verdict.ts";
 
 /** A figure with enough digits to compare by eye: 2,158,566 / 3.41 / 0.0123. */
 export function formatValue(value: number | undefined): string {

@@ -5,7 +5,6 @@
  */
 import { readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { type CompareResult, compareResults, type Gate } from "../bench/compare.ts";
 import { benchEndToEnd, E2E_DEFAULTS, type EndToEndResult } from "../bench/e2e.ts";
 import {
   BASELINE_FORMAT,
@@ -16,6 +15,7 @@ import {
   sameMachine,
   toActionFormat,
 } from "../bench/format.ts";
+import { type CompareResult, compareResults, type Gate } from "../bench/regression-verdict.ts";
 import {
   type BenchRun,
   runMicroBenchmarks,

@@ -1,6 +1,7 @@
 /**
- * Baseline comparison: a verdict per benchmark. Pure (no clocks, no I/O), tested on synthetic
- * results.
+ * The bench regression verdict: a benchmark run against a saved baseline, a verdict per figure
+ * (regression, slower, same, faster) and whether the run fails. Pure (no clocks, no I/O),
+ * tested on synthetic results.
  *
  * For each measurement present in both runs, `speed` is how many times better the new figure
  * is (new/old when bigger is better, old/new when smaller is better), and `margin` is the noise
