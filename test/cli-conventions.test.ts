@@ -77,6 +77,36 @@ describe("errors", () => {
   });
 });
 
+describe("errors nothing caught", () => {
+  // The program's own handlers (scenarios/cli.ts handleUncaught), in a child process: a socket
+  // callback or a forgotten promise that throws ends the run with one line and exit 1.
+  const program = (kind: "throw" | "reject") => `
+    import { handleUncaught } from ${JSON.stringify(join(root, "scenarios/cli.ts"))};
+    handleUncaught();
+    setTimeout(() => { ${kind === "throw" ? "throw new Error" : "Promise.reject(new Error"}("socket went away\\nsecond line")${kind === "throw" ? "" : ")"}; }, 10);
+  `;
+  for (const kind of ["throw", "reject"] as const) {
+    it(`an uncaught ${kind}: one line, exit 1; the stack only with NCB_DEBUG=1`, () => {
+      const run = (env: NodeJS.ProcessEnv) =>
+        spawnSync(process.execPath, ["--input-type=module", "-e", program(kind)], {
+          encoding: "utf8",
+          timeout: 30_000,
+          env: { ...process.env, NCB_DEBUG: undefined, ...env },
+        });
+      const plain = run({});
+      assert.equal(plain.status, 1, plain.stderr);
+      assert.equal(plain.stderr, "netcons-bench: socket went away; second line\n");
+      const debug = run({ NCB_DEBUG: "1" });
+      assert.equal(debug.status, 1);
+      assert.match(
+        debug.stderr,
+        /^netcons-bench: socket went away; second line\nError: socket went away\n/,
+      );
+      assert.match(debug.stderr, /\n\s+at /);
+    });
+  }
+});
+
 describe("version", () => {
   for (const word of ["-V", "--version", "-v", "version"]) {
     it(`${word} prints the package's version on stdout`, () => {
