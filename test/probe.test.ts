@@ -123,19 +123,27 @@ describe("netconsd probe module", () => {
     assert.equal(queue.count, 3 * 400);
     assert.ok(queue.p50 >= 40_000 && queue.p50 < 41_000 + 50_000, `queue p50 ${queue.p50}`);
     assert.deepEqual(r.clockAnomalies, { endToEndNegative: 0, queueNegative: 0, clamped: 0 });
+    assert.equal(r.handlerNsPerMessage, null); // not self-timed
+    assert.equal(r.handlerNs, null);
+    assert.equal(r.handlerNsSteadyMean, null);
     // The histograms are encoded HDR, mergeable with the receiver's.
     const merged = mergeEncoded([r.histograms.endToEnd, r.histograms.endToEnd]);
     assert.equal(merged.totalCount, 2 * stamped);
     merged.destroy();
   });
 
-  it("writes interval snapshots while running, then the exact figures at exit", async (t) => {
+  it("writes interval snapshots while running, then the exact figures at exit (self-timed)", async (t) => {
     const paths = built(t);
     if (!paths) return;
     const out = join(dir, "interval.json");
     const plan = { workers: 2, extended: 500, legacy: 50, hosts: 3, pause_ms: 1500 };
     const child = spawn(paths.host, [paths.module, ...planArgs(plan)], {
-      env: { ...process.env, NETCONS_PROBE_OUT: out, NETCONS_PROBE_INTERVAL_MS: "50" },
+      env: {
+        ...process.env,
+        NETCONS_PROBE_OUT: out,
+        NETCONS_PROBE_INTERVAL_MS: "50",
+        NETCONS_PROBE_SELF_TIME: "1",
+      },
       stdio: "ignore",
     });
     const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
@@ -152,6 +160,10 @@ describe("netconsd probe module", () => {
     const final = figures(out);
     assert.equal(final.final, true);
     assert.equal(final.delivered.extended, 1000);
+    // Self-timed: the handler's own time, at least the clock read it includes.
+    assert.ok(final.handlerNsPerMessage !== null && final.handlerNsPerMessage > 0);
+    assert.equal(final.handlerNs?.count, 1100);
+    assert.ok(final.handlerNsSteadyMean !== null && final.handlerNsSteadyMean > 0);
   });
 
   it("falls back to its host-count estimate when the exact set is full", (t) => {

@@ -44,12 +44,16 @@ const workerSchema = z.strictObject({
   seqReset: count,
   /** Messages whose text carried a latency stamp (recorded in endToEndUs). */
   stamped: count,
+  /** Time spent in the probe's handler (ns) in all, when self-timed (else 0). */
+  handlerNsTotal: count,
   hosts: count,
   /** false: the exact host set filled up and `hosts` is a HyperLogLog estimate. */
   hostsExact: z.boolean(),
   endToEndUs: histogramSchema,
   /** Listener-to-output delay, `buf` form only (netconsd gives `msg` no receive time). */
   queueUs: histogramSchema,
+  /** The handler's time per call in ns, when self-timed (else null). */
+  handlerNs: histogramSchema.nullable(),
 });
 
 export const probeFileSchema = z.strictObject({
@@ -58,6 +62,8 @@ export const probeFileSchema = z.strictObject({
   final: z.boolean(),
   pid: z.number().int(),
   intervalMs: count,
+  /** NETCONS_PROBE_SELF_TIME=1: each worker's handlerNs is measured. */
+  selfTimed: z.boolean(),
   writtenAtRealMs: count,
   histogram: z.strictObject({
     unit: z.literal("us"),
@@ -84,6 +90,20 @@ export interface ProbeResult {
   /** false when some worker's host count is an estimate. */
   hostsExact: boolean;
   /**
+   * The probe's own cost inside the target, when it was started with NETCONS_PROBE_SELF_TIME=1
+   * (else null): its handler's mean time per message in ns, and the distribution per call
+   * (wall time including one clock read; a call preempted by the scheduler counts whole, which
+   * the median ignores and the mean does not).
+   */
+  handlerNsPerMessage: number | null;
+  handlerNs: LatencySummary | null;
+  /**
+   * The mean over calls shorter than STEADY_CALL_NS only: the steady per-message cost, without
+   * the calls the scheduler preempted (wall time, no CPU) and the first touches of the probe's
+   * lazily mapped pages (one page fault each, once per run).
+   */
+  handlerNsSteadyMean: number | null;
+  /**
    * Values recorded as 0 because their end came before their start (endToEnd: blaster and
    * netconsd on different machines; queue: the wall clock stepped), and values clamped at the
    * largest trackable one.
@@ -94,6 +114,9 @@ export interface ProbeResult {
     clamped: number;
   };
 }
+
+/** A self-timed handler call at least this long (ns) was preempted or page-faulted. */
+export const STEADY_CALL_NS = 10_000;
 
 /** The highest value of bucket `index` in the probe's (and HdrHistogram's) layout. */
 export function bucketHighest(index: number, halfMagnitude = PROBE_HALF_COUNT_MAGNITUDE): number {
@@ -135,6 +158,9 @@ export function probeResult(file: ProbeFile): ProbeResult {
   const anomalies = { endToEndNegative: 0, queueNegative: 0, clamped: 0 };
   let stamped = 0;
   let hostsExact = true;
+  let handlerNs = 0;
+  const handler = file.selfTimed ? newHistogram() : null;
+  const steady = { ns: 0, calls: 0 };
   try {
     for (const w of file.workers) {
       addBuckets(endToEnd, w.endToEndUs.buckets);
@@ -145,6 +171,17 @@ export function probeResult(file: ProbeFile): ProbeResult {
       delivered.seqReset += w.seqReset;
       delivered.hosts += w.hosts;
       stamped += w.stamped;
+      handlerNs += w.handlerNsTotal;
+      if (handler && w.handlerNs) {
+        addBuckets(handler, w.handlerNs.buckets);
+        const b = w.handlerNs.buckets;
+        for (let i = 0; i + 1 < b.length; i += 2) {
+          const ns = bucketHighest(b[i]);
+          if (ns >= STEADY_CALL_NS) continue;
+          steady.ns += ns * b[i + 1];
+          steady.calls += b[i + 1];
+        }
+      }
       hostsExact &&= w.hostsExact;
       anomalies.endToEndNegative += w.endToEndUs.negative;
       anomalies.queueNegative += w.queueUs.negative;
@@ -162,10 +199,17 @@ export function probeResult(file: ProbeFile): ProbeResult {
       final: file.final,
       stamped,
       hostsExact,
+      handlerNsPerMessage:
+        file.selfTimed && delivered.extended + delivered.legacy > 0
+          ? handlerNs / (delivered.extended + delivered.legacy)
+          : null,
+      handlerNs: handler ? summarize(handler) : null,
+      handlerNsSteadyMean: handler && steady.calls > 0 ? steady.ns / steady.calls : null,
       clockAnomalies: anomalies,
     };
   } finally {
     endToEnd.destroy();
     queue.destroy();
+    handler?.destroy();
   }
 }

@@ -39,27 +39,49 @@ static inline void relaxed_store32(uint32_t *p, uint32_t v)
 	__atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
 
-void probe_hosts_add(struct probe_hosts *h, const struct in6_addr *addr)
+static inline uint64_t address_hash(uint64_t a, uint64_t b)
 {
-	uint64_t a, b;
-	memcpy(&a, addr->s6_addr, 8);
-	memcpy(&b, addr->s6_addr + 8, 8);
-	uint64_t hash = mix64(a ^ mix64(b + UINT64_C(0x9e3779b97f4a7c15)));
+	return mix64(a ^ mix64(b + UINT64_C(0x9e3779b97f4a7c15)));
+}
 
-	/* The sketch: the top bits pick a register, the rank of the rest is kept if larger. */
+/* The sketch: the top bits pick a register, which keeps the largest rank of the rest. */
+static inline void sketch_add(struct probe_hosts *h, uint64_t hash)
+{
 	uint32_t reg = (uint32_t)(hash >> (64 - PROBE_HLL_BITS));
 	uint64_t rest = (hash << PROBE_HLL_BITS) | (UINT64_C(1) << (PROBE_HLL_BITS - 1));
 	uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
 	if (rank > h->hll[reg])
 		__atomic_store_n(&h->hll[reg], rank, __ATOMIC_RELAXED);
+}
 
+/* Once, when the set fills: everything it holds goes into the sketch, which takes over. */
+static void hand_over_to_sketch(struct probe_hosts *h)
+{
+	for (uint32_t i = 0; i < h->capacity; i++) {
+		const uint64_t *slot = h->slots + (size_t)i * 2;
+		if (slot[0] || slot[1])
+			sketch_add(h, address_hash(slot[0], slot[1]));
+	}
+	if (h->zero_seen)
+		sketch_add(h, address_hash(0, 0));
+	__atomic_store_n(&h->full, 1, __ATOMIC_RELEASE); /* the seeded registers before it */
+}
+
+void probe_hosts_add(struct probe_hosts *h, const struct in6_addr *addr)
+{
+	uint64_t a, b;
+	memcpy(&a, addr->s6_addr, 8);
+	memcpy(&b, addr->s6_addr + 8, 8);
+	uint64_t hash = address_hash(a, b);
+	if (h->full) {
+		sketch_add(h, hash);
+		return;
+	}
 	if (a == 0 && b == 0) {
 		if (!h->zero_seen)
 			__atomic_store_n(&h->zero_seen, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	if (h->full)
-		return;
 	uint32_t mask = h->capacity - 1;
 	for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
 		uint64_t *slot = h->slots + (size_t)i * 2;
@@ -67,7 +89,8 @@ void probe_hosts_add(struct probe_hosts *h, const struct in6_addr *addr)
 			return;
 		if (slot[0] == 0 && slot[1] == 0) {
 			if (h->size + 1 > h->capacity - h->capacity / 4) {
-				__atomic_store_n(&h->full, 1, __ATOMIC_RELAXED);
+				hand_over_to_sketch(h);
+				sketch_add(h, hash);
 				return;
 			}
 			slot[0] = a;
@@ -82,7 +105,7 @@ uint64_t probe_hosts_count(const struct probe_hosts *h, int *exact)
 {
 	uint32_t size = __atomic_load_n(&h->size, __ATOMIC_RELAXED);
 	uint8_t zero = __atomic_load_n(&h->zero_seen, __ATOMIC_RELAXED);
-	if (!__atomic_load_n(&h->full, __ATOMIC_RELAXED)) {
+	if (!__atomic_load_n(&h->full, __ATOMIC_ACQUIRE)) {
 		*exact = 1;
 		return (uint64_t)size + zero;
 	}

@@ -1,7 +1,7 @@
 /*
  * Hosts seen by one worker: an exact set of source addresses up to a fixed capacity, and a
  * HyperLogLog sketch (4096 registers, about 1.6% standard error) that takes over once the set
- * is full. Both are allocated once at start-up; adding a host never allocates. One writer (the
+ * is full (seeded then with every address the set holds). Both are allocated once at start-up; adding a host never allocates. One writer (the
  * worker thread); a reader on another thread may read the figures while it runs (relaxed loads:
  * a figure a message behind is fine).
  */

@@ -6,7 +6,9 @@
  * atomically (a temporary file renamed over it). It never stops or crashes netconsd: without a
  * usable file it says so once on stderr and keeps counting.
  *
- * Per message: no lock, no allocation, one or two clock reads. Each worker's figures are written
+ * Per message: no lock, no allocation, one or two clock reads (two more with
+ * NETCONS_PROBE_SELF_TIME=1, which records the handler's own time per call in ns, its total as
+ * handlerNsTotal and its distribution as handlerNs: the probe's cost inside a real netconsd). Each worker's figures are written
  * only by its own thread (relaxed atomic stores of plain counters); the file writer thread reads
  * them with relaxed loads, so an interval's file may be a message or two out of step between a
  * counter and its histogram. The file written at exit is exact: the workers have stopped.
@@ -54,6 +56,8 @@ struct probe_worker {
 	uint64_t oos;
 	uint64_t seq_reset;
 	uint64_t stamped;    /* messages with a stamp (recorded in end_to_end) */
+	uint64_t handler_ns; /* time spent in this handler (NETCONS_PROBE_SELF_TIME=1 only) */
+	struct probe_latency handler; /* ... and per call, in ns (its counts only when self-timed) */
 	struct probe_latency end_to_end;
 	struct probe_latency queue; /* buf form only */
 	struct probe_hosts hosts;
@@ -61,6 +65,7 @@ struct probe_worker {
 
 static struct {
 	int nr_workers;
+	int self_time;
 	struct probe_worker *workers;
 	char *out;
 	char *tmp;
@@ -90,6 +95,13 @@ static inline uint64_t clock_us(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+static inline uint64_t clock_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static inline void record(struct probe_latency *l, uint64_t now, uint64_t start)
 {
 	uint64_t v = 0;
@@ -104,12 +116,10 @@ static inline void record(struct probe_latency *l, uint64_t now, uint64_t start)
 	bump(&l->counts[probe_hist_index(v)]);
 }
 
-EXPORT void netconsd_output_handler(int t, struct in6_addr *src, struct msg_buf *buf,
-				    struct ncrx_msg *msg)
+/* One message on worker w: the counters, the host, the latencies. */
+static inline void measure(struct probe_worker *w, const struct in6_addr *src,
+			   const struct msg_buf *buf, const struct ncrx_msg *msg)
 {
-	if (!probe.workers || t < 0 || t >= probe.nr_workers)
-		return;
-	struct probe_worker *w = &probe.workers[t];
 	const char *text;
 	size_t len, window;
 	if (msg) {
@@ -137,6 +147,24 @@ EXPORT void netconsd_output_handler(int t, struct in6_addr *src, struct msg_buf 
 		bump(&w->stamped);
 		record(&w->end_to_end, clock_us(CLOCK_MONOTONIC), intended);
 	}
+}
+
+EXPORT void netconsd_output_handler(int t, struct in6_addr *src, struct msg_buf *buf,
+				    struct ncrx_msg *msg)
+{
+	if (!probe.workers || t < 0 || t >= probe.nr_workers)
+		return;
+	struct probe_worker *w = &probe.workers[t];
+	if (!probe.self_time) {
+		measure(w, src, buf, msg);
+		return;
+	}
+	/* The probe's own cost, as netconsd's worker pays it (plus one clock read). */
+	uint64_t start = clock_ns();
+	measure(w, src, buf, msg);
+	uint64_t ns = clock_ns() - start;
+	__atomic_store_n(&w->handler_ns, load(&w->handler_ns) + ns, __ATOMIC_RELAXED);
+	record(&w->handler, ns, 0);
 }
 
 static void report_write_failure(const char *what, int err)
@@ -172,13 +200,18 @@ static void write_worker(FILE *f, int index, struct probe_worker *w)
 	uint64_t hosts = probe_hosts_count(&w->hosts, &exact);
 	fprintf(f,
 		"{\"index\":%d,\"extended\":%" PRIu64 ",\"legacy\":%" PRIu64 ",\"oos\":%" PRIu64
-		",\"seqReset\":%" PRIu64 ",\"stamped\":%" PRIu64 ",\"hosts\":%" PRIu64
-		",\"hostsExact\":%s,",
+		",\"seqReset\":%" PRIu64 ",\"stamped\":%" PRIu64 ",\"handlerNsTotal\":%" PRIu64
+		",\"hosts\":%" PRIu64 ",\"hostsExact\":%s,",
 		index, load(&w->extended), load(&w->legacy), load(&w->oos), load(&w->seq_reset),
-		load(&w->stamped), hosts, exact ? "true" : "false");
+		load(&w->stamped), load(&w->handler_ns), hosts, exact ? "true" : "false");
 	write_histogram(f, "endToEndUs", &w->end_to_end);
 	fputc(',', f);
 	write_histogram(f, "queueUs", &w->queue);
+	fputc(',', f);
+	if (w->handler.counts)
+		write_histogram(f, "handlerNs", &w->handler);
+	else
+		fputs("\"handlerNs\":null", f);
 	fputc('}', f);
 }
 
@@ -194,10 +227,12 @@ static void write_figures(int final)
 	}
 	fprintf(f,
 		"{\"format\":\"netcons-probe/1\",\"final\":%s,\"pid\":%ld,\"intervalMs\":%ld,"
+		"\"selfTimed\":%s,"
 		"\"writtenAtRealMs\":%" PRIu64 ",\"histogram\":{\"unit\":\"us\","
 		"\"layout\":\"hdr-log-linear\",\"halfCountMagnitude\":%d,\"maxValue\":%" PRIu64 "},"
 		"\"workers\":[",
 		final ? "true" : "false", (long)getpid(), probe.interval_ms,
+		probe.self_time ? "true" : "false",
 		clock_us(CLOCK_REALTIME) / 1000u, PROBE_HIST_HALF_MAGNITUDE,
 		(uint64_t)PROBE_HIST_MAX_US);
 	for (int i = 0; i < probe.nr_workers; i++) {
@@ -272,6 +307,7 @@ static void free_workers(void)
 	for (int i = 0; i < probe.nr_workers; i++) {
 		free(probe.workers[i].end_to_end.counts);
 		free(probe.workers[i].queue.counts);
+		free(probe.workers[i].handler.counts);
 		probe_hosts_free(&probe.workers[i].hosts);
 	}
 	free(probe.workers);
@@ -307,6 +343,7 @@ EXPORT int netconsd_output_init(int nr_workers)
 	}
 	long max_hosts = env_long("NETCONS_PROBE_MAX_HOSTS", DEFAULT_MAX_HOSTS, 16, 1L << 24);
 	probe.interval_ms = env_long("NETCONS_PROBE_INTERVAL_MS", DEFAULT_INTERVAL_MS, 0, 86400000L);
+	probe.self_time = (int)env_long("NETCONS_PROBE_SELF_TIME", 0, 0, 1);
 	probe.workers = aligned_alloc(64, sizeof(struct probe_worker) * (size_t)nr_workers);
 	int ok = probe.workers != NULL;
 	if (ok) {
@@ -316,7 +353,10 @@ EXPORT int netconsd_output_init(int nr_workers)
 			struct probe_worker *w = &probe.workers[i];
 			w->end_to_end.counts = calloc(PROBE_HIST_BUCKETS, sizeof(uint64_t));
 			w->queue.counts = calloc(PROBE_HIST_BUCKETS, sizeof(uint64_t));
+			if (probe.self_time)
+				w->handler.counts = calloc(PROBE_HIST_BUCKETS, sizeof(uint64_t));
 			ok = w->end_to_end.counts && w->queue.counts &&
+			     (!probe.self_time || w->handler.counts) &&
 			     probe_hosts_init(&w->hosts, (uint32_t)max_hosts) == 0;
 		}
 	}

@@ -32,6 +32,9 @@ function summary(file: string, r: ProbeResult): string {
     `${"delivered".padEnd(12)}${count(d.extended)} extended, ${count(d.legacy)} legacy/unparsed; flags ${count(d.oos)} oos, ${count(d.seqReset)} seq_reset; ${count(d.hosts)} hosts${r.hostsExact ? "" : " (estimated)"}\n`,
     latencyLine("end-to-end", r.latencyUs.endToEnd, "stamped messages"),
     latencyLine("queue", r.latencyUs.queue, "listener to output, legacy/unparsed form only"),
+    r.handlerNsPerMessage === null || r.handlerNs === null
+      ? ""
+      : `${"probe cost".padEnd(12)}${count(r.handlerNsSteadyMean)} ns per message in its handler (mean of calls under 10 µs; ${count(r.handlerNsPerMessage)} ns with preempted and page-faulting calls), p50 ${count(r.handlerNs.p50)} ns, p99 ${count(r.handlerNs.p99)} ns (self-timed)\n`,
     `${"per worker".padEnd(12)}${r.perWorker.map((w) => `#${w.index} ${count(w.delivered)} (${count(w.hosts)} hosts)`).join(", ")}\n`,
     r.clockAnomalies.endToEndNegative > 0
       ? `warning: ${count(r.clockAnomalies.endToEndNegative)} stamps lie in the future: the blaster ran on another machine (CLOCK_MONOTONIC differs), end-to-end figures are meaningless\n`
