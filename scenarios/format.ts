@@ -37,7 +37,7 @@ export function rate(perSecond: number | null | undefined): string {
   return `${Math.abs(perSecond) >= 100 ? grouped.format(perSecond) : significant(perSecond)}/s`;
 }
 
-/** A duration given in µs: `6.33 µs`, `812 µs`, `4.21 ms`, `1.20 s`, `1,234 s`. */
+/** A duration given in µs: `6.33 µs`, `812 µs`, `4.21 ms`, `1.20 s`, `12 s`, `1,234 s`. */
 export function durationUs(us: number | null | undefined): string {
   if (!finite(us)) return MISSING;
   const abs = Math.abs(us);

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import semver from "semver";
+import { bytes, count, durationUs, percent, rate } from "../scenarios/format.ts";
 
 const launcher = new URL("../scenarios/netcons-bench.mjs", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
@@ -132,6 +133,57 @@ describe("version", () => {
     assertOneLine(r.stderr, new RegExp(`needs Node\\.js .*${semver.minVersion(pkg.engines.node)}`));
     assert.ok(r.stderr.includes(pkg.engines.node), "names the engines range");
     assert.ok(r.stderr.includes(`found v${found}`), "names the version found");
+  });
+});
+
+describe("numbers for people (scenarios/format.ts)", () => {
+  it("counts and rates are grouped; small rates keep three significant digits", () => {
+    assert.deepEqual(
+      [count(12_345), count(0), count(1.5), count(undefined), count(Number.NaN)],
+      ["12,345", "0", "2", "-", "-"],
+    );
+    assert.deepEqual(
+      [rate(12_345.4), rate(250), rate(2.5), rate(0), rate(null)],
+      ["12,345/s", "250/s", "2.50/s", "0/s", "-"],
+    );
+  });
+
+  it("durations from µs switch to ms and s with three significant digits", () => {
+    assert.deepEqual(
+      [6.333, 81.23, 812, 999.4, 999.6, 4210, 42_100, 421_000, 1.2e6, 12e6, 1234e6].map(durationUs),
+      [
+        "6.33 µs",
+        "81.2 µs",
+        "812 µs",
+        "999 µs",
+        "1.00 ms",
+        "4.21 ms",
+        "42.1 ms",
+        "421 ms",
+        "1.20 s",
+        "12 s",
+        "1,234 s",
+      ],
+    );
+  });
+
+  it("bytes use binary units; percentages never hide a tiny ratio", () => {
+    assert.deepEqual([512, 1536, 1.5 * 2 ** 20, 2 ** 31, 3 * 2 ** 40].map(bytes), [
+      "512 B",
+      "1.5 KiB",
+      "1.5 MiB",
+      "2.0 GiB",
+      "3.0 TiB",
+    ]);
+    assert.deepEqual([0, 1, 0.0123, 0.5, 1e-9, 12.7, -0.25].map(percent), [
+      "0%",
+      "100%",
+      "1.23%",
+      "50%",
+      "<0.001%",
+      "1,270%",
+      "-25%",
+    ]);
   });
 });
 
