@@ -47,7 +47,7 @@
 struct probe_latency {
 	uint64_t *counts;  /* PROBE_HIST_BUCKETS */
 	uint64_t negative; /* end before start (clock mismatch): recorded as 0 */
-	uint64_t clamped;  /* above PROBE_HIST_MAX_US: recorded as that */
+	uint64_t clamped;  /* above PROBE_HIST_MAX_VALUE: recorded as that */
 };
 
 struct probe_worker {
@@ -109,8 +109,8 @@ static inline void record(struct probe_latency *l, uint64_t now, uint64_t start)
 		v = now - start;
 	else
 		bump(&l->negative);
-	if (v > PROBE_HIST_MAX_US) {
-		v = PROBE_HIST_MAX_US;
+	if (v > PROBE_HIST_MAX_VALUE) {
+		v = PROBE_HIST_MAX_VALUE;
 		bump(&l->clamped);
 	}
 	bump(&l->counts[probe_hist_index(v)]);
@@ -234,7 +234,7 @@ static void write_figures(int final)
 		final ? "true" : "false", (long)getpid(), probe.interval_ms,
 		probe.self_time ? "true" : "false",
 		clock_us(CLOCK_REALTIME) / 1000u, PROBE_HIST_HALF_MAGNITUDE,
-		(uint64_t)PROBE_HIST_MAX_US);
+		(uint64_t)PROBE_HIST_MAX_VALUE);
 	for (int i = 0; i < probe.nr_workers; i++) {
 		if (i)
 			fputc(',', f);
