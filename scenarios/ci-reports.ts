@@ -4,10 +4,10 @@
  * $GITHUB_STEP_SUMMARY. Pure builders: results in, text out (the commands write the files).
  */
 import { XMLBuilder } from "fast-xml-parser";
-import type { CompareResult } from "./bench/compare.ts";
+import type { CompareResult } from "./bench/regression-verdict.ts";
 import type { Measurement } from "./bench/format.ts";
 import { count, durationUs, percent, rate } from "./format.ts";
-import { bestTrialOf, p99Of, type Results } from "./results.ts";
+import { bestTrialOf, goalText, p99Of, type Results } from "./results.ts";
 
 /** One check, as a JUnit test case and a Markdown row. */
 export interface CiCase {
@@ -177,7 +177,7 @@ export function scenarioMarkdown(results: Results): string {
     const t = bestTrialOf(results, p);
     return [
       `${p.side ? `${p.side} ` : ""}${p.label}`,
-      p.search ? `${rate(p.search.zeroLossPps)} (zero-loss)` : rate(t?.rate.deliveredPps),
+      p.search?.goals[0] ? goalText(p.search.goals[0]) : rate(t?.rate.deliveredPps),
       rate(t?.rate.targetPps),
       t ? `${count(t.loss.packets)} (${percent(t.loss.ratio)})` : "-",
       durationUs(p99Of(t)),

@@ -4,11 +4,9 @@
  * Quiet when stderr is not a TTY (CI logs get the final table only).
  */
 import { SingleBar } from "cli-progress";
+import { count, durationUs, rate } from "./format.ts";
+import { goalText, goalTitle } from "./results.ts";
 import type { RunEvent } from "./runner.ts";
-
-function rate(pps: number): string {
-  return pps >= 1e4 ? `${(pps / 1e3).toFixed(0)}k` : pps.toFixed(0);
-}
 
 export function liveView(stream: NodeJS.WriteStream = process.stderr): (event: RunEvent) => void {
   if (!stream.isTTY) return () => {};
@@ -32,7 +30,7 @@ export function liveView(stream: NodeJS.WriteStream = process.stderr): (event: R
         bar = new SingleBar(
           {
             stream,
-            format: `trial {trial} {label} [{bar}] {percentage}% {elapsed}s | {rate} dgram/s sent | drops {drops}`,
+            format: `trial {trial} {label} [{bar}] {percentage}% {elapsed}s | {rate} datagrams sent | drops {drops}`,
             barsize: 24,
             hideCursor: true,
             clearOnComplete: true,
@@ -43,23 +41,28 @@ export function liveView(stream: NodeJS.WriteStream = process.stderr): (event: R
         bar.start(Math.max(1, Math.round(event.durationMs / 100)), 0, {
           trial: event.trial,
           label: event.label,
-          rate: "0",
-          drops: 0,
+          rate: rate(0),
+          drops: count(0),
           elapsed: "0.0",
         });
         break;
       case "live":
         bar?.update(Math.round(event.live.elapsedMs / 100), {
           rate: rate(event.live.sentPps),
-          drops: event.live.drops,
+          drops: count(event.live.drops),
           elapsed: (event.live.elapsedMs / 1000).toFixed(1),
         });
         break;
       case "trial-end": {
         stopBar();
         const f = event.figures;
+        // the target's latency where it gives one (our receiver, or a command with {probe})
+        const p99 = f.latencyUs?.endToEnd?.p99;
+        const ledger = f.ledger
+          ? `, ledger ${f.ledger.balanced ? "balanced" : "NOT balanced"}`
+          : "";
         stream.write(
-          `  trial ${f.trial} ${f.side ? `${f.side} ` : ""}${f.label}: ${rate(f.rate.achievedPps)}/s sent of ${rate(f.rate.targetPps)}/s, ${rate(f.rate.deliveredPps)}/s delivered, ${f.loss.packets} lost, drops ${f.drops.total}${f.latencyUs?.endToEnd?.p99 !== undefined ? `, p99 ${f.latencyUs.endToEnd.p99} µs` : ""}${f.interrupted ? " (interrupted)" : ""}\n`,
+          `  trial ${f.trial} ${f.side ? `${f.side} ` : ""}${f.label}: ${rate(f.rate.achievedPps)} sent of ${rate(f.rate.targetPps)}, ${rate(f.rate.deliveredPps)} delivered, ${count(f.loss.packets)} lost, drops ${count(f.drops.total)}${p99 !== undefined ? `, p99 ${durationUs(p99)}` : ""}${ledger}${f.interrupted ? " (interrupted)" : ""}\n`,
         );
         break;
       }
@@ -67,7 +70,7 @@ export function liveView(stream: NodeJS.WriteStream = process.stderr): (event: R
         done++;
         if (event.point.search) {
           stream.write(
-            `  point ${done}/${planned} ${event.point.label}: zero-loss ${rate(event.point.search.zeroLossPps)}/s (${event.point.search.stoppedBy})\n`,
+            `  point ${done}/${planned} ${event.point.label}: ${event.point.search.goals.map((g) => `${goalTitle(g)} ${goalText(g)}`).join("; ")} (${event.point.search.stoppedBy})\n`,
           );
         }
         break;

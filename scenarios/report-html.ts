@@ -5,7 +5,15 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { bestTrialOf, fmtBytes, type Results, resultsTable } from "./results.ts";
+import {
+  bestTrialOf,
+  fmtBytes,
+  goalText,
+  goalTitle,
+  pointRate,
+  type Results,
+  resultsTable,
+} from "./results.ts";
 
 /** HdrHistogram-style x positions: 1 / (1 - percentile). */
 export const PERCENTILES: readonly { key: string; label: string; x: number }[] = [
@@ -27,6 +35,19 @@ export interface ChartData {
   latency: { name: string; points: [number, number][] }[];
   /** A compare plan's runs in order (A1 B1 A2 B2 ...): throughput and loss ratio of each. */
   compare: { runs: string[]; throughputPps: number[]; lossPercent: number[] } | null;
+  /** Per searched point: every trial as [load msg/s, loss %], and each goal's bounds. */
+  searches: {
+    name: string;
+    trials: [number, number][];
+    goals: {
+      name: string;
+      lowerPps: number | null;
+      upperPps: number | null;
+      conclusive: boolean;
+    }[];
+  }[];
+  /** Where each trial starts and ends on the timeline (s), for the boundaries. */
+  trialSpans: { trial: number; label: string; fromS: number; toS: number }[];
   timeline: {
     tMs: number[];
     sentPps: number[];
@@ -58,9 +79,10 @@ export function chartData(results: Results): ChartData {
     const anySearch = gridPoints.some((p) => p.search);
     const cells: [number, number, number][] = [];
     for (const p of gridPoints) {
-      const t = bestTrialOf(results, p);
-      const value = p.search ? p.search.zeroLossPps : t ? Math.round(t.rate.deliveredPps) : null;
-      if (value === null) continue;
+      // An inconclusive search has no cell: its bracket is not a result.
+      const rate = pointRate(results, p);
+      if (rate === null) continue;
+      const value = Math.round(rate);
       cells.push([
         workers.indexOf(pointNumber(p.point, "workers")!),
         listeners.indexOf(pointNumber(p.point, "listeners")!),
@@ -71,7 +93,9 @@ export function chartData(results: Results): ChartData {
       listeners,
       workers,
       cells,
-      metric: anySearch ? "zero-loss msg/s" : "delivered msg/s",
+      metric: anySearch
+        ? `lower bound, ${gridPoints.find((p) => p.search)?.search?.goals[0]?.name ?? ""} msg/s`
+        : "delivered msg/s",
     };
   }
   const latency: ChartData["latency"] = [];
@@ -92,11 +116,7 @@ export function chartData(results: Results): ChartData {
     const sides = results.points.filter((p) => p.side !== undefined && p.bestTrial !== null);
     compare = {
       runs: sides.map((p) => `${p.side}${p.point.round ?? ""}`),
-      throughputPps: sides.map((p) =>
-        Math.round(
-          p.search ? p.search.zeroLossPps : results.trials[p.bestTrial!].rate.deliveredPps,
-        ),
-      ),
+      throughputPps: sides.map((p) => Math.round(pointRate(results, p) ?? 0)),
       lossPercent: sides.map(
         (p) =>
           Math.round(results.trials[p.search ? p.trials[0] : p.bestTrial!].loss.ratio * 1e4) / 100,
@@ -104,10 +124,37 @@ export function chartData(results: Results): ChartData {
     };
   }
   const samples = results.samples;
+  const searches: ChartData["searches"] = results.points
+    .filter((p) => p.search)
+    .map((p) => ({
+      name: `${p.side ? `${p.side} ` : ""}${p.label}`,
+      trials: p.search!.steps.map(
+        (st) => [st.loadPps, Math.round(st.lossRatio * 1e6) / 1e4] as [number, number],
+      ),
+      goals: p.search!.goals.map((g) => ({
+        name: g.name,
+        lowerPps: g.lowerBoundPps,
+        upperPps: g.upperBoundPps,
+        conclusive: g.conclusive,
+      })),
+    }));
+  const trialSpans: ChartData["trialSpans"] = [];
+  for (const t of results.trials) {
+    const own = samples.filter((x) => x.trial === t.trial);
+    if (own.length === 0) continue;
+    trialSpans.push({
+      trial: t.trial,
+      label: t.label,
+      fromS: own[0].tMs / 1000,
+      toS: own[own.length - 1].tMs / 1000,
+    });
+  }
   return {
     heatmap,
     latency,
     compare,
+    searches,
+    trialSpans,
     timeline: {
       tMs: samples.map((s) => s.tMs),
       sentPps: samples.map((s) => Math.round(s.sentPps)),
@@ -207,7 +254,31 @@ const DRAW = `
       ]
     });
   } else document.getElementById("compare").style.display = "none";
+  var searchBox = document.getElementById("searches");
+  data.searches.forEach(function (sr, i) {
+    var el = document.createElement("div");
+    el.id = "search-" + i;
+    el.className = "chart";
+    searchBox.appendChild(el);
+    var lines = [];
+    sr.goals.forEach(function (g) {
+      var tag = g.conclusive ? "" : " (inconclusive)";
+      if (g.lowerPps !== null) lines.push({ xAxis: g.lowerPps, name: g.name + " lower" + tag });
+      if (g.upperPps !== null) lines.push({ xAxis: g.upperPps, name: g.name + " upper" + tag });
+    });
+    make(el.id, {
+      animation: false,
+      title: { text: "search steps, " + sr.name + ": loss of every trial at its load", left: "center", textStyle: { fontSize: 14 } },
+      tooltip: { trigger: "item", formatter: function (p) { return p.value[0] + " msg/s: " + p.value[1] + "% lost"; } },
+      grid: { top: 40, bottom: 50, left: 70, right: 30 },
+      xAxis: { type: "value", name: "load msg/s", nameLocation: "middle", nameGap: 28, scale: true },
+      yAxis: { type: "value", name: "loss %" },
+      series: [{ name: "trials", type: "scatter", data: sr.trials, symbolSize: 8,
+        markLine: { symbol: "none", label: { formatter: "{b}", rotate: 90, fontSize: 10 }, data: lines } }]
+    });
+  });
   var t = data.timeline;
+  var spans = data.trialSpans.map(function (s) { return [{ xAxis: s.fromS, name: "#" + s.trial }, { xAxis: s.toS }]; });
   if (t.tMs.length > 0) {
     var secs = t.tMs.map(function (ms) { return ms / 1000; });
     function pairs(ys) { return secs.map(function (x, i) { return [x, ys[i]]; }); }
@@ -220,7 +291,8 @@ const DRAW = `
       xAxis: { type: "value", name: "s", nameLocation: "middle", nameGap: 24 },
       yAxis: [{ type: "value", name: "datagrams/s" }, { type: "value", name: "drops (cumulative per trial)" }],
       series: [
-        { name: "sent/s", type: "line", showSymbol: false, data: pairs(t.sentPps) },
+        { name: "sent/s", type: "line", showSymbol: false, data: pairs(t.sentPps),
+          markArea: { silent: true, itemStyle: { color: "rgba(120,120,120,0.08)", borderColor: "#aaa", borderWidth: 1 }, label: { fontSize: 9 }, data: spans } },
         { name: "received/s", type: "line", showSymbol: false, data: pairs(t.receivedPps) },
         { name: "drops", type: "line", step: "end", showSymbol: false, yAxisIndex: 1, data: pairs(t.drops) }
       ]
@@ -248,10 +320,41 @@ export function renderReportHtml(results: Results): string {
     results.status !== "complete"
       ? `<p class="warn">Run ${escapeHtml(results.status)}${results.error ? `: ${escapeHtml(results.error)}` : ""}; these are the results gathered so far.</p>`
       : "";
-  const thresholds =
+  // Every comparison with its figures ("sequence.missing == expected.missing: ok (255)"), not only
+  // a verdict, so a reader can see what was checked.
+  const outcome = (where: string, o: { pass: boolean; message: string }) =>
+    `<li class="${o.pass ? "ok" : "bad"}">${where ? `[${escapeHtml(where)}] ` : ""}${escapeHtml(o.message)}</li>`;
+  const checks = [
+    ...results.points.flatMap((p) =>
+      p.thresholds.map((o) => outcome(`${p.side ? `${p.side} ` : ""}${p.label}`, o)),
+    ),
+    ...results.runThresholds.map((o) => outcome("", o)),
+  ];
+  const thresholds = `${
     failed.length === 0
-      ? `<p class="ok">Every threshold held (${results.points.reduce((n, p) => n + p.thresholds.length, results.runThresholds.length)} checks).</p>`
-      : `<ul class="bad">${failed.map((f) => `<li>${escapeHtml(f)}</li>`).join("")}</ul>`;
+      ? `<p class="ok">Every threshold held (${checks.length} checks).</p>`
+      : `<p class="bad">${failed.length} threshold(s) failed.</p>`
+  }${checks.length > 0 ? `<ul id="checks">${checks.join("")}</ul>` : ""}`;
+  const goalRows = results.points
+    .filter((p) => p.search)
+    .flatMap((p) =>
+      p.search!.goals.map(
+        (g) =>
+          `<tr><td>${escapeHtml(`${p.side ? `${p.side} ` : ""}${p.label}`)}</td><td>${escapeHtml(goalTitle(g))}</td><td class="${g.conclusive ? "" : "bad"}">${escapeHtml(goalText(g))}</td><td>${g.conditionalThroughputPps === null ? "-" : Math.round(g.conditionalThroughputPps)}</td><td>${g.trialsAtLowerBound}/${g.trialsAtUpperBound}</td><td>${p.search!.steps.length} (${escapeHtml(p.search!.stoppedBy)})</td><td>${escapeHtml(`${g.finalTrialDurationMs / 1000} s trials, ${g.durationSumMs / 1000} s a load, exceed ${g.exceedRatio * 100}%, width ${g.width * 100}%`)}</td></tr>`,
+      ),
+    )
+    .join("\n");
+  const searchSection =
+    goalRows === ""
+      ? ""
+      : `<h2>Search goals</h2>
+<table id="goals"><thead><tr><th>point</th><th>goal</th><th>bounds</th><th>conditional throughput msg/s</th><th>trials at lower/upper</th><th>trials (stopped by)</th><th>settings</th></tr></thead>
+<tbody>
+${goalRows}
+</tbody></table>
+<div id="searches"></div>`;
+  const definition = results.scenario.definition as { load?: unknown; target?: unknown } | null;
+  const loadAvg = (v: readonly number[] | null) => (v && v.length > 0 ? v.join(" ") : "-");
   const trialRows = results.trials
     .map(
       (t) =>
@@ -284,6 +387,7 @@ ${status}
 ${thresholds}
 <div class="grid2"><div id="heatmap" class="chart"></div><div id="latency" class="chart"></div></div>
 <div id="compare" class="chart"></div>
+${searchSection || '<div id="searches"></div>'}
 <div id="timeline" class="chart"></div>
 <div id="rss" class="chart"></div>
 <h2>Summary</h2>
@@ -293,8 +397,10 @@ ${thresholds}
 <tbody>
 ${trialRows}
 </tbody></table>
+<h2>Load and target settings</h2>
+<pre id="settings">${escapeHtml(JSON.stringify({ load: definition?.load, target: definition?.target }, null, 2))}</pre>
 <h2>Environment</h2>
-<p>${env.cpus} CPUs (${escapeHtml(env.cpuModel)}), kernel ${escapeHtml(env.kernel)}, Node ${escapeHtml(env.node)}, seed ${env.seed ?? "-"}, started ${escapeHtml(env.startedAt)}, plan ${escapeHtml(results.plan)}, scenario file ${escapeHtml(results.scenario.file)}${results.scenario.sets.length ? `, --set ${escapeHtml(results.scenario.sets.join(" "))}` : ""}.</p>
+<p>netcons-bench ${escapeHtml(results.version)}, load average ${escapeHtml(loadAvg(env.loadAverageStart))} at the start and ${escapeHtml(loadAvg(env.loadAverageEnd))} at the end (1, 5, 15 min); ${env.cpus} CPUs (${escapeHtml(env.cpuModel)}), kernel ${escapeHtml(env.kernel)}, Node ${escapeHtml(env.node)}, seed ${env.seed ?? "-"}, started ${escapeHtml(env.startedAt)}, plan ${escapeHtml(results.plan)}, scenario file ${escapeHtml(results.scenario.file)}${results.scenario.sets.length ? `, --set ${escapeHtml(results.scenario.sets.join(" "))}` : ""}.</p>
 <script>${echartsMin()}</script>
 <script type="application/json" id="chart-data">${scriptJson(chartData(results))}</script>
 <script type="application/json" id="results-data">${scriptJson(results)}</script>

@@ -1,136 +1,19 @@
 /**
- * The results of a scenario run: the results.json shape, the terminal table per plan, and the
- * recommendation sentence computed from the data. Pure: the runner fills these in; the HTML
- * report and the tests read them.
+ * What a scenario run's results say to a person: the terminal table per plan and the
+ * recommendation sentence, computed from the data (results.json's shape is results-schema.ts).
+ * Pure: the runner fills the results in; the HTML report and the tests read them.
  */
 import { renderTable } from "./bench/table.ts";
-import type { CompareVerdict } from "./compare.ts";
-import type { ThresholdOutcome } from "./thresholds.ts";
+import type { GoalOutcome, PointResult, Results, TrialFigures } from "./results-schema.ts";
 
-/** One sample of a trial's time series (all runs share one timeline: ms since the run began). */
-export interface Sample {
-  /** ms since the run started. */
-  tMs: number;
-  trial: number;
-  /** Send rate over the last interval (datagrams/s), from the blaster's progress. */
-  sentPps: number;
-  /** Datagrams the target took in over the last interval, when it says (our receiver). */
-  receivedPps: number | null;
-  /** Drops so far in this trial (kernel socket + receiver queue). */
-  drops: number;
-  /** RSS of the target (the external process tree; for our in-process receiver, this process). */
-  rssBytes: number;
-}
-
-/** Every figure of one trial; thresholds are evaluated over this object. */
-export interface TrialFigures {
-  trial: number;
-  label: string;
-  /** The sweep point or compare side this trial belongs to. */
-  point: Record<string, unknown>;
-  side?: "A" | "B";
-  targetKind: "receiver" | "command";
-  startedAt: string;
-  durationMs: number;
-  interrupted: boolean;
-  error?: string;
-  rate: { targetPps: number; achievedPps: number; deliveredPps: number };
-  sent: { messages: number; packets: number; packetsOnWire: number };
-  /** Datagrams lost by the target (not the ones the blaster dropped on purpose). */
-  loss: { packets: number; ratio: number; source: string };
-  drops: { total: number; kernel: number; queue: number; rcvbufErrorsSystemWide?: number };
-  latencyUs?: Record<string, Record<string, number>>;
-  injected?: Record<string, number>;
-  expected?: Record<string, number>;
-  /** Our receiver's findings (packets, messages, sequence, ...). */
-  packets?: Record<string, number>;
-  messages?: Record<string, number>;
-  sequence?: Record<string, number>;
-  hosts?: number;
-  ledger?: { balanced: number; unexplained: number; lines: unknown };
-  /** What was measured about the target process. */
-  target: {
-    cpuMs: number;
-    rssIdleBytes: number;
-    rssPeakBytes: number;
-    rssFinalBytes: number;
-    memoryPerHostBytes: number;
-    netconsd?: {
-      processed: number;
-      hosts: number;
-      /** Simulated hosts the blaster sent from (each with its own source address on loopback). */
-      hostsSent: number;
-      /** sent on the wire - processed: what the target never counted. */
-      unaccounted: number;
-      /** unaccounted - socket drops: loss the kernel counters do not explain. */
-      unexplained: number;
-    };
-    exitCode?: number | null;
-    exitSignal?: string | null;
-    logFile?: string;
-    outputTail?: string;
-  };
-  /** The reports as the blaster and the target gave them. */
-  blast: unknown;
-  receiver?: unknown;
-  external?: unknown;
-}
-
-/** A point of a plan: one once-trial (or repeats), one search, one compare side run. */
-export interface PointResult {
-  label: string;
-  point: Record<string, unknown>;
-  side?: "A" | "B";
-  kind: "once" | "zero-loss-search" | "soak";
-  trials: number[];
-  /** The trial that stands for this point (the last repeat, or the search's best). */
-  bestTrial: number | null;
-  search?: {
-    zeroLossPps: number;
-    failedPps: number | null;
-    stoppedBy: string;
-    steps: { ratePps: number; pass: boolean; trial: number; failed: string[] }[];
-  };
-  thresholds: ThresholdOutcome[];
-}
-
-export interface Results {
-  tool: "netcons-bench";
-  version: string;
-  /** "running" while trials are still being written (a file left so was cut off by a crash). */
-  status: "running" | "complete" | "interrupted" | "failed";
-  error?: string;
-  scenario: {
-    name: string;
-    file: string;
-    description: string;
-    definition: unknown;
-    sets: string[];
-  };
-  environment: {
-    cpus: number;
-    cpuModel: string;
-    kernel: string;
-    node: string;
-    platform: string;
-    seed: number | null;
-    startedAt: string;
-    finishedAt: string | null;
-  };
-  plan: string;
-  trials: TrialFigures[];
-  points: PointResult[];
-  /** Time series of the whole run (every trial on one timeline). */
-  samples: Sample[];
-  compare?: CompareVerdict;
-  /** Run-level figures the thresholds may use besides each point's (compare.*, hostScale.*). */
-  summary: Record<string, unknown>;
-  /** Thresholds judged on the run as a whole (the compare plan's verdict). */
-  runThresholds: ThresholdOutcome[];
-  passed: boolean;
-  failedThresholds: string[];
-  recommendation: string;
-}
+export type {
+  GoalOutcome,
+  PointResult,
+  Results,
+  Sample,
+  SearchStep,
+  TrialFigures,
+} from "./results-schema.ts";
 
 function fmtRate(pps: number): string {
   if (pps >= 1e6) return `${(pps / 1e6).toFixed(2)}M`;
@@ -200,11 +83,114 @@ export function linearFit(
   return { slope, intercept: my - slope * mx };
 }
 
-/** The figure a point is ranked by: its zero-loss rate, or the delivered rate of its trial. */
-export function pointRate(results: Results, p: PointResult): number {
-  if (p.search) return p.search.zeroLossPps;
+/** The goal that stands for a searched point: its first. */
+export function primaryGoal(p: PointResult): GoalOutcome | undefined {
+  return p.search?.goals[0];
+}
+
+/**
+ * The figure a point is ranked by: its primary goal's lower bound when that search concluded
+ * (null when it did not, or when nothing held), or the delivered rate of its trial.
+ */
+export function pointRate(results: Results, p: PointResult): number | null {
+  if (p.search) {
+    const g = primaryGoal(p);
+    return g?.conclusive ? g.lowerBoundPps : null;
+  }
   const t = bestTrialOf(results, p);
-  return t ? t.rate.deliveredPps : 0;
+  return t ? t.rate.deliveredPps : null;
+}
+
+function pctText(ratio: number): string {
+  return `${Number((ratio * 100).toPrecision(3))}%`;
+}
+
+/** "0% loss" / "0.5% loss" and the goal's name. */
+export function goalTitle(g: GoalOutcome): string {
+  return `${g.name} (${pctText(g.lossRatio)} loss)`;
+}
+
+/** The range "46k-54k" of two rates, in one unit. */
+function rangeText(low: number, high: number): string {
+  return `${fmtRate(low)}-${fmtRate(high)}`;
+}
+
+/** A goal's outcome in words; an inconclusive one says so with its bracket, never as a figure. */
+export function goalText(g: GoalOutcome): string {
+  const lo = g.lowerBoundPps;
+  const hi = g.upperBoundPps;
+  switch (g.status) {
+    case "found":
+    case "resolution":
+      return `${rangeText(lo ?? 0, hi ?? lo ?? 0)} msg/s`;
+    case "max-load":
+      return `at least ${fmtRate(lo ?? 0)} msg/s (the highest load tried held)`;
+    case "below-min-load":
+      return `below ${fmtRate(hi ?? 0)} msg/s (the lowest load tried was too much)`;
+    case "inconclusive":
+      return `inconclusive: between ${lo === null ? "nothing held" : `${fmtRate(lo)}`} and ${hi === null ? "nothing too much" : `${fmtRate(hi)}`} msg/s`;
+  }
+}
+
+/** "a", "a and b", "a, b and c". */
+function listText(items: readonly string[]): string {
+  return items.length <= 1
+    ? (items[0] ?? "")
+    : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
+/**
+ * A listeners x workers sweep of searches, judged by the primary goal's bounds: points whose
+ * [lower, upper] intervals overlap the best point's are equivalent within the measurement's
+ * precision, and the cheapest (fewest threads) of them is recommended. Inconclusive points are
+ * named as such and never ranked.
+ */
+function recommendBySearch(points: readonly PointResult[], lw: readonly string[]): string {
+  const cost = (p: PointResult) => lw.reduce((s, k) => s + Number(p.point[k] ?? 0), 0);
+  const label = (p: PointResult) => configLabel(p.point);
+  const inconclusive = points.filter((p) => !primaryGoal(p)?.conclusive);
+  const held = points.filter((p) => {
+    const g = primaryGoal(p);
+    return g?.conclusive && g.lowerBoundPps !== null;
+  });
+  const tooMuch = points.filter((p) => primaryGoal(p)?.status === "below-min-load");
+  const notes: string[] = [];
+  if (inconclusive.length > 0) {
+    notes.push(
+      `Not compared, their searches ran out of trials or time: ${inconclusive
+        .map((p) => `${label(p)} (${primaryGoal(p) ? goalText(primaryGoal(p)!) : "no trial"})`)
+        .join("; ")}; raise plan.each.maxTrials or plan.each.timeLimit.`,
+    );
+  }
+  if (tooMuch.length > 0) {
+    notes.push(
+      `${listText(tooMuch.map(label))} lost even at the lowest load (${fmtRate(primaryGoal(tooMuch[0])!.upperBoundPps ?? 0)} msg/s).`,
+    );
+  }
+  const tail = notes.length > 0 ? ` ${notes.join(" ")}` : "";
+  if (held.length === 0) {
+    return `No configuration has a conclusive throughput.${tail}`;
+  }
+  const goal = primaryGoal(held[0])!;
+  const lower = (p: PointResult) => primaryGoal(p)!.lowerBoundPps!;
+  const upper = (p: PointResult) => primaryGoal(p)!.upperBoundPps ?? lower(p);
+  const top = [...held].sort((a, b) => lower(b) - lower(a))[0];
+  const group = held.filter((p) => upper(p) >= lower(top));
+  const cheapest = [...group].sort((a, b) => cost(a) - cost(b) || lower(b) - lower(a))[0];
+  const goalName = `${pctText(goal.lossRatio)} loss (goal ${goal.name})`;
+  if (group.length === 1) {
+    const rest = held.filter((p) => p !== top).sort((a, b) => lower(b) - lower(a));
+    const next = rest[0];
+    return `${label(top)} is best at ${goalName}: ${goalText(primaryGoal(top)!)}${next ? `, clear of the next, ${label(next)} (${goalText(primaryGoal(next)!)})` : ""}.${tail}`;
+  }
+  const span = rangeText(Math.min(...group.map(lower)), Math.max(...group.map(upper)));
+  const ordered = [...group].sort((a, b) => cost(a) - cost(b) || lower(b) - lower(a));
+  const alike = ordered.filter((p) => p !== cheapest && cost(p) === cost(cheapest));
+  const tie =
+    alike.length > 0
+      ? ` (${listText(alike.map(label))} ${alike.length > 1 ? "have" : "has"} as few threads)`
+      : "";
+  return `${listText(ordered.map(label))} are equivalent within the measurement's precision at ${goalName} (${span} msg/s); the cheapest is ${label(cheapest)}${tie}.${tail}`;
 }
 
 function configLabel(point: Record<string, unknown>): string {
@@ -218,10 +204,11 @@ function configLabel(point: Record<string, unknown>): string {
 }
 
 /**
- * The recommendation sentence, from the data: for a listeners x workers sweep, the smallest
- * configuration within 5% of the best, what it held, its p99, and what one more worker or
- * listener added; for a host sweep, memory per host and where drops began; for a soak, RSS
- * growth; for a compare, the verdict.
+ * The recommendation sentence, from the data: for a listeners x workers sweep of searches, the
+ * cheapest of the configurations equivalent to the best (recommendBySearch); of single trials,
+ * the smallest configuration within 5% of the best and what one more thread added; for a host
+ * sweep, memory per host and where drops began; for a soak, RSS growth; for a compare, the
+ * verdict.
  */
 export function recommend(results: Results): string {
   const points = results.points.filter((p) => p.bestTrial !== null || p.search);
@@ -229,7 +216,9 @@ export function recommend(results: Results): string {
   if (points.length === 0) return "No trial completed, so there is nothing to recommend.";
   const trialOf = (p: PointResult) => bestTrialOf(results, p);
   const lossless = (p: PointResult) =>
-    p.search ? p.search.zeroLossPps > 0 : (trialOf(p)?.loss.packets ?? 1) === 0;
+    p.search
+      ? (primaryGoal(p)?.conclusive ?? false) && primaryGoal(p)!.lowerBoundPps !== null
+      : (trialOf(p)?.loss.packets ?? 1) === 0;
 
   if (results.plan === "sweep") {
     const keys = Object.keys(points[0].point);
@@ -267,18 +256,19 @@ export function recommend(results: Results): string {
             )
             .join("; ")}${failing.length > 3 ? "; ..." : ""}.`;
     }
-    const ranked = [...points].sort((a, b) => pointRate(results, b) - pointRate(results, a));
+    if (points.some((p) => p.search)) return recommendBySearch(points, lw);
+    const rateOf = (p: PointResult) => pointRate(results, p) ?? 0;
+    const ranked = [...points].sort((a, b) => rateOf(b) - rateOf(a));
     const best = ranked[0];
-    const bestRate = pointRate(results, best);
+    const bestRate = rateOf(best);
     if (bestRate <= 0) return "No configuration of the sweep ran without loss.";
     // The cheapest configuration (fewest threads) within 5% of the best.
     const cost = (p: PointResult) => lw.reduce((s, k) => s + Number(p.point[k] ?? 0), 0);
     const pick =
       points
-        .filter((p) => pointRate(results, p) >= 0.95 * bestRate && lossless(p))
-        .sort((a, b) => cost(a) - cost(b) || pointRate(results, b) - pointRate(results, a))[0] ??
-      best;
-    const rate = pointRate(results, pick);
+        .filter((p) => rateOf(p) >= 0.95 * bestRate && lossless(p))
+        .sort((a, b) => cost(a) - cost(b) || rateOf(b) - rateOf(a))[0] ?? best;
+    const rate = rateOf(pick);
     const what = pick.search ? "held" : "delivered";
     const p99 = p99Of(trialOf(pick));
     let sentence = `${configLabel(pick.point)} ${what} ${fmtRate(rate)} msg/s with no loss`;
@@ -299,9 +289,9 @@ export function recommend(results: Results): string {
       const up = next(1);
       const down = next(-1);
       if (up) {
-        sentence += `; ${pct(pointRate(results, up) / rate - 1)} with more ${name}s (${configLabel(up.point)})`;
-      } else if (down && pointRate(results, down) > 0) {
-        sentence += `; ${pct(rate / pointRate(results, down) - 1)} over fewer ${name}s (${configLabel(down.point)})`;
+        sentence += `; ${pct(rateOf(up) / rate - 1)} with more ${name}s (${configLabel(up.point)})`;
+      } else if (down && rateOf(down) > 0) {
+        sentence += `; ${pct(rate / rateOf(down) - 1)} over fewer ${name}s (${configLabel(down.point)})`;
       }
     }
     if (pick !== best)
@@ -311,11 +301,19 @@ export function recommend(results: Results): string {
 
   const p = points[points.length - 1];
   const t = trialOf(p);
-  if (results.plan === "zero-loss-search" && p.search) {
+  if (p.search) {
     const p99 = p99Of(t);
-    return p.search.zeroLossPps > 0
-      ? `Highest rate with no loss: ${fmtRate(p.search.zeroLossPps)} msg/s${p99 !== undefined ? ` (p99 ${fmtUs(p99)})` : ""}; ${p.search.failedPps === null ? "the top of the range passed, so raise highPps" : `${fmtRate(p.search.failedPps)} msg/s lost messages`}.`
-      : `Even ${fmtRate(p.search.steps.find((s) => !s.pass)?.ratePps ?? 0)} msg/s lost messages: lower lowPps.`;
+    const goals = p.search.goals.map((g) => {
+      const ct =
+        g.conclusive && g.conditionalThroughputPps !== null
+          ? ` (conditional throughput ${fmtRate(g.conditionalThroughputPps)} msg/s)`
+          : "";
+      return `${goalTitle(g)}: ${goalText(g)}${ct}`;
+    });
+    const stop = p.search.conclusive
+      ? ""
+      : ` The search stopped (${p.search.stoppedBy}) before every goal was done: raise maxTrials or timeLimit.`;
+    return `${goals.join("; ")}${p99 !== undefined && p.search.conclusive ? `; p99 ${fmtUs(p99)} at the lower bound` : ""}.${stop}`;
   }
   if (!t) return "No trial completed, so there is nothing to recommend.";
   if (results.plan === "soak") {
@@ -344,8 +342,11 @@ export function resultsTable(results: Results): string {
   for (const p of results.points) {
     const t = bestTrialOf(results, p);
     const failed = p.thresholds.filter((o) => !o.pass).length;
-    const rate = p.search
-      ? `${fmtRate(p.search.zeroLossPps)} (zero-loss)`
+    const g = primaryGoal(p);
+    const rate = g
+      ? g.conclusive
+        ? `${goalText(g)} (${g.name})`
+        : `inconclusive (${g.name})`
       : t
         ? fmtRate(t.rate.deliveredPps)
         : "-";
@@ -365,20 +366,36 @@ export function resultsTable(results: Results): string {
   let out = renderTable(header, rows);
   const searches = results.points.filter((p) => p.search);
   if (searches.length > 0) {
+    const goalRows: string[][] = [];
     const stepRows: string[][] = [];
     for (const p of searches) {
+      const name = `${p.side ? `${p.side} ` : ""}${p.label}`;
+      for (const g of p.search!.goals) {
+        goalRows.push([
+          name,
+          goalTitle(g),
+          g.conclusive ? g.status : `INCONCLUSIVE (${p.search!.stoppedBy})`,
+          g.lowerBoundPps === null ? "-" : fmtRate(g.lowerBoundPps),
+          g.upperBoundPps === null ? "-" : fmtRate(g.upperBoundPps),
+          g.conditionalThroughputPps === null ? "-" : fmtRate(g.conditionalThroughputPps),
+          g.relativeWidth === null ? "-" : pctText(g.relativeWidth),
+          `${g.trialsAtLowerBound}/${g.trialsAtUpperBound}`,
+        ]);
+      }
       for (const s of p.search!.steps) {
         const t = results.trials[s.trial];
         stepRows.push([
-          `${p.side ? `${p.side} ` : ""}${p.label}`,
-          fmtRate(s.ratePps),
+          name,
+          s.goal,
+          fmtRate(s.loadPps),
+          `${(s.durationMs / 1000).toFixed(1)} s`,
           t ? fmtRate(t.rate.achievedPps) : "-",
-          t ? String(t.loss.packets) : "-",
-          s.pass ? "pass" : `fail: ${s.failed.join("; ")}`,
+          pctText(s.lossRatio),
         ]);
       }
     }
-    out += `\n\nsearch steps\n${renderTable(["point", "rate", "achieved", "lost", "result"], stepRows)}`;
+    out += `\n\nsearch goals (bounds in msg/s; trials at lower/upper bound)\n${renderTable(["point", "goal", "status", "lower", "upper", "cond. throughput", "width", "trials"], goalRows)}`;
+    out += `\n\nsearch trials\n${renderTable(["point", "for goal", "load", "duration", "achieved", "loss"], stepRows)}`;
   }
   if (results.compare) {
     const show = (metric: string, v: number) =>

@@ -9,31 +9,30 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { compareRuns } from "./compare.ts";
+import { kernelRelease } from "./kernel-release.ts";
+import { loadAverage } from "./load-average.ts";
 import { UsageError } from "./options.ts";
-import { kernelRelease } from "./procfs.ts";
+import { gridPoints, pointScenario, sideScenario } from "./points.ts";
 import { renderReportHtml } from "./report-html.ts";
 import {
   bestTrialOf,
   linearFit,
   type PointResult,
   p99Of,
+  pointRate,
   type Results,
   recommend,
   rssFit,
   type Sample,
   type TrialFigures,
 } from "./results.ts";
-import {
-  type EachPlan,
-  gridPoints,
-  type LoadedScenario,
-  pointScenario,
-  type Scenario,
-  sideScenario,
-} from "./schema.ts";
-import { zeroLossSearch } from "./search.ts";
+import type { LoadedScenario } from "./scenario-loader.ts";
+import type { EachPlan, Scenario, SearchPlan } from "./schema.ts";
+import { goalResults, nextTrial, type SearchSettings, type SearchTrial } from "./search.ts";
+import { checkThresholdFields } from "./threshold-fields.ts";
 import {
   evaluateThreshold,
+  fieldsOf,
   parseThreshold,
   type Threshold,
   type ThresholdOutcome,
@@ -96,6 +95,9 @@ export async function runScenario(
   const signal = options.signal;
   mkdirSync(join(options.outDir, "logs"), { recursive: true });
   const thresholds: Threshold[] = scenario.thresholds.map(parseThreshold);
+  // Every field a threshold names must be one the plan will produce: a typo is a usage error
+  // now, not a failed threshold after the whole run.
+  checkThresholdFields(thresholds, scenario, file);
   const runStartMs = Date.now();
   // One seed for the whole run (the scenario's, or drawn now and recorded), so every trial of
   // a sweep gets the same traffic and the run can be replayed with --set load.seed=N.
@@ -120,6 +122,8 @@ export async function runScenario(
       seed: runSeed,
       startedAt: new Date(runStartMs).toISOString(),
       finishedAt: null,
+      loadAverageStart: loadAverage(),
+      loadAverageEnd: null,
     },
     plan: scenario.plan.kind,
     trials: [],
@@ -202,47 +206,101 @@ export async function runScenario(
       }
       return result;
     }
-    const passIf = each.passIf.map(parseThreshold);
-    const steps: NonNullable<PointResult["search"]>["steps"] = [];
-    result.search = { zeroLossPps: 0, failedPps: null, stoppedBy: "aborted", steps };
-    const found = await zeroLossSearch(
-      {
-        lowPps: each.lowPps,
-        highPps: each.highPps,
-        resolutionPps: each.resolutionPps,
-        maxTrials: each.maxTrials,
-      },
-      async (ratePps) => {
-        const f = await trial(sc, `${label} @${Math.round(ratePps)}/s`, point, {
-          side,
-          ratePps,
-          durationMs: each.trialDuration,
-        });
-        const failed = passIf.map((t) => evaluateThreshold(t, f)).filter((o) => !o.pass);
-        const pass = failed.length === 0 && !f.interrupted && !f.error;
-        steps.push({
-          ratePps,
-          pass,
-          trial: f.trial,
-          failed: failed.map(
-            (o) =>
-              `${o.threshold} (${o.left === undefined ? "missing" : Math.round(o.left * 1000) / 1000})`,
-          ),
-        });
-        result.trials.push(f.trial);
-        if (pass && ratePps >= result.search!.zeroLossPps) {
-          result.search!.zeroLossPps = ratePps;
-          result.bestTrial = f.trial;
-        }
-        return { pass, trial: f.trial };
-      },
-      () => signal?.aborted ?? false,
-    );
-    result.search.zeroLossPps = found.zeroLossPps;
-    result.search.failedPps = found.failedPps;
-    result.search.stoppedBy = signal?.aborted ? "aborted" : found.stoppedBy;
-    if (result.bestTrial === null && result.trials.length > 0)
-      result.bestTrial = result.trials.at(-1)!;
+    return runSearch(sc, each, point, result, side);
+  };
+
+  /** One search at a point: asks search.ts for loads, runs them, records every step. */
+  const runSearch = async (
+    sc: Scenario,
+    each: SearchPlan,
+    point: Record<string, unknown>,
+    result: PointResult,
+    side?: "A" | "B",
+  ): Promise<PointResult> => {
+    const settings: SearchSettings = {
+      minLoadPps: each.minLoad,
+      maxLoadPps: each.maxLoad,
+      goals: each.goals.map((g) => ({
+        name: g.name,
+        lossRatio: g.lossRatio,
+        finalTrialDurationMs: g.finalTrialDuration,
+        durationSumMs: g.durationSum,
+        exceedRatio: g.exceedRatio,
+        width: g.width,
+      })),
+      maxTrials: each.maxTrials,
+      timeLimitMs: each.timeLimit,
+    };
+    const fed: SearchTrial[] = [];
+    const search: NonNullable<PointResult["search"]> = {
+      minLoadPps: each.minLoad,
+      maxLoadPps: each.maxLoad,
+      stoppedBy: "aborted",
+      conclusive: false,
+      goals: [],
+      steps: [],
+      elapsedMs: 0,
+    };
+    result.search = search;
+    const settle = () => {
+      search.goals = goalResults(settings, fed).map((g) => ({
+        ...g.goal,
+        status: g.status,
+        conclusive: g.conclusive,
+        lowerBoundPps: g.lowerBoundPps,
+        upperBoundPps: g.upperBoundPps,
+        conditionalThroughputPps: g.conditionalThroughputPps,
+        relativeWidth: g.relativeWidth,
+        trialsAtLowerBound: g.trialsAtLowerBound,
+        trialsAtUpperBound: g.trialsAtUpperBound,
+      }));
+      search.conclusive = search.goals.every((g) => g.conclusive);
+      // The trial that stands for the point: the last one at the primary goal's lower bound.
+      const lower = search.goals[0]?.lowerBoundPps ?? null;
+      const at = search.steps.filter((st) => st.loadPps === lower).at(-1);
+      result.bestTrial = at?.trial ?? result.trials.at(-1) ?? null;
+    };
+    for (;;) {
+      if (signal?.aborted) {
+        search.stoppedBy = "aborted";
+        break;
+      }
+      const next = nextTrial(settings, fed);
+      if ("stop" in next) {
+        search.stoppedBy = next.stop;
+        break;
+      }
+      const started = Date.now();
+      const f = await trial(sc, `${result.label} @${Math.round(next.loadPps)}/s`, point, {
+        side,
+        ratePps: next.loadPps,
+        durationMs: next.durationMs,
+      });
+      result.trials.push(f.trial);
+      if (f.interrupted) continue; // cut short: no evidence either way
+      // What the search judges: the target's loss, and a load the blaster could not offer
+      // (beyond the tolerance) counts its shortfall as lost too; a failed trial lost it all.
+      const shortfall = next.loadPps > 0 ? Math.max(0, 1 - f.rate.achievedPps / next.loadPps) : 0;
+      const lossRatio = f.error
+        ? 1
+        : shortfall > each.loadTolerance
+          ? 1 - (1 - shortfall) * (1 - f.loss.ratio)
+          : f.loss.ratio;
+      const elapsedMs = Date.now() - started;
+      fed.push({ loadPps: next.loadPps, durationMs: next.durationMs, lossRatio, elapsedMs });
+      search.steps.push({
+        trial: f.trial,
+        goal: next.goal,
+        loadPps: next.loadPps,
+        durationMs: next.durationMs,
+        lossRatio,
+        elapsedMs,
+      });
+      search.elapsedMs += elapsedMs;
+      settle();
+      save();
+    }
+    settle();
     return result;
   };
 
@@ -262,7 +320,7 @@ export async function runScenario(
       seed: results.environment.seed,
       outDir: options.outDir,
     });
-    if (plan.kind === "once" || plan.kind === "zero-loss-search") {
+    if (plan.kind === "once" || plan.kind === "search") {
       emit({ type: "point-end", point: await runEach(scenario, plan, {}) });
     } else if (plan.kind === "sweep") {
       for (const point of gridPoints(plan.grid)) {
@@ -323,7 +381,7 @@ export async function runScenario(
   if (plan.kind === "compare") results.runThresholds = evaluateAll(thresholds, results.summary);
   else
     for (const p of results.points)
-      p.thresholds = evaluateAll(thresholds, pointFigures(results, p));
+      p.thresholds = thresholds.map((t) => evaluatePoint(t, results, p));
   // A trial that went wrong (the target died during the load...) fails its point whatever the
   // thresholds say; a search already counts such a trial as a failed step.
   for (const p of results.points) {
@@ -342,6 +400,7 @@ export async function runScenario(
   results.passed = results.status === "complete" && results.failedThresholds.length === 0;
   results.recommendation = recommend(results);
   results.environment.finishedAt = new Date().toISOString();
+  results.environment.loadAverageEnd = loadAverage();
   save();
   writeAtomic(join(options.outDir, "report.html"), renderReportHtml(results));
   return results;
@@ -351,9 +410,31 @@ function evaluateAll(thresholds: readonly Threshold[], figures: unknown): Thresh
   return thresholds.map((t) => evaluateThreshold(t, figures));
 }
 
-/** What thresholds see for a point: its trial's figures, plus the search and run summaries. */
+/**
+ * What thresholds see for a point: its trial's figures, the run summaries, and its search goals
+ * by name (`search.ndr.lowerBoundPps`, `search.ndr.conclusive`).
+ */
 export function pointFigures(results: Results, p: PointResult): Record<string, unknown> {
-  return { ...bestTrialOf(results, p), ...results.summary, search: p.search };
+  const search = p.search ? Object.fromEntries(p.search.goals.map((g) => [g.name, g])) : undefined;
+  return { ...bestTrialOf(results, p), ...results.summary, search };
+}
+
+/**
+ * One threshold at one point. A threshold that reads an inconclusive search goal fails and says
+ * so, whatever the bracket's figures are: they are not a result.
+ */
+function evaluatePoint(t: Threshold, results: Results, p: PointResult): ThresholdOutcome {
+  const outcome = evaluateThreshold(t, pointFigures(results, p));
+  const open = (p.search?.goals ?? []).filter(
+    (g) => !g.conclusive && fieldsOf(t).some((f) => f.startsWith(`search.${g.name}.`)),
+  );
+  if (open.length === 0) return outcome;
+  const g = open[0];
+  return {
+    threshold: t.source,
+    pass: false,
+    message: `${t.source}: FAILED, search goal ${g.name} was inconclusive (stopped by ${p.search!.stoppedBy}; bracket ${g.lowerBoundPps ?? "none"} to ${g.upperBoundPps ?? "none"} msg/s)`,
+  };
 }
 
 function summarize(results: Results, scenario: Scenario): void {
@@ -400,7 +481,8 @@ function summarize(results: Results, scenario: Scenario): void {
         return {
           side: p.side!,
           metrics: {
-            throughputPps: p.search ? p.search.zeroLossPps : t.rate.deliveredPps,
+            // An inconclusive search has no throughput: NaN is left out of the verdict.
+            throughputPps: pointRate(results, p) ?? Number.NaN,
             // For a search, the loss at its first trial (the top rate): the same load on both
             // sides, unlike the best trial, which has no loss by definition.
             lossRatio: p.search ? results.trials[p.trials[0]].loss.ratio : t.loss.ratio,

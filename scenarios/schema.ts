@@ -1,16 +1,16 @@
 /**
- * The scenario file: YAML, validated with zod. Every error names the file, the key path and the
- * expected form (`scenarios/x.yaml: plan.grid.workers[1]: expected a positive integer`), and
- * the CLI turns it into exit code 2.
- *
- * `--set key=value` overrides are applied to the parsed YAML before validation, so they are
- * checked exactly like the file (the value is read as YAML: `--set load.hosts=[1,2]` works).
+ * The scenario file's schema (zod) and its error messages: every error names the file, the key
+ * path and the expected form (`scenarios/x.yaml: plan.grid.workers[1]: expected a positive
+ * integer`), as one UsageError (exit code 2). A scenario's `load` is checked by the blaster's own
+ * options schema and a receiver target's `options` by the receiver's, so a scenario uses the
+ * same keys as the `blast` and `receive` flags.
  */
-import { readFileSync } from "node:fs";
-import { parseDocument, parse as parseYamlValue } from "yaml";
 import { z } from "zod";
-import { placeholdersOf } from "./external.ts";
+import { type BlastOptions, blastOptionsSchema } from "../blaster/options.ts";
+import { receiverOptionsSchema } from "../receiver/options.ts";
+import { COMMAND_PLACEHOLDERS, placeholdersOf } from "./command-template.ts";
 import { parseDurationMs, parseScaled, UsageError } from "./options.ts";
+import { DEFAULT_GOALS } from "./search.ts";
 import { parseThreshold, ThresholdSyntaxError } from "./thresholds.ts";
 
 /** `10s`, `500ms`, `2m`, or a plain number of seconds -> ms. */
@@ -55,17 +55,6 @@ const threshold = z
     }
   });
 
-/** Placeholders a command template may use besides target.vars. */
-export const BUILTIN_PLACEHOLDERS = [
-  "listeners",
-  "workers",
-  "port",
-  "address",
-  "node",
-  "cli",
-  "out",
-];
-
 const commonTarget = {
   listeners: positiveInt.default(1),
   workers: positiveInt.default(2),
@@ -78,8 +67,15 @@ const commonTarget = {
 const receiverTarget = z.strictObject({
   kind: z.literal("receiver"),
   ...commonTarget,
-  /** Passed to startReceiver as they are (see the receiver's README section). */
-  options: z.record(z.string(), z.unknown()).default({}),
+  /** startReceiver's settings (the `receive` flags in camelCase); the target sets listeners,
+   *  workers and port itself. Kept as written, checked by the receiver's own schema. */
+  options: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .check((ctx) => {
+      const parsed = targetOptionsSchema.safeParse(ctx.value);
+      if (!parsed.success) ctx.issues.push(...nested(parsed.error, ctx.value));
+    }),
 });
 
 const commandTarget = z
@@ -96,7 +92,7 @@ const commandTarget = z
     stopTimeout: duration.default(5_000),
   })
   .check((ctx) => {
-    const known = new Set([...BUILTIN_PLACEHOLDERS, ...Object.keys(ctx.value.vars)]);
+    const known = new Set<string>([...COMMAND_PLACEHOLDERS, ...Object.keys(ctx.value.vars)]);
     for (const name of placeholdersOf(ctx.value.command)) {
       if (!known.has(name)) {
         ctx.issues.push({
@@ -113,84 +109,121 @@ export const targetSchema = z.discriminatedUnion("kind", [receiverTarget, comman
   error: 'expected target.kind "receiver" or "command"',
 });
 
+/** A share from 0 to 1, written 0.005 or "0.5%". */
 const probability = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const t = typeof v === "string" ? v.trim() : "";
   const p = typeof v === "number" ? v : t.endsWith("%") ? Number(t.slice(0, -1)) / 100 : Number(t);
-  if (!(p >= 0 && p <= 1) || t === "%") {
-    ctx.addIssue({ code: "custom", message: "expected a probability from 0 to 1 (or 0% to 100%)" });
+  if (!(p >= 0 && p <= 1) || t === "%" || t === "") {
+    ctx.addIssue({ code: "custom", message: "expected a ratio from 0 to 1 (or 0% to 100%)" });
     return z.NEVER;
   }
   return p;
 });
 
-/** `200` (fixed), `"100-900"` (uniform range), `"realistic"` (the corpus's own lengths). */
-const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  if (typeof v === "number" && Number.isInteger(v) && v >= 1)
-    return { kind: "fixed" as const, bytes: v };
-  if (v === "realistic") return { kind: "realistic" as const };
-  const m = typeof v === "string" ? /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(v) : null;
-  if (m) {
-    return m[2] === undefined
-      ? { kind: "fixed" as const, bytes: Number(m[1]) }
-      : { kind: "range" as const, min: Number(m[1]), max: Number(m[2]) };
-  }
-  ctx.addIssue({
-    code: "custom",
-    message: 'expected a size: bytes (200), a range ("100-900") or "realistic"',
-  });
-  return z.NEVER;
-});
+/** The runner's default trial duration (the blaster's own default is longer). */
+const DEFAULT_LOAD_DURATION_MS = 5_000;
 
 /**
- * The load: the blaster's settings (BlastOptions in blaster/blast.ts, the same names as
- * `netcons-bench blast` flags in camelCase). `duration` and `rate` are the runner's (trials
- * and searches override them); the blaster checks the values' ranges itself.
+ * The load: the blaster's options (the `blast` flags in camelCase), checked by its schema.
+ * `target` and `truth` belong to the runner. What the runner reads is parsed (duration and
+ * stormAt in ms, rate in datagrams/s); the rest is kept as written and handed to the blaster.
  */
-export const loadSchema = z.strictObject({
-  duration: duration.default(5_000),
-  /** Datagrams per second, all blaster workers together (0 = as fast as possible). */
-  rate: scaled.optional(),
-  hosts: positiveInt.optional(),
-  workers: positiveInt.optional(),
-  seed: z.int().min(0, "expected a seed from 0 to 4294967295").max(4294967295).optional(),
-  format: z
-    .enum(["extended", "legacy", "mixed"], { error: 'expected "extended", "legacy" or "mixed"' })
-    .optional(),
-  size: size.optional(),
-  loss: probability.optional(),
-  reorder: probability.optional(),
-  reorderDepth: positiveInt.optional(),
-  duplicate: probability.optional(),
-  /** Share of hosts that panic at once, and when (ms after the start, or a duration). */
-  storm: probability.optional(),
-  stormAt: duration.optional(),
-  ramp: z.tuple([scaled, scaled], { error: "expected [FROM, TO] in datagrams/s" }).optional(),
-  burst: positiveInt.optional(),
-  count: z.int().min(0).optional(),
-  stamp: z.boolean().optional(),
-  releasePrefix: z.boolean().optional(),
-  caller: z.boolean().optional(),
-  sysdata: z.record(z.string(), z.boolean()).optional(),
-  userdata: z.array(z.tuple([z.string(), z.string()])).optional(),
-  startSeq: z.union([z.int().min(0), z.literal("random")]).optional(),
-  sources: z.string().optional(),
-  transport: z.string().optional(),
-  batch: positiveInt.optional(),
-  allowRemote: z.boolean().optional(),
+export const loadSchema = z.record(z.string(), z.unknown()).transform((raw, ctx) => {
+  for (const key of ["target", "truth"]) {
+    if (Object.hasOwn(raw, key)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: "set by the runner (the target's address and port, the truth file of each trial)",
+      });
+    }
+  }
+  const parsed = blastOptionsSchema.safeParse(raw);
+  if (!parsed.success) {
+    ctx.issues.push(...nested(parsed.error, raw));
+    return z.NEVER;
+  }
+  const o = parsed.data;
+  return {
+    ...(raw as Omit<BlastOptions, "duration" | "rate" | "stormAt" | "seed" | "hosts">),
+    duration: raw.duration === undefined ? DEFAULT_LOAD_DURATION_MS : (o.duration ?? 0),
+    rate: raw.rate === undefined ? undefined : o.rate,
+    stormAt: o.stormAt,
+    seed: o.seed,
+    hosts: raw.hosts === undefined ? undefined : o.hosts,
+  };
 });
 
-const searchSchema = z.strictObject({
-  kind: z.literal("zero-loss-search"),
-  lowPps: scaled.default(1000),
-  highPps: scaled,
-  resolutionPps: scaled.default(1000),
-  trialDuration: duration.default(5_000),
-  maxTrials: positiveInt.default(12),
-  /** What "no loss" means: all must hold for a trial to pass (threshold syntax). */
-  passIf: z
-    .array(threshold)
-    .default(["loss.packets == 0", "rate.achievedPps >= 0.95 * rate.targetPps"]),
+const goalName = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    "expected a name of letters, digits and '_' (thresholds read it as search.NAME)",
+  );
+
+/** One search goal (scenarios/search.ts): how much loss, how much evidence, how precise. */
+const goalSchema = z.strictObject({
+  name: goalName,
+  /** A trial is bad for this goal when its loss ratio is above this. */
+  lossRatio: probability,
+  /** Trials at least this long count fully. */
+  finalTrialDuration: duration.default(1_000),
+  /** Trial time a load needs before it is judged. */
+  durationSum: duration.default(3_000),
+  /** Share of that time allowed to be bad (0.5 = median-like; 0 = any loss fails). */
+  exceedRatio: probability.refine((p) => p < 1, "expected a ratio below 1").default(0.5),
+  /** Done when (upper - lower) / upper is at most this. */
+  width: probability.refine((p) => p > 0, "expected a ratio above 0").default(0.05),
 });
+
+const defaultGoals = DEFAULT_GOALS.map((g) => ({
+  name: g.name,
+  lossRatio: g.lossRatio,
+  finalTrialDuration: g.finalTrialDurationMs,
+  durationSum: g.durationSumMs,
+  exceedRatio: g.exceedRatio,
+  width: g.width,
+}));
+
+const searchSchema = z
+  .strictObject({
+    kind: z.literal("search"),
+    minLoad: scaled.default(1000),
+    maxLoad: scaled,
+    goals: z
+      .array(goalSchema)
+      .min(1, "expected at least one goal")
+      .default(defaultGoals)
+      .check((ctx) => {
+        const seen = new Set<string>();
+        for (const [i, g] of ctx.value.entries()) {
+          if (seen.has(g.name)) {
+            ctx.issues.push({
+              code: "custom",
+              input: g.name,
+              path: [i, "name"],
+              message: `goal "${g.name}" is named twice`,
+            });
+          }
+          seen.add(g.name);
+        }
+      }),
+    /** Budget per search: trials, and time (start-up and drain of every trial included). */
+    maxTrials: positiveInt.default(40),
+    timeLimit: duration.default(180_000),
+    /** A trial that sent less than (1 - this) of its load counts the shortfall as loss. */
+    loadTolerance: probability.default(0.05),
+  })
+  .check((ctx) => {
+    if (!(ctx.value.minLoad > 0 && ctx.value.maxLoad >= ctx.value.minLoad)) {
+      ctx.issues.push({
+        code: "custom",
+        input: ctx.value.maxLoad,
+        path: ["maxLoad"],
+        message: `expected 0 < minLoad <= maxLoad (got ${ctx.value.minLoad} and ${ctx.value.maxLoad})`,
+      });
+    }
+  });
 
 const onceSchema = z.strictObject({
   kind: z.literal("once"),
@@ -200,7 +233,7 @@ const onceSchema = z.strictObject({
 
 /** What a sweep or compare runs at each point. */
 const eachSchema = z.discriminatedUnion("kind", [onceSchema, searchSchema], {
-  error: 'expected kind "once" or "zero-loss-search"',
+  error: 'expected kind "once" or "search"',
 });
 
 const gridValue = z
@@ -242,14 +275,14 @@ const compareSchema = z.strictObject({
 export const planSchema = z.discriminatedUnion(
   "kind",
   [onceSchema, sweepSchema, searchSchema, soakSchema, compareSchema],
-  { error: 'expected plan.kind one of "once", "sweep", "zero-loss-search", "soak", "compare"' },
+  { error: 'expected plan.kind one of "once", "sweep", "search", "soak", "compare"' },
 );
 
 export const scenarioSchema = z.strictObject({
   name: z.string().regex(/^[\w.-]+$/, "expected a name of letters, digits, '.', '_' or '-'"),
   description: z.string().default(""),
   target: targetSchema,
-  load: loadSchema.default({ duration: 5_000 }),
+  load: loadSchema.prefault({}),
   plan: planSchema.default({ kind: "once", repeat: 1 }),
   /** Wait after the load before the final reading (lets queues drain). */
   settle: duration.default(500),
@@ -262,6 +295,18 @@ export type Plan = z.infer<typeof planSchema>;
 export type EachPlan = z.infer<typeof eachSchema>;
 export type SearchPlan = z.infer<typeof searchSchema>;
 
+/** The receiver's options a scenario may set (listeners, workers and port are the target's). */
+const targetOptionsSchema = receiverOptionsSchema.omit({
+  listeners: true,
+  workers: true,
+  port: true,
+});
+
+/** zod issues of a nested schema, with paths relative to where it was applied. */
+function nested(error: z.ZodError, input: unknown): z.core.$ZodRawIssue[] {
+  return error.issues.map((issue) => ({ ...issue, input }) as z.core.$ZodRawIssue);
+}
+
 /** `a.b[2].c` for a zod issue path. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
@@ -272,51 +317,25 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out === "" ? "(top level)" : out;
 }
 
-/** Grid shorthands. */
-export function gridPath(key: string): string {
-  return key === "listeners" || key === "workers" ? `target.${key}` : key;
-}
-
-/**
- * Sets `path` (dotted) in a plain object tree, creating objects on the way. A null value (YAML
- * `null` or `~`) removes the key instead: `--set target.options=null` drops a receiver's options
- * when a bundled scenario is pointed at a command.
- */
-export function setPath(root: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split(".");
-  if (keys.some((k) => k === "")) throw new Error(`"${path}" is not a dotted key path`);
-  let at: Record<string, unknown> = root;
-  for (let i = 0; i < keys.length - 1; i++) {
-    // A key that itself holds dots (a sweep grid's `load.hosts`) is matched whole.
-    const rest = keys.slice(i).join(".");
-    if (Object.hasOwn(at, rest)) {
-      if (value === null) delete at[rest];
-      else at[rest] = value;
-      return;
-    }
-    const key = keys[i];
-    const next = at[key];
-    if (next === undefined || next === null) {
-      if (value === null) return; // nothing there to remove
-      at[key] = {};
-    } else if (typeof next !== "object" || Array.isArray(next)) {
-      throw new Error(
-        `cannot set "${path}": "${key}" holds ${JSON.stringify(next)}, not a mapping`,
-      );
-    }
-    at = at[key] as Record<string, unknown>;
-  }
-  if (value === null) delete at[keys[keys.length - 1]];
-  else at[keys[keys.length - 1]] = value;
-}
-
 /** Validates a plain object as a scenario; issues become one UsageError naming `source`. */
 export function validateScenario(raw: unknown, source: string): Scenario {
   const parsed = scenarioSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const target = (raw as { target?: { kind?: unknown } } | null)?.target;
   const lines = parsed.error.issues.map((issue) => {
-    let message = `${source}: ${formatPath(issue.path)}: ${issueMessage(issue)}`;
+    // The blaster's and the receiver's schemas name other keys as {key}: here they are
+    // load.key or target.options.key.
+    const owner =
+      issue.path[0] === "target" && issue.path[1] === "options"
+        ? "target.options"
+        : issue.path[0] === "load"
+          ? "load"
+          : null;
+    const text =
+      owner === null
+        ? issueMessage(issue)
+        : issueMessage(issue).replace(/\{(\w+)\}/g, (_, key: string) => `${owner}.${key}`);
+    let message = `${source}: ${formatPath(issue.path)}: ${text}`;
     // The usual way to meet this: a bundled receiver scenario pointed at a command by --set.
     if (
       target?.kind === "command" &&
@@ -337,112 +356,4 @@ function issueMessage(issue: z.core.$ZodIssue): string {
     return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
   }
   return issue.message;
-}
-
-/** Parses `key=value` from --set (the value read as YAML). */
-export function parseSet(assignment: string): { path: string; value: unknown } {
-  const eq = assignment.indexOf("=");
-  if (eq <= 0)
-    throw new UsageError(`--set "${assignment}": expected key=value, e.g. load.rate=20000`);
-  const path = assignment.slice(0, eq).trim();
-  const text = assignment.slice(eq + 1);
-  let value: unknown;
-  try {
-    value = text === "" ? "" : parseYamlValue(text);
-  } catch {
-    value = text;
-  }
-  return { path, value };
-}
-
-export interface LoadedScenario {
-  scenario: Scenario;
-  /** The file after --set overrides, before defaults: what the sweep points are built from. */
-  raw: Record<string, unknown>;
-  file: string;
-}
-
-/** Reads, parses, overrides and validates a scenario file. Throws UsageError on any mistake. */
-export function loadScenario(file: string, sets: readonly string[] = []): LoadedScenario {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    throw new UsageError(
-      `${file}: cannot read the scenario file (${(error as NodeJS.ErrnoException).code ?? error})`,
-    );
-  }
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    const pos = e.linePos?.[0];
-    throw new UsageError(
-      `${file}${pos ? `:${pos.line}:${pos.col}` : ""}: not valid YAML: ${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`,
-    );
-  }
-  const raw = doc.toJS() as unknown;
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    throw new UsageError(
-      `${file}: expected a YAML mapping with name, target, load, plan, thresholds`,
-    );
-  }
-  const root = raw as Record<string, unknown>;
-  for (const assignment of sets) {
-    const { path, value } = parseSet(assignment);
-    try {
-      setPath(root, path, value);
-    } catch (error) {
-      throw new UsageError(`--set ${assignment}: ${(error as Error).message}`);
-    }
-  }
-  const scenario = validateScenario(
-    structuredClone(root),
-    sets.length > 0 ? `${file} (with --set)` : file,
-  );
-  // Every sweep point must itself be a valid scenario: check them all now, not mid-run.
-  if (scenario.plan.kind === "sweep") {
-    for (const point of gridPoints(scenario.plan.grid)) pointScenario(root, point, file);
-  }
-  if (scenario.plan.kind === "compare") {
-    for (const side of ["baseline", "candidate"] as const) sideScenario(root, side, file);
-  }
-  return { scenario, raw: root, file };
-}
-
-/** Every combination of the grid's values, in file order (the last key varies fastest). */
-export function gridPoints(grid: Record<string, readonly unknown[]>): Record<string, unknown>[] {
-  let points: Record<string, unknown>[] = [{}];
-  for (const [key, values] of Object.entries(grid)) {
-    const next: Record<string, unknown>[] = [];
-    for (const p of points) for (const v of values) next.push({ ...p, [key]: v });
-    points = next;
-  }
-  return points;
-}
-
-/** The scenario at one sweep point (grid values set into a copy of the raw file). */
-export function pointScenario(
-  raw: Record<string, unknown>,
-  point: Record<string, unknown>,
-  file: string,
-): Scenario {
-  const copy = structuredClone(raw);
-  for (const [key, value] of Object.entries(point)) setPath(copy, gridPath(key), value);
-  const label = Object.entries(point)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(" ");
-  return validateScenario(copy, `${file} (sweep point ${label})`);
-}
-
-/** The scenario for the baseline or candidate side of a compare plan. */
-export function sideScenario(
-  raw: Record<string, unknown>,
-  side: "baseline" | "candidate",
-  file: string,
-): Scenario {
-  const copy = structuredClone(raw);
-  const plan = copy.plan as Record<string, unknown>;
-  const override = (plan[side] ?? {}) as Record<string, unknown>;
-  copy.target = { ...(copy.target as Record<string, unknown>), ...override };
-  return validateScenario(copy, `${file} (plan.${side})`);
 }

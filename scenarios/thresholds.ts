@@ -149,6 +149,22 @@ function show(t: Token): string {
   return t.kind === "number" ? String(t.value) : t.kind === "field" ? t.path : t.op;
 }
 
+/** Every dotted field a threshold reads, in order of appearance. */
+export function fieldsOf(threshold: Threshold): string[] {
+  const out: string[] = [];
+  const walk = (e: Expr): void => {
+    if (e.kind === "field") out.push(e.path);
+    else if (e.kind === "negate") walk(e.operand);
+    else if (e.kind === "binary") {
+      walk(e.left);
+      walk(e.right);
+    }
+  };
+  walk(threshold.left);
+  walk(threshold.right);
+  return out;
+}
+
 /** The value at a dotted path, or undefined. Only own properties are followed. */
 export function lookup(figures: unknown, path: string): unknown {
   let at: unknown = figures;

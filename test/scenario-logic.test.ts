@@ -9,11 +9,12 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseProcStat, parseProcStatus } from "../receiver/procfs.ts";
 import { compareRuns } from "../scenarios/compare.ts";
-import { OutputKeeper, parseNetconsdStats } from "../scenarios/external.ts";
+import { parseNetconsdStats } from "../scenarios/netconsd-output.ts";
 import { UsageError } from "../scenarios/options.ts";
+import { OutputKeeper } from "../scenarios/output-keeper.ts";
+import { gridPoints } from "../scenarios/points.ts";
 import { type Results, recommend } from "../scenarios/results.ts";
-import { gridPoints, loadScenario } from "../scenarios/schema.ts";
-import { zeroLossSearch } from "../scenarios/search.ts";
+import { loadScenario } from "../scenarios/scenario-loader.ts";
 import {
   evaluateThreshold,
   parseThreshold,
@@ -65,47 +66,6 @@ test("thresholds: syntax errors say where and what", () => {
   bad("process.exit(1) == 0", /unexpected "\("|expected a comparison/);
   bad("a; b == 1", /unexpected character ";"/);
   bad("", /empty threshold/);
-});
-
-test("zero-loss search: finds the knee of a synthetic device within the resolution", async () => {
-  const knee = 43_210;
-  const tried: number[] = [];
-  const r = await zeroLossSearch(
-    { lowPps: 1000, highPps: 100_000, resolutionPps: 500, maxTrials: 20 },
-    async (rate) => {
-      tried.push(rate);
-      return { pass: rate <= knee, trial: rate };
-    },
-  );
-  assert.equal(tried[0], 100_000, "the highest rate is tried first (RFC 2544)");
-  assert.ok(r.zeroLossPps <= knee && knee - r.zeroLossPps <= 500, `got ${r.zeroLossPps}`);
-  assert.ok(r.failedPps !== null && r.failedPps > knee && r.failedPps - r.zeroLossPps <= 500);
-  assert.equal(r.best, r.zeroLossPps);
-  assert.equal(r.stoppedBy, "resolution");
-  assert.ok(tried.length <= 10, `${tried.length} trials`);
-
-  const top = await zeroLossSearch(
-    { lowPps: 10, highPps: 100, resolutionPps: 1, maxTrials: 5 },
-    async () => ({ pass: true, trial: 0 }),
-  );
-  assert.deepEqual([top.zeroLossPps, top.stoppedBy, top.steps.length], [100, "high-passed", 1]);
-  const none = await zeroLossSearch(
-    { lowPps: 10, highPps: 100, resolutionPps: 1, maxTrials: 5 },
-    async () => ({ pass: false, trial: 0 }),
-  );
-  assert.deepEqual([none.zeroLossPps, none.stoppedBy, none.steps.length], [0, "low-failed", 2]);
-  const budget = await zeroLossSearch(
-    { lowPps: 1, highPps: 1e6, resolutionPps: 1, maxTrials: 4 },
-    async (r) => ({ pass: r < 500, trial: 0 }),
-  );
-  assert.deepEqual([budget.steps.length, budget.stoppedBy], [4, "max-trials"]);
-  let calls = 0;
-  const stopped = await zeroLossSearch(
-    { lowPps: 1, highPps: 1e6, resolutionPps: 1, maxTrials: 40 },
-    async () => ({ pass: ++calls > 1, trial: 0 }),
-    () => calls >= 3,
-  );
-  assert.deepEqual([stopped.steps.length, stopped.stoppedBy], [3, "aborted"]);
 });
 
 test("compare: regression, improvement and noise within the band", () => {
@@ -200,8 +160,8 @@ thresholds: ["drops.total = 0"]
 `);
   assert.match(msg, new RegExp(`${file}: target: unknown key "listners"`));
   assert.match(msg, /target\.command: unknown placeholder \{zap\}/);
-  assert.match(msg, /load\.duration: expected a duration such as 500ms, 10s, 2m or 1h/);
-  assert.match(msg, /load\.hosts: expected a positive integer/);
+  assert.match(msg, /load\.duration: expected a duration such as 500ms, 10s or 2m/);
+  assert.match(msg, /load\.hosts: expected an integer from 1 to/);
   assert.match(msg, /thresholds\[0\]: at column 13: "=" is not a comparison/);
   assert.match(
     fails("name: x\ntarget: { kind: nginx }\n"),
@@ -217,7 +177,7 @@ thresholds: ["drops.total = 0"]
   );
   assert.match(
     fails("name: x\ntarget: { kind: receiver }\n", ["load.rate=fast"]),
-    /\(with --set\): load\.rate: expected a non-negative number/,
+    /\(with --set\): load\.rate: expected/,
   );
   assert.match(
     fails("name: x\ntarget: { kind: receiver }\n", ["norate"]),
@@ -331,7 +291,9 @@ function fakeResults(
     lost?: number;
     rss?: number;
     p99?: number;
-    search?: boolean;
+    /** A search's primary goal: [lower, upper] bounds, and whether it concluded. */
+    bounds?: [number | null, number | null];
+    conclusive?: boolean;
   }[],
 ): Results {
   const trials = points.map((p, i) => ({
@@ -347,17 +309,45 @@ function fakeResults(
       memoryPerHostBytes: 0,
     },
   }));
+  const goal = (p: (typeof points)[number]) => {
+    const [lower, upper] = p.bounds!;
+    const conclusive = p.conclusive ?? true;
+    return {
+      name: "ndr",
+      lossRatio: 0,
+      finalTrialDurationMs: 1000,
+      durationSumMs: 3000,
+      exceedRatio: 0.5,
+      width: 0.05,
+      status: !conclusive ? "inconclusive" : lower === null ? "below-min-load" : "found",
+      conclusive,
+      lowerBoundPps: lower,
+      upperBoundPps: upper,
+      conditionalThroughputPps: lower,
+      relativeWidth: lower !== null && upper !== null ? (upper - lower) / upper : null,
+      trialsAtLowerBound: 2,
+      trialsAtUpperBound: 2,
+    };
+  };
   return {
     plan,
     trials,
     points: points.map((p, i) => ({
       label: `p${i}`,
       point: p.point,
-      kind: p.search ? "zero-loss-search" : "once",
+      kind: p.bounds ? "search" : "once",
       trials: [i],
       bestTrial: i,
-      search: p.search
-        ? { zeroLossPps: p.pps, failedPps: p.pps + 5000, stoppedBy: "resolution", steps: [] }
+      search: p.bounds
+        ? {
+            minLoadPps: 1000,
+            maxLoadPps: 100_000,
+            stoppedBy: p.conclusive === false ? "max-trials" : "complete",
+            conclusive: p.conclusive ?? true,
+            goals: [goal(p)],
+            steps: [],
+            elapsedMs: 0,
+          }
         : undefined,
       thresholds: [],
     })),
@@ -365,17 +355,54 @@ function fakeResults(
   } as unknown as Results;
 }
 
-test("recommendation: the cheapest configuration within 5% of the best, with the gain of one more thread", () => {
+test("recommendation: overlapping bounds are equivalent, the cheapest of the best group is named", () => {
+  const lw = (l: number, w: number) => ({ listeners: l, workers: w });
+  const tied = fakeResults("sweep", [
+    { point: lw(1, 1), pps: 0, bounds: [20_000, 21_000] },
+    { point: lw(1, 2), pps: 0, bounds: [47_000, 49_000] },
+    { point: lw(2, 1), pps: 0, bounds: [46_000, 48_500] },
+    { point: lw(2, 2), pps: 0, bounds: [51_000, 54_000] },
+  ]);
+  // -l 2 -w 2 is best at 51k; -l 1 -w 2 and -l 2 -w 1 reach below 51k: not equivalent to it.
+  assert.equal(
+    recommend(tied),
+    "-l 2 -w 2 is best at 0% loss (goal ndr): 51k-54k msg/s, clear of the next, -l 1 -w 2 (47k-49k msg/s).",
+  );
+  const overlap = fakeResults("sweep", [
+    { point: lw(1, 1), pps: 0, bounds: [20_000, 21_000] },
+    { point: lw(1, 2), pps: 0, bounds: [48_000, 52_000] },
+    { point: lw(2, 1), pps: 0, bounds: [46_000, 51_500] },
+    { point: lw(2, 2), pps: 0, bounds: [51_000, 54_000] },
+  ]);
+  assert.equal(
+    recommend(overlap),
+    "-l 1 -w 2, -l 2 -w 1 and -l 2 -w 2 are equivalent within the measurement's precision at 0% loss (goal ndr) (46k-54k msg/s); the cheapest is -l 1 -w 2 (-l 2 -w 1 has as few threads).",
+  );
+  // An inconclusive point is never ranked, however high its bracket reaches.
+  const open = fakeResults("sweep", [
+    { point: lw(1, 1), pps: 0, bounds: [20_000, 21_000] },
+    { point: lw(1, 2), pps: 0, bounds: [1000, 90_000], conclusive: false },
+    { point: lw(2, 2), pps: 0, bounds: [null, 1000] },
+  ]);
+  assert.equal(
+    recommend(open),
+    "-l 1 -w 1 is best at 0% loss (goal ndr): 20k-21k msg/s. Not compared, their searches ran out of trials or time: -l 1 -w 2 (inconclusive: between 1.0k and 90k msg/s); raise plan.each.maxTrials or plan.each.timeLimit. -l 2 -w 2 lost even at the lowest load (1.0k msg/s).",
+  );
+  const none = fakeResults("sweep", [
+    { point: lw(1, 1), pps: 0, bounds: [1000, 26_000], conclusive: false },
+  ]);
+  assert.match(recommend(none), /^No configuration has a conclusive throughput\. Not compared/);
+});
+
+test("recommendation: single trials, host sweeps", () => {
   const sweep = fakeResults("sweep", [
-    { point: { listeners: 1, workers: 1 }, pps: 100_000, p99: 900, search: true },
-    { point: { listeners: 1, workers: 2 }, pps: 200_000, p99: 1500, search: true },
-    { point: { listeners: 1, workers: 4 }, pps: 205_000, p99: 1800, search: true },
-    { point: { listeners: 2, workers: 2 }, pps: 240_000, p99: 1700, search: true },
-    { point: { listeners: 2, workers: 4 }, pps: 245_000, p99: 1800, search: true },
+    { point: { listeners: 1, workers: 1 }, pps: 100_000, p99: 900 },
+    { point: { listeners: 1, workers: 2 }, pps: 200_000, p99: 1500 },
+    { point: { listeners: 2, workers: 2 }, pps: 240_000, p99: 1700 },
   ]);
   assert.equal(
     recommend(sweep),
-    "-l 2 -w 2 held 240k msg/s with no loss; p99 1.70 ms; +20.0% over fewer listeners (-l 1 -w 2); +2.1% with more workers (-l 2 -w 4) (best: -l 2 -w 4 at 245k msg/s).",
+    "-l 2 -w 2 delivered 240k msg/s with no loss; p99 1.70 ms; +20.0% over fewer listeners (-l 1 -w 2).",
   );
   const hosts = fakeResults("sweep", [
     { point: { "load.hosts": 1000 }, pps: 5000, rss: 100e6 },
@@ -386,8 +413,88 @@ test("recommendation: the cheapest configuration within 5% of the best, with the
     recommend(hosts),
     "RSS grew by 20.5 KiB per unit of load.hosts (linear fit over 3 steps); loss began at load.hosts=9000 (12 datagrams lost).",
   );
-  const none = fakeResults("sweep", [
-    { point: { listeners: 1, workers: 1 }, pps: 0, search: true },
-  ]);
-  assert.equal(recommend(none), "No configuration of the sweep ran without loss.");
+});
+
+test("schema: load and target.options are checked by the blaster's and the receiver's own schemas", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ncb-schema-"));
+  const file = join(dir, "keys.yaml");
+  const fails = (text: string) => {
+    writeFileSync(file, text);
+    assert.throws(() => loadScenario(file), UsageError);
+    try {
+      loadScenario(file);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return "";
+  };
+  assert.match(
+    fails("name: x\ntarget: { kind: receiver, options: { seqWindow: 33, queueLimt: 5 } }\n"),
+    /target\.options\.seqWindow: expected a multiple of 32[^\n]*\n.*target\.options: Unrecognized key: "queueLimt"|target\.options: unknown key "queueLimt"/s,
+  );
+  assert.match(
+    fails("name: x\ntarget: { kind: receiver, options: { maxHosts: -1 } }\n"),
+    /keys\.yaml: target\.options\.maxHosts: expected an integer/,
+  );
+  assert.match(
+    fails("name: x\ntarget: { kind: receiver }\nload: { rat: 5 }\n"),
+    /load: unknown key "rat"/,
+  );
+  assert.match(
+    fails("name: x\ntarget: { kind: receiver }\nload: { target: '127.0.0.1:9' }\n"),
+    /load\.target: set by the runner/,
+  );
+  assert.match(
+    fails("name: x\ntarget: { kind: receiver }\nload: { workers: 8, hosts: 4 }\n"),
+    /load\.workers: 8 is more than load\.hosts 4/,
+  );
+  writeFileSync(
+    file,
+    "name: ok\ntarget: { kind: receiver, options: { rcvbuf: 4194304, queueLimit: 1024 } }\nload: { rate: 20k, duration: 2s, size: 200-900 }\n",
+  );
+  const ok = loadScenario(file).scenario;
+  assert.deepEqual([ok.load.rate, ok.load.duration, ok.load.size], [20_000, 2000, "200-900"]);
+});
+
+test("hostile scenario files: one line, exit-2 errors, never a crash or a stall", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ncb-hostile-"));
+  const file = join(dir, "evil.yaml");
+  const fails = (text: string, sets: string[] = []) => {
+    writeFileSync(file, text);
+    try {
+      loadScenario(file, sets);
+    } catch (e) {
+      assert.ok(e instanceof UsageError, String(e));
+      return (e as Error).message;
+    }
+    assert.fail("expected a UsageError");
+  };
+  // An alias bomb: 9^6 strings from a few lines.
+  let bomb = 'a0: &a0 ["x","x","x","x","x","x","x","x","x"]\n';
+  for (let i = 1; i < 7; i++)
+    bomb += `a${i}: &a${i} [${Array(9)
+      .fill(`*a${i - 1}`)
+      .join(",")}]\n`;
+  assert.match(fails(`name: x\n${bomb}`), /evil\.yaml: not valid YAML: .*\(at most 50 aliases\)/);
+  // A big file is refused before it is parsed.
+  const started = Date.now();
+  let big = "name: x\n";
+  for (let i = 0; big.length < 2 << 20; i++) big += `k${i}: ${i}\n`;
+  assert.match(fails(big), /evil\.yaml: \d+ bytes is more than a scenario file may have \(65536\)/);
+  assert.ok(Date.now() - started < 5000);
+  assert.match(fails("name: x\nname: y\n"), /key "name" appears twice/);
+  // --set cannot reach Object.prototype.
+  const base = "name: x\ntarget: { kind: receiver }\n";
+  assert.match(
+    fails(base, ["__proto__.x=1"]),
+    /--set "__proto__\.x=1": "__proto__" is not a scenario key/,
+  );
+  assert.match(
+    fails(base, ["target.constructor.prototype.x=1"]),
+    /"constructor" is not a scenario key/,
+  );
+  assert.equal(({} as Record<string, unknown>).x, undefined);
+  // A YAML key named __proto__ stays data: it is an unknown key, not a prototype.
+  assert.match(fails(`${base}__proto__: { polluted: 1 }\n`), /unknown key "__proto__"/);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });

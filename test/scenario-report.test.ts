@@ -48,7 +48,7 @@ thresholds: ["loss.packets == 0"]
 `,
   );
   const out = join(dir, "out");
-  const run = spawnSync(process.execPath, [cli, "run", file, "--out", out], {
+  const run = spawnSync(process.execPath, [cli, "run", file, "--out-dir", out], {
     encoding: "utf8",
     timeout: 60_000,
   });

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import type { Results } from "../scenarios/results.ts";
 import { runScenario } from "../scenarios/runner.ts";
-import { loadScenario } from "../scenarios/schema.ts";
+import { loadScenario } from "../scenarios/scenario-loader.ts";
 
 const cli = new URL("../scenarios/cli.ts", import.meta.url).pathname;
 const counter = new URL("./udp-counter.ts", import.meta.url).pathname;
@@ -88,7 +88,7 @@ thresholds:
   - "ledger.balanced == 1"
   - "loss.packets == 0"
 `);
-  const ok = runCli(file, "--out", join(dir, "ok"));
+  const ok = runCli(file, "--out-dir", join(dir, "ok"));
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);
   const r = readResults(join(dir, "ok"));
   const t = r.trials[0];
@@ -104,7 +104,7 @@ thresholds:
 
   const bad = runCli(
     file,
-    "--out",
+    "--out-dir",
     join(dir, "bad"),
     "--set",
     'thresholds=["target.netconsd.hosts == 5", "loss.packets == 0"]',
@@ -131,7 +131,7 @@ load: { duration: 4s, rate: 1000, hosts: 4, seed: 1 }
 thresholds:
   - "rate.achievedPps >= 900"
 `);
-  const r = runCli(file, "--out", join(dir, "out"));
+  const r = runCli(file, "--out-dir", join(dir, "out"));
   assert.equal(r.status, 99, r.stdout + r.stderr);
   assert.match(r.stdout, /FAIL \[once\] trial 0: the target exited during the trial \(code 0/);
   const t = readResults(join(dir, "out")).trials[0];
@@ -161,7 +161,7 @@ load: { duration: 500ms, rate: 1000, hosts: 2, seed: 1 }
 thresholds: ["loss.packets == 0"]
 `,
   );
-  const r = runCli(file, "--out", join(dir, "out"));
+  const r = runCli(file, "--out-dir", join(dir, "out"));
   assert.equal(r.status, 99, r.stdout + r.stderr);
   assert.match(r.stdout, /ok {3}\[once\] loss\.packets == 0/);
   assert.match(
@@ -188,11 +188,11 @@ test("a bad scenario file exits 2 naming the file, the key and the expected form
   const good = scenarioFile("name: y\ntarget: { kind: receiver }\n");
   const notDir = join(good.dir, "a-file");
   writeFileSync(notDir, "");
-  const badOut = runCli(good.file, "--out", join(notDir, "out"));
+  const badOut = runCli(good.file, "--out-dir", join(notDir, "out"));
   assert.equal(badOut.status, 2, badOut.stderr);
   assert.equal(
     badOut.stderr,
-    `netcons-bench: cannot create --out ${join(notDir, "out")}: ENOTDIR\n`,
+    `netcons-bench: cannot create --out-dir ${join(notDir, "out")}: ENOTDIR\n`,
   );
 });
 
@@ -203,7 +203,7 @@ load: { duration: 2s, rate: 1000, hosts: 4, seed: 5 }
 plan: { kind: sweep, grid: { workers: [1, 2, 3, 4] } }
 `);
   const out = join(dir, "out");
-  const child = spawn(process.execPath, [cli, "run", file, "--out", out], {
+  const child = spawn(process.execPath, [cli, "run", file, "--out-dir", out], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -248,7 +248,7 @@ plan:
   candidate: { command: "{node} ${counter} --port {port} --lose-every 50" }
 thresholds: ["compare.regressions == 0"]
 `);
-  const r = runCli(file, "--out", join(dir, "out"));
+  const r = runCli(file, "--out-dir", join(dir, "out"));
   assert.equal(r.status, 99, r.stdout + r.stderr);
   const results = readResults(join(dir, "out"));
   assert.deepEqual(
@@ -269,4 +269,94 @@ thresholds: ["compare.regressions == 0"]
   assert.equal(results.compare!.metrics.find((m) => m.metric === "p99Us")!.verdict, "n/a");
   assert.match(r.stdout, /FAIL compare\.regressions == 0: FAILED \(1\), off by 1/);
   assert.match(r.stdout, /REGRESSION in lossRatio/);
+});
+
+test("a threshold naming a figure the plan does not produce is exit 2 before any load, with the closest name", () => {
+  const { dir, file } = scenarioFile(`name: typo
+target: { kind: receiver }
+load: { duration: 1s, rate: 1000, hosts: 4 }
+thresholds: ["drops.totl == 0"]
+`);
+  const out = join(dir, "out");
+  const r = runCli(file, "--out-dir", out);
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(
+    r.stderr,
+    `netcons-bench: ${file}: threshold "drops.totl == 0": drops.totl is not a figure this plan produces; did you mean drops.total?\n`,
+  );
+  assert.equal(existsSync(join(out, "results.json")), false, "nothing ran");
+  // Search goals are figures only when the plan searches, under the goals' own names.
+  const search = scenarioFile(`name: goals
+target: { kind: receiver }
+plan: { kind: search, maxLoad: 2000, goals: [{ name: nodrop, lossRatio: 0 }] }
+thresholds: ["search.ndr.lowerBoundPps > 0"]
+`);
+  const s = runCli(search.file, "--out-dir", join(search.dir, "out"));
+  assert.equal(s.status, 2, s.stderr);
+  assert.match(
+    s.stderr,
+    /search\.ndr\.lowerBoundPps is not a figure this plan produces; did you mean search\.nodrop\.lowerBoundPps\?/,
+  );
+  // --set cannot walk into Object.prototype: one line, exit 2.
+  const proto = runCli(file, "--set", "__proto__.x=1");
+  assert.equal(proto.status, 2);
+  assert.equal(
+    proto.stderr,
+    `netcons-bench: --set "__proto__.x=1": "__proto__" is not a scenario key\n`,
+  );
+});
+
+test("a search into our receiver: bounds per goal and the trials behind them; out of trials it says inconclusive everywhere", () => {
+  const { dir, file } = scenarioFile(`name: search
+target: { kind: receiver, options: { rcvbuf: 4194304 } }
+load: { hosts: 8, seed: 4, size: 120 }
+plan: { kind: search, minLoad: 500, maxLoad: 2000 }
+thresholds: ["search.ndr.lowerBoundPps >= 500", "ledger.balanced == 1"]
+`);
+  // 2,000 msg/s is far below what the receiver takes: two good 1 s trials decide the top load
+  // for both goals (the second goal reuses the first one's trials).
+  const ok = runCli(file, "--out-dir", join(dir, "ok"));
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  const r = readResults(join(dir, "ok"));
+  const search = r.points[0].search!;
+  assert.equal(search.stoppedBy, "complete");
+  assert.deepEqual(
+    search.goals.map((g) => [g.name, g.status, g.lowerBoundPps, g.trialsAtLowerBound]),
+    [
+      ["ndr", "max-load", 2000, 2],
+      ["pdr", "max-load", 2000, 2],
+    ],
+  );
+  assert.equal(r.trials.length, 2);
+  assert.deepEqual(
+    search.steps.map((s) => [s.loadPps, s.durationMs, s.lossRatio]),
+    [
+      [2000, 1000, 0],
+      [2000, 1000, 0],
+    ],
+  );
+  assert.match(r.recommendation, /^ndr \(0% loss\): at least 2\.0k msg\/s/);
+  assert.match(ok.stdout, /ndr \(0% loss\)\s+max-load\s+2\.0k/);
+  const html = readFileSync(join(dir, "ok", "report.html"), "utf8");
+  assert.match(html, /search\.ndr\.lowerBoundPps &gt;= 500: ok \(2000\)/);
+  assert.match(html, /load average [\d.]+ [\d.]+ [\d.]+ at the start/);
+
+  // One trial cannot decide a load: the search is inconclusive, and every output says so.
+  const short = runCli(file, "--out-dir", join(dir, "short"), "--set", "plan.maxTrials=1");
+  assert.equal(short.status, 99, short.stdout + short.stderr);
+  const s = readResults(join(dir, "short"));
+  assert.equal(s.points[0].search!.stoppedBy, "max-trials");
+  assert.equal(s.points[0].search!.conclusive, false);
+  assert.ok(s.points[0].search!.goals.every((g) => g.status === "inconclusive"));
+  assert.match(
+    s.recommendation,
+    /ndr \(0% loss\): inconclusive: between nothing held and nothing too much msg\/s/,
+  );
+  assert.match(s.recommendation, /raise maxTrials or timeLimit/);
+  assert.match(short.stdout, /INCONCLUSIVE \(max-trials\)/);
+  assert.match(
+    short.stdout,
+    /FAIL \[search\] search\.ndr\.lowerBoundPps >= 500: FAILED, search goal ndr was inconclusive/,
+  );
+  assert.match(readFileSync(join(dir, "short", "report.html"), "utf8"), /inconclusive: between/);
 });

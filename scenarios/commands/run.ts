@@ -13,7 +13,7 @@ import { EXIT, UsageError } from "../options.ts";
 import { checkWritable, writeJson, writeText } from "../output-files.ts";
 import { resultsTable } from "../results.ts";
 import { runScenario } from "../runner.ts";
-import { loadScenario } from "../schema.ts";
+import { loadScenario } from "../scenario-loader.ts";
 import { onInterrupt } from "../signals.ts";
 
 function collect(value: string, previous: string[]): string[] {
@@ -25,7 +25,7 @@ function timestamp(d = new Date()): string {
 }
 
 interface RunOptions {
-  out?: string;
+  outDir?: string;
   set: string[];
   json?: boolean;
   summaryMd?: string;
@@ -40,7 +40,7 @@ export function register(program: Command): void {
     )
     .argument("<file>", "scenario file, e.g. scenarios/smoke.yaml")
     .option(
-      "-o, --out <dir>",
+      "--out-dir <dir>",
       "output directory for results.json, report.html and the target's logs (default results/<scenario>-<timestamp>)",
     )
     .option(
@@ -72,12 +72,12 @@ host-scale.yaml, soak.yaml, ci-regression.yaml.`,
         ["--summary-md", opts.summaryMd],
         ["--junit", opts.junit],
       ]);
-      const outDir = opts.out ?? join("results", `${loaded.scenario.name}-${timestamp()}`);
+      const outDir = opts.outDir ?? join("results", `${loaded.scenario.name}-${timestamp()}`);
       try {
         mkdirSync(outDir, { recursive: true });
       } catch (error) {
         throw new UsageError(
-          `cannot create --out ${outDir}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+          `cannot create --out-dir ${outDir}: ${(error as NodeJS.ErrnoException).code ?? error}`,
         );
       }
       const controller = new AbortController();
