@@ -7,6 +7,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ProbeResult, parseProbeFile } from "../receiver/probe/probe-file.ts";
+import { shellWord } from "./command-template.ts";
 import { UsageError } from "./options.ts";
 
 export type { ProbeResult } from "../receiver/probe/probe-file.ts";
@@ -45,11 +46,6 @@ export function probeBuildError(): string | null {
     recorded ||
     "not built yet: `npm ci` builds it, or run `node receiver/probe/install.mjs` (needs a C compiler)"
   );
-}
-
-/** A word as sh reads it: plain words as they are, anything else single-quoted. */
-function shellWord(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
 /**
