@@ -87,7 +87,6 @@ export async function runTrial(
   const durationMs = spec.durationMs ?? scenario.load.duration;
   const startedAt = new Date().toISOString();
   const samples: Sample[] = [];
-  const t0 = Date.now();
   const rssStart = process.memoryUsage.rss();
   const cpuStart = process.cpuUsage();
 
@@ -180,7 +179,6 @@ export async function runTrial(
     interrupted: hooks.signal?.aborted ?? false,
     error: error ?? part.error,
   });
-  void t0;
   return { figures, samples };
 }
 
