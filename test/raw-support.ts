@@ -30,6 +30,11 @@ function hasTcpdump(): boolean {
   return spawnSync("tcpdump", ["--version"], { stdio: "ignore" }).status === 0;
 }
 
+/** Why tcpdump cannot be used here, or undefined when it is on PATH. */
+export function tcpdumpMissing(): string | undefined {
+  return hasTcpdump() ? undefined : "tcpdump is not installed (Debian: apt-get install tcpdump)";
+}
+
 /**
  * Makes sure tcpdump is there: installs Debian's package when it is missing and we are root
  * with apt-get (bounded in time). Returns a skip reason when it cannot.
@@ -65,7 +70,7 @@ export interface CapturedPacket {
 export async function startCapture(file: string, filter: string): Promise<Capture> {
   const child: ChildProcess = spawn(
     "tcpdump",
-    ["-i", "lo", "--immediate-mode", "-U", "-n", "-Z", "root", "-s", "4096", "-w", file, filter],
+    ["-i", "lo", "--immediate-mode", "-U", "-n", "-Z", "root", "-s", "8192", "-w", file, filter],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let stderr = "";

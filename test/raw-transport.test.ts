@@ -156,7 +156,8 @@ describe("udp-batch transport", { skip: addonSkipReason() }, () => {
     test(c.name, async () => {
       const hosts = 300;
       const { socket, port, got } = await listen(c.type, c.bind);
-      const o = options(c.target, port, c.sources, hosts);
+      // Plain sendmmsg batches (test/udp-batch-gso.test.ts covers GSO sends).
+      const o = { ...options(c.target, port, c.sources, hosts), gso: "off" as const };
       const mod = await loadTransport("udp-batch");
       assert.equal(await mod.check(o), null);
       const transport = await mod.create(o);

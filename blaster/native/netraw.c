@@ -12,7 +12,7 @@
  *       kind: "raw6" | "raw4" | "udp6" | "udp4". Throws an Error with .code = errno name and
  *       .errno = number when the socket cannot be opened, bound or connected.
  *   sendBatch(fd, buffer, offsets: Uint32Array, lengths: Uint32Array, count, result: Int32Array,
- *             destAddress?, destPort?, sources?) -> sent
+ *             destAddress?, destPort?, sources?, segments?) -> sent
  *       result (length >= 4, reused by the caller: no allocation per batch): [0] datagrams sent,
  *       [1] datagrams that failed, [2] last errno (0 if none), [3] bytes sent. A datagram the
  *       kernel refuses is skipped and counted and the rest still go out, so one bad datagram never
@@ -21,6 +21,12 @@
  *       sources (UDP sockets only): a Buffer with one source address per datagram (4 bytes each
  *       for udp4, 16 for udp6), passed as IP_PKTINFO / IPV6_PKTINFO so one socket sends for many
  *       hosts (127.0.0.0/8 is all local; IPv6 prefixes need IPV6_FREEBIND, set by open()).
+ *       segments (UDP sockets only): a Uint16Array, per entry the UDP GSO segment size, or 0. An
+ *       entry with a segment size shorter than its length is several equal datagrams laid end to
+ *       end, sent with one UDP_SEGMENT control message: the kernel cuts it into datagrams of that
+ *       size (each with its own UDP header and checksum), as if each had been sent on its own.
+ *       Counts in result are datagrams (segments), not entries.
+ *   udpSegmentSupported(fd) -> boolean   (whether the kernel has UDP GSO: getsockopt UDP_SEGMENT)
  *   close(fd)
  *   openListener(bindAddress, port, rcvbufBytes) -> fd
  *       A UDP socket for the receiver's listeners: AF_INET6 (dual-stack, IPV6_V6ONLY=0) for an
@@ -42,6 +48,7 @@
 #include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -54,6 +61,13 @@
 /* Messages handed to one sendmmsg call; the stack arrays (headers, iovecs, control) stay
  * around 40 KB. */
 #define CHUNK 256
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
 
 #define CHECK(env, call)                                                   \
   do {                                                                     \
@@ -212,9 +226,15 @@ static int get_u32_array(napi_env env, napi_value v, uint32_t **data, size_t *le
   return 0;
 }
 
+/* Datagrams an entry of `length` bytes stands for: several with a GSO segment size, else one. */
+static int32_t datagrams_of(uint32_t length, uint16_t segment) {
+  if (segment == 0 || segment >= length) return 1;
+  return (int32_t)((length + segment - 1) / segment);
+}
+
 static napi_value do_send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 10;
+  napi_value argv[10];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 6) return throw_type(env, "netraw.sendBatch: (fd, buffer, offsets, lengths, count, result) required");
 
@@ -275,11 +295,24 @@ static napi_value do_send_batch(napi_env env, napi_callback_info info) {
     if (sources_len < need) return throw_type(env, "netraw.sendBatch: sources is shorter than count addresses");
   }
 
+  uint16_t *segments = NULL;
+  if (argc > 9 && !is_missing(env, argv[9])) {
+    napi_typedarray_type stype;
+    size_t slen, soff;
+    void *sptr;
+    napi_value sab;
+    if (napi_get_typedarray_info(env, argv[9], &stype, &slen, &sptr, &sab, &soff) != napi_ok ||
+        stype != napi_uint16_array || slen < (size_t)count)
+      return throw_type(env, "netraw.sendBatch: segments must be a Uint16Array of at least count entries");
+    segments = sptr;
+  }
+
   struct mmsghdr msgs[CHUNK];
   struct iovec iov[CHUNK];
-  /* Control data for per-datagram source addresses (sized for the larger IPv6 form). */
+  /* Control data: a per-datagram source address (sized for the larger IPv6 form) and a UDP GSO
+   * segment size. */
   union {
-    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint16_t))];
     struct cmsghdr align;
   } control[CHUNK];
   int32_t sent = 0, failed = 0, last_errno = 0;
@@ -297,24 +330,36 @@ static napi_value do_send_batch(napi_env env, napi_callback_info info) {
         msgs[i].msg_hdr.msg_name = &dest;
         msgs[i].msg_hdr.msg_namelen = destlen;
       }
-      if (sources) {
+      uint16_t segment = segments ? segments[next + i] : 0;
+      int gso = segment > 0 && segment < lengths[next + i];
+      if (sources || gso) {
         struct msghdr *h = &msgs[i].msg_hdr;
         memset(control[i].buf, 0, sizeof control[i].buf);
         h->msg_control = control[i].buf;
-        struct cmsghdr *c = (struct cmsghdr *)control[i].buf;
-        if (source_family == AF_INET6) {
+        h->msg_controllen = sizeof control[i].buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(h);
+        size_t used = 0;
+        if (sources && source_family == AF_INET6) {
           struct in6_pktinfo info = {0};
           memcpy(&info.ipi6_addr, sources + (size_t)(next + i) * 16, 16);
           c->cmsg_level = IPPROTO_IPV6, c->cmsg_type = IPV6_PKTINFO, c->cmsg_len = CMSG_LEN(sizeof info);
           memcpy(CMSG_DATA(c), &info, sizeof info);
-          h->msg_controllen = CMSG_SPACE(sizeof info);
-        } else {
+          used += CMSG_SPACE(sizeof info);
+          c = CMSG_NXTHDR(h, c);
+        } else if (sources) {
           struct in_pktinfo info = {0};
           memcpy(&info.ipi_spec_dst, sources + (size_t)(next + i) * 4, 4);
           c->cmsg_level = IPPROTO_IP, c->cmsg_type = IP_PKTINFO, c->cmsg_len = CMSG_LEN(sizeof info);
           memcpy(CMSG_DATA(c), &info, sizeof info);
-          h->msg_controllen = CMSG_SPACE(sizeof info);
+          used += CMSG_SPACE(sizeof info);
+          c = CMSG_NXTHDR(h, c);
         }
+        if (gso) {
+          c->cmsg_level = SOL_UDP, c->cmsg_type = UDP_SEGMENT, c->cmsg_len = CMSG_LEN(sizeof segment);
+          memcpy(CMSG_DATA(c), &segment, sizeof segment);
+          used += CMSG_SPACE(sizeof segment);
+        }
+        h->msg_controllen = used;
       }
     }
     int r = sendmmsg(fd, msgs, (unsigned)n, 0);
@@ -324,16 +369,18 @@ static napi_value do_send_batch(napi_env env, napi_callback_info info) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         /* The send timeout expired on a full queue: give up the rest of the batch rather than
          * wait once more per datagram. */
-        failed += count - next;
+        for (int32_t k = next; k < count; k++) failed += datagrams_of(lengths[k], segments ? segments[k] : 0);
         break;
       }
-      /* sendmmsg reports an error only for the first datagram of the call: skip that one. */
-      failed++;
+      /* sendmmsg reports an error only for the first entry of the call: skip that one. */
+      failed += datagrams_of(lengths[next], segments ? segments[next] : 0);
       next++;
       continue;
     }
-    for (int i = 0; i < r; i++) bytes += msgs[i].msg_len;
-    sent += r;
+    for (int i = 0; i < r; i++) {
+      bytes += msgs[i].msg_len;
+      sent += datagrams_of(lengths[next + i], segments ? segments[next + i] : 0);
+    }
     next += r;
   }
   result[0] = sent;
@@ -355,6 +402,16 @@ static int fd_arg(napi_env env, napi_callback_info info, const char *message, in
     return -1;
   }
   return 0;
+}
+
+static napi_value do_udp_segment_supported(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (fd_arg(env, info, "netraw.udpSegmentSupported: fd required", &fd) < 0) return NULL;
+  int value = 0;
+  socklen_t len = sizeof value;
+  napi_value out;
+  CHECK(env, napi_get_boolean(env, getsockopt(fd, SOL_UDP, UDP_SEGMENT, &value, &len) == 0, &out));
+  return out;
 }
 
 static napi_value do_close(napi_env env, napi_callback_info info) {
@@ -511,6 +568,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"open", NULL, do_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendBatch", NULL, do_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, do_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpSegmentSupported", NULL, do_udp_segment_supported, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openListener", NULL, do_open_listener, NULL, NULL, NULL, napi_enumerable, NULL},
       {"socketInfo", NULL, do_socket_info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"recvBatch", NULL, do_recv_batch, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -7,6 +7,11 @@ export class DatagramBatch {
   readonly buffer: Buffer;
   readonly offsets: Uint32Array;
   readonly lengths: Uint32Array;
+  /**
+   * Per entry: the size of each of its equal datagrams when it holds several laid end to end
+   * (one UDP GSO send), else 0.
+   */
+  readonly segments: Uint16Array;
   readonly capacity: number;
   /** Datagrams in the batch. */
   count = 0;
@@ -21,6 +26,7 @@ export class DatagramBatch {
     this.buffer = Buffer.allocUnsafeSlow(maxBytes);
     this.offsets = new Uint32Array(maxDatagrams);
     this.lengths = new Uint32Array(maxDatagrams);
+    this.segments = new Uint16Array(maxDatagrams);
   }
 
   /** Whether one more datagram of `bytes` fits. */
@@ -32,9 +38,32 @@ export class DatagramBatch {
   commit(length: number): void {
     this.offsets[this.count] = this.used;
     this.lengths[this.count] = length;
+    this.segments[this.count] = 0;
     this.count++;
     // Keep every datagram 8-byte aligned: the header writes stay aligned, and it costs < 8 bytes.
     this.used += (length + 7) & ~7;
+  }
+
+  /** Where a datagram appended to the last entry goes (right after its bytes). */
+  get lastEnd(): number {
+    const last = this.count - 1;
+    return this.offsets[last] + this.lengths[last];
+  }
+
+  /** Whether `bytes` more fit at the end of the last entry. */
+  extendable(bytes: number): boolean {
+    return this.count > 0 && this.lastEnd + bytes <= this.buffer.length;
+  }
+
+  /**
+   * Records a datagram of `length` bytes just written at `lastEnd` as one more segment of the
+   * last entry (the same length as each of its datagrams: one GSO send).
+   */
+  extend(length: number): void {
+    const last = this.count - 1;
+    this.segments[last] = length;
+    this.lengths[last] += length;
+    this.used = (this.offsets[last] + this.lengths[last] + 7) & ~7;
   }
 
   clear(): void {

@@ -41,6 +41,8 @@ export class BatchSender {
   private readonly port: number | undefined;
   /** Per-datagram source addresses (udp-batch with IP(V6)_PKTINFO), or undefined. */
   readonly sources: Buffer | undefined;
+  /** Whether entries may carry several datagrams (UDP GSO); see DatagramBatch.extend. */
+  gso = false;
 
   constructor(
     addon: NetRaw,
@@ -73,6 +75,7 @@ export class BatchSender {
       this.destination,
       this.port,
       this.sources,
+      this.gso ? batch.segments : undefined,
     );
     const c = this.counters;
     c.batches++;

@@ -30,7 +30,11 @@ export interface NetRaw {
     destAddress?: string,
     destPort?: number,
     sources?: Buffer,
+    /** Per entry: the UDP GSO segment size (0 = one plain datagram); counts are datagrams. */
+    segments?: Uint16Array,
   ): number;
+  /** Whether the kernel offers UDP GSO (UDP_SEGMENT) on this UDP socket. */
+  udpSegmentSupported(fd: number): boolean;
   close(fd: number): void;
   /** A dual-stack (IPv6) or IPv4 UDP socket with SO_REUSEPORT, optional SO_RCVBUF, bound. */
   openListener(bindAddress: string, port: number, rcvbufBytes: number): number;
