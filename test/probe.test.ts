@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, it, type TestContext } from "node:test";
@@ -194,6 +194,27 @@ describe("netconsd probe module", () => {
     const unset = runHost(paths, plan, { NETCONS_PROBE_OUT: undefined });
     assert.equal(unset.status, 0, unset.stderr);
     assert.match(unset.stderr, /NETCONS_PROBE_OUT is not set/);
+  });
+});
+
+describe("probe install script", () => {
+  it("never fails: without a compiler it says so, keeps the reason and leaves no stale build", (t) => {
+    // A copy of the sources, so the project's own build is left alone.
+    const copy = mkdtempSync(join(dir, "install-"));
+    cpSync(probeSourceDir, copy, { recursive: true, filter: (f) => !f.includes("/build") });
+    if (needs(t, "cc", missing("cc"))) {
+      const built = spawnSync(process.execPath, [join(copy, "install.mjs")], { encoding: "utf8" });
+      assert.equal(built.status, 0, built.stderr);
+      assert.match(built.stderr, /netconsd probe built/);
+      assert.ok(existsSync(join(copy, "build", "netcons-probe.so")));
+      assert.ok(existsSync(join(copy, "build", "probe-host")));
+    }
+    const env = { ...process.env, PATH: "/nonexistent", CC: "" };
+    const run = spawnSync(process.execPath, [join(copy, "install.mjs")], { encoding: "utf8", env });
+    assert.equal(run.status, 0);
+    assert.match(run.stderr, /netconsd probe not built: no C compiler .*The install goes on/);
+    assert.match(readFileSync(join(copy, "build", "build-error.txt"), "utf8"), /no C compiler/);
+    assert.equal(existsSync(join(copy, "build", "netcons-probe.so")), false);
   });
 });
 
