@@ -72,6 +72,7 @@ async function receiver(dir: string, name: string) {
   assert.ok(port > 0, `the receiver did not start: ${r.stderr()}`);
   return {
     port,
+    child: r.child,
     /** Stops it (SIGTERM: it drains, reads the truth and the report, writes its JSON). */
     async stop(child: ChildProcess = r.child) {
       child.kill("SIGTERM");
@@ -190,6 +191,39 @@ describe("shards of one load", () => {
   });
 });
 
+describe("--start-at", () => {
+  it("waits for a time ahead; a time already past is said and counted in the lateness", async (t) => {
+    const socket = createSocket("udp4");
+    t.after(() => socket.close());
+    let firstAt = 0;
+    socket.on("message", () => {
+      firstAt ||= Date.now();
+    });
+    await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+    const load = { target: `127.0.0.1:${socket.address().port}`, hosts: 4, seed: 5, rate: 2000 };
+    const at = Date.now() + 3000;
+    let waitMs = 0;
+    const ahead = await runBlast(
+      { ...load, count: 200, startAt: new Date(at).toISOString() },
+      { mainThread: true, onStart: (s) => (waitMs = s.waitMs) },
+    );
+    assert.ok(waitMs > 1000 && waitMs <= 3000, `waited ${waitMs} ms`);
+    assert.ok(firstAt >= at - 5, `first datagram ${at - firstAt} ms before --start-at`);
+    assert.equal(ahead.start.lateUs, 0);
+    assert.equal(ahead.start.atMs, at);
+
+    const past = Date.now() - 400;
+    const late = await runBlast({ ...load, duration: "1s", startAt: past }, { mainThread: true });
+    assert.ok(late.start.lateUs >= 400_000, `late by ${late.start.lateUs} µs`);
+    assert.match(late.notes.join("\n"), /started \d+\.\d ms after --start-at/);
+    // The common schedule is kept: what was due in the missed time went out late.
+    assert.ok(late.latenessUs!.max >= 350_000, `max lateness ${late.latenessUs!.max} µs`);
+    // It ends with the others, one --duration after the common start, having sent what was due.
+    assert.ok(late.durationMs >= 1000 && late.durationMs < 1300, `${late.durationMs} ms`);
+    assert.ok(Math.abs(late.messages - 2000) <= 100, `${late.messages} messages`);
+  });
+});
+
 describe("merge command", () => {
   it("refuses reports that are not every shard of one load, in one line (exit 2)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ncb-merge-"));
@@ -229,7 +263,7 @@ describe("merge command", () => {
 });
 
 describe("local rehearsal of a scaled-out load", () => {
-  it("3 shard processes (JOB_COMPLETION_INDEX as Kubernetes sets it) into our receiver, merged: the same report and receiver findings as one process", async () => {
+  it("3 shard processes (JOB_COMPLETION_INDEX as Kubernetes sets it) into our receiver, merged: the same report and receiver findings as one process", async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "ncb-rehearsal-"));
     const load = ["-n", "30", "-c", "1500", "-r", "6000", "--seed", "4242", "--no-progress"];
     const impair = ["--loss", "2%", "--duplicate", "1%", "--reorder", "3%"];
@@ -240,12 +274,14 @@ describe("local rehearsal of a scaled-out load", () => {
 
     // One process.
     const single = await receiver(dir, "one");
+    t.after(() => single.child.kill());
     const one = await cli(blast(single.port, "one"));
     assert.equal(one.code, 0, one.stderr);
     const oneReceived = await single.stop();
 
     // Three shards, started together, then merged.
     const sharded = await receiver(dir, "merged");
+    t.after(() => sharded.child.kill());
     const startAt = String(Date.now() + 6000);
     const shards = await Promise.all(
       [0, 1, 2].map((i) =>
