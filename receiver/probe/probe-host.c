@@ -166,8 +166,8 @@ static void send_legacy(int t, long k, long *stamped, unsigned char *buf)
 static void *worker(void *arg)
 {
 	int t = (int)(intptr_t)arg;
-	unsigned char *msg = aligned_alloc(16, MSG_SIZE);
-	unsigned char *buf = aligned_alloc(16, BUF_DATA + BUF_DATA_MAX);
+	unsigned char *msg = malloc(MSG_SIZE); /* malloc: aligned for any field type */
+	unsigned char *buf = malloc(BUF_DATA + BUF_DATA_MAX);
 	char *text = malloc(256);
 	if (!msg || !buf || !text) {
 		fprintf(stderr, "probe-host: out of memory\n");
