@@ -14,7 +14,7 @@
  *   settings: RSS and bytes per tracked host.
  *
  *   npm run bench:fuzz -- [--mode hostile|fragments|hosts] [--datagrams N] [--sources N]
- *     [--rate PER_S] [--max-hosts N] [--seed N] [--json FILE|-]
+ *     [--rate PER_S] [--max-hosts N] [--seed N] [--semi-space-mb N] [--json FILE|-]
  */
 import { parseArgs } from "node:util";
 import { transport as udpBatch } from "../../blaster/udp-batch-transport.ts";
@@ -39,6 +39,11 @@ export interface FuzzBenchOptions {
   /** The receiver's --max-hosts (fragments mode default 10000; otherwise the receiver's default). */
   maxHosts?: number;
   workers?: number;
+  /**
+   * V8's --max-semi-space-size for the receiver child (MiB; undefined = Node's default). Small
+   * semi-spaces make V8 collect the receiver's short-lived fragment state sooner.
+   */
+  semiSpaceMb?: number;
 }
 
 export interface FuzzLedger {
@@ -62,6 +67,8 @@ export interface FuzzLedger {
 
 export interface FuzzReport {
   mode: FuzzMode;
+  /** The receiver child's V8 semi-space cap, MiB (null: Node's default). */
+  semiSpaceMb: number | null;
   datagramsSent: number;
   sendErrors: number;
   sources: number;
@@ -162,7 +169,14 @@ export async function runFuzzBench(options: FuzzBenchOptions): Promise<FuzzRepor
   const ratePps = options.ratePps ?? 100_000;
   const maxHosts = options.maxHosts ?? (mode === "fragments" ? 10_000 : undefined);
   const extra = ["--rcvbuf", "64m", ...(maxHosts ? ["--max-hosts", String(maxHosts)] : [])];
-  const child = await startReceiveChild("127.0.0.1", 1, options.workers ?? 2, extra);
+  const nodeOptions = process.env.NODE_OPTIONS;
+  if (options.semiSpaceMb !== undefined) {
+    process.env.NODE_OPTIONS = `${nodeOptions ?? ""} --max-semi-space-size=${options.semiSpaceMb}`;
+  }
+  const child = await startReceiveChild("127.0.0.1", 1, options.workers ?? 2, extra).finally(() => {
+    if (nodeOptions === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = nodeOptions;
+  });
   try {
     const baseline = peakRss(child.pid);
     const cpuBefore = cpuUs(child.pid);
@@ -197,6 +211,7 @@ export async function runFuzzBench(options: FuzzBenchOptions): Promise<FuzzRepor
     const ledger = ledgerOf(sent, report);
     return {
       mode,
+      semiSpaceMb: options.semiSpaceMb ?? null,
       datagramsSent: sent,
       sendErrors: sender.counters.errors,
       sources,
@@ -222,7 +237,7 @@ export async function runFuzzBench(options: FuzzBenchOptions): Promise<FuzzRepor
 export function formatFuzzReport(r: FuzzReport): string {
   const l = r.ledger;
   return [
-    `fuzz ${r.mode}: ${count(r.datagramsSent)} datagrams from ${count(r.sources)} sources in ${durationUs(r.sendSeconds * 1e6)} (${count(r.sendErrors)} send errors)`,
+    `fuzz ${r.mode}${r.semiSpaceMb === null ? "" : ` (receiver --max-semi-space-size=${r.semiSpaceMb})`}: ${count(r.datagramsSent)} datagrams from ${count(r.sources)} sources in ${durationUs(r.sendSeconds * 1e6)} (${count(r.sendErrors)} send errors)`,
     `  receiver: ${rate(r.datagramsPerSecond)} read, ${durationUs(r.cpuUsPerDatagram)} CPU per datagram`,
     `  memory: peak RSS ${bytes(r.peakRssBytes)} (baseline ${bytes(r.baselineRssBytes)}, final ${bytes(r.finalRssBytes)}); hosts seen ${count(r.hostsSeen)}, tracked ${count(r.hostsTracked)}${r.bytesPerTrackedHost === null ? "" : `, ${bytes(r.bytesPerTrackedHost)} per tracked host`}`,
     `  ledger: sent ${count(l.sent)} = read ${count(l.read)} + kernel drops ${count(l.kernelDrops)}; read = received ${count(l.received)} + queue drops ${count(l.queueDrops)}; malformed ${count(l.malformed)}, legacy ${count(l.legacy)}, fragments ${count(l.fragments)}, reassembled ${count(l.reassembled)}, extended ${count(l.extended)}, duplicates ${count(l.duplicates)}: ${l.balanced ? "balanced" : `NOT balanced (${l.problems.join("; ")})`}`,
@@ -245,6 +260,7 @@ async function main(): Promise<number> {
       rate: { type: "string", default: "100000" },
       "max-hosts": { type: "string" },
       seed: { type: "string", default: "1" },
+      "semi-space-mb": { type: "string" },
       json: { type: "string" },
     },
   });
@@ -259,6 +275,9 @@ async function main(): Promise<number> {
     ratePps: positive("--rate", values.rate),
     maxHosts: values["max-hosts"] ? positive("--max-hosts", values["max-hosts"]) : undefined,
     seed: positive("--seed", values.seed),
+    semiSpaceMb: values["semi-space-mb"]
+      ? positive("--semi-space-mb", values["semi-space-mb"])
+      : undefined,
   });
   humanOut(values.json).write(`${formatFuzzReport(report)}\n`);
   if (values.json) writeJson(values.json, report);

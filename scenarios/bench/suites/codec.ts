@@ -5,7 +5,7 @@
  */
 import { encodeExtended, encodeLegacy, type KernelRecord } from "../../../blaster/codec.ts";
 import { formatStamp } from "../../../blaster/stamp.ts";
-import { decodePayload } from "../../../receiver/decode.ts";
+import { DatagramView, decodeInto, decodePayload } from "../../../receiver/decode.ts";
 import type { BenchTask, Suite } from "../suite.ts";
 
 /** netconsblaster's payload size, and the figure issue 2's targets are about. */
@@ -53,7 +53,7 @@ const LEGACY_LINE = `${formatStamp(3, 987_654_321_000)}e1000e 0000:00:19.0 eth0:
 export const codecSuite: Suite = {
   name: "codec",
   description:
-    "encodeExtended / encodeLegacy / decodePayload on 64 B, 1,200 B (2 fragments) and legacy payloads",
+    "encodeExtended / encodeLegacy / decodePayload (and decodeInto) on 64 B, 1,200 B (2 fragments) and legacy payloads",
   tasks(): BenchTask[] {
     const small = recordOfPayloadSize(SMALL_PAYLOAD_BYTES);
     const smallPayload = encodeExtended(small)[0];
@@ -64,6 +64,7 @@ export const codecSuite: Suite = {
     // encode: the seq moves on per operation, as in the blaster; it wraps before it gains a
     // digit so the payload stays 64 bytes.
     let seq = small.seq;
+    const view = new DatagramView();
     return [
       {
         name: "encode extended 64 B",
@@ -78,6 +79,11 @@ export const codecSuite: Suite = {
         name: "decode extended 64 B",
         note: "decodePayload of a 64-byte extended payload",
         op: () => decodePayload(smallPayload),
+      },
+      {
+        name: "decode extended 64 B into a reused view",
+        note: "decodeInto (the receiver's path): header fields and positions, no text, no allocation",
+        op: () => decodeInto(view, smallPayload, 0, smallPayload.length),
       },
       {
         name: `encode extended ${LARGE_TEXT_BYTES} B (${largePayloads.length} fragments)`,

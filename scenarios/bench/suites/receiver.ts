@@ -1,7 +1,8 @@
 /**
  * Receiver suite: a receiver worker's per-datagram path (receiver/core.ts WorkerCore.handle:
  * decode, reassemble, sequence tracking, three HDR recordings, the sink), fed directly without
- * sockets or threads, for 1,000 hosts round-robin with contiguous seqs per host.
+ * sockets or threads, for 1,000 hosts round-robin with contiguous seqs per host. Each datagram
+ * is handed over as the ring holds it: the address text's bytes, then the payload, in one buffer.
  */
 import { encodeExtended, encodeLegacy } from "../../../blaster/codec.ts";
 import { formatStamp } from "../../../blaster/stamp.ts";
@@ -30,10 +31,33 @@ function writeSeq(payload: Buffer, start: number, width: number, seq: number): v
   }
 }
 
-function sources(): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < HOSTS; i++) out.push(`::ffff:127.0.${i >> 8}.${(i & 255) + 1}`);
-  return out;
+function source(i: number): string {
+  return `::ffff:127.0.${i >> 8}.${(i & 255) + 1}`;
+}
+
+/** One host's copy of a payload, laid out as a ring record: address bytes, then the payload. */
+interface Record {
+  buf: Buffer;
+  addrLen: number;
+  /** Where the seq digits are in buf. */
+  seqAt: number;
+  seqWidth: number;
+  length: number;
+}
+
+function records(payloads: Buffer[], host: number): Record[] {
+  const address = Buffer.from(source(host), "latin1");
+  return payloads.map((p) => {
+    const buf = Buffer.concat([address, p]);
+    const { start, width } = seqField(p);
+    return {
+      buf,
+      addrLen: address.length,
+      seqAt: address.length + start,
+      seqWidth: width,
+      length: p.length,
+    };
+  });
 }
 
 /**
@@ -49,18 +73,17 @@ function handleTask(
   expect: "extended" | "legacy",
 ): BenchTask {
   const core = new WorkerCore({}, createSink({ kind: "none" }, -1));
-  const keys = sources();
-  const fields = payloads.map(seqField);
+  const hosts = Array.from({ length: HOSTS }, (_, i) => records(payloads, i));
   const next = new Float64Array(HOSTS).fill(FIRST_SEQ);
   let h = 0;
   let nowUs = STAMP_US + 100;
   const op = () => {
     const seq = next[h]++;
-    const key = keys[h];
-    for (let k = 0; k < payloads.length; k++) {
-      const p = payloads[k];
-      if (extended) writeSeq(p, fields[k].start, fields[k].width, seq);
-      core.handle(key, p, nowUs - 5, nowUs);
+    const host = hosts[h];
+    for (let k = 0; k < host.length; k++) {
+      const r = host[k];
+      if (extended) writeSeq(r.buf, r.seqAt, r.seqWidth, seq);
+      core.handle(r.buf, 0, r.addrLen, r.addrLen, r.length, nowUs - 5, nowUs);
     }
     h = h + 1 === HOSTS ? 0 : h + 1;
     nowUs += 1;
