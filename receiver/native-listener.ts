@@ -7,10 +7,9 @@
  * addon wrote into an Int32Array, without making a string. The receive time is taken once per
  * recvmmsg batch.
  *
- * The loop is synchronous: the thread blocks in poll() for at most STOP_CHECK_MS (or until the
- * pending hand-off is due) and looks for the main thread's stop message with
- * receiveMessageOnPort between calls, so no event loop turn is needed per batch. postMessage to
- * the workers does not need this thread's event loop.
+ * The loop is synchronous: the thread blocks in poll() for at most STOP_CHECK_MS and looks for
+ * the main thread's stop message with receiveMessageOnPort between calls, so no event loop turn
+ * is needed per batch. Each read is published to the workers' rings at once (hand-off.ts).
  */
 import { receiveMessageOnPort } from "node:worker_threads";
 import {
@@ -20,8 +19,14 @@ import {
   RECV_MAX,
   RECV_META_INTS,
 } from "../blaster/raw/native.ts";
-import { workerForAddressBytes } from "./batch.ts";
-import type { HandOff, ListenerNotice, ListenerResult, ListenerTask } from "./listener-thread.ts";
+import type { HandOff } from "./hand-off.ts";
+import { workerForAddressBytes } from "./route.ts";
+import type {
+  ListenerNotice,
+  ListenerResult,
+  ListenerTask,
+  StopMessage,
+} from "./thread-messages.ts";
 
 /** Bytes per datagram slot: netconsole datagrams are at most ~1.1 KB; longer ones are cut here
  * and counted (`truncated`). */
@@ -29,13 +34,15 @@ export const SLOT_BYTES = 2048;
 /** Longest poll() wait with nothing pending, so a stop is seen within this long. */
 const STOP_CHECK_MS = 20;
 /**
- * A read that found fewer datagrams than this, with a batch pending, is followed by a nap of up
- * to COALESCE_MS (never past the batch's hand-off time): at moderate rates each wake-up otherwise
- * returns one or two datagrams, and a poll wake-up plus two system calls per datagram cost about
- * what Node's dgram path costs. The nap lets the socket queue fill, so one recvmmsg takes several.
- * A socket buffer holds a few hundred datagrams even at its default size, so 0.5 ms is safe up
- * to several hundred thousand per second; busier sockets fill whole reads and never nap.
+ * A read that found from NAP_FROM to COALESCE_BELOW datagrams is followed by a nap of up to
+ * COALESCE_MS (and at most --batch-delay): under load each wake-up otherwise returns a few
+ * datagrams, and a poll wake-up plus two system calls for so few cost about what Node's dgram
+ * path costs. The nap lets the socket queue fill, so one recvmmsg takes several. A socket buffer
+ * holds a few hundred datagrams even at its default size, so 0.5 ms is safe up to several hundred
+ * thousand per second; busier sockets fill whole reads and never nap, and light traffic (one
+ * datagram per read) never naps either, so it is not delayed.
  */
+const NAP_FROM = 4;
 const COALESCE_BELOW = 32;
 const COALESCE_MS = 0.5;
 /** Byte offset of the address text within a datagram's meta record. */
@@ -59,7 +66,6 @@ export function runNativeListener(
   task: ListenerTask,
   addon: NetRaw,
   hand: HandOff,
-  flushBytes: number,
 ): Promise<ListenerResult> {
   let fd: number;
   let rcvbufBytes: number;
@@ -86,84 +92,58 @@ export function runNativeListener(
       code: e.code,
     } satisfies ListenerNotice);
     task.control.close();
-    for (const port of task.ports) port.close();
     return Promise.reject(e);
   }
 
-  const { writers, inFlight, clock, counts } = hand;
+  const { writers, clock } = hand;
   const workers = writers.length;
-  const limit = task.queueLimit;
-  const batchDelayMs = task.batchDelayMs;
+  const napMs = Math.min(COALESCE_MS, task.batchDelayMs);
   const buffer = Buffer.alloc(RECV_MAX * SLOT_BYTES);
   const meta = new Int32Array(RECV_MAX * RECV_META_INTS);
   const metaBytes = new Uint8Array(meta.buffer);
   let truncated = 0;
   let socketErrors = 0;
-  // performance.now() of the first datagram not yet handed over, -1 when nothing is pending.
-  let pendingSince = -1;
   const nap = new Int32Array(new SharedArrayBuffer(4)); // Atomics.wait() sleeps on it
 
   for (;;) {
     const m = receiveMessageOnPort(task.control);
-    if (m && (m.message as { type?: string }).type === "stop") break;
-    const timeout =
-      pendingSince < 0
-        ? STOP_CHECK_MS
-        : Math.max(
-            0,
-            Math.min(STOP_CHECK_MS, Math.ceil(pendingSince + batchDelayMs - performance.now())),
-          );
-    const n = addon.recvBatch(fd, buffer, meta, RECV_MAX, timeout);
+    if (m && (m.message as StopMessage).type === "stop") break;
+    const n = addon.recvBatch(fd, buffer, meta, RECV_MAX, STOP_CHECK_MS);
     if (n < 0) {
       socketErrors++; // counted; the socket keeps reading, as on the dgram path
       continue;
     }
-    if (n > 0) {
-      const recvUs = clock();
-      if (counts.firstUs === 0) counts.firstUs = recvUs;
-      counts.lastUs = recvUs;
-      if (pendingSince < 0) pendingSince = performance.now();
-      counts.datagrams += n;
-      for (let i = 0; i < n; i++) {
-        const at = i * RECV_META_INTS;
-        const length = meta[at];
-        counts.bytes += length;
-        truncated += meta[at + 2];
-        const textAt = at * 4 + TEXT_OFFSET;
-        const textLength = meta[at + 3];
-        const w = workers === 1 ? 0 : workerForAddressBytes(metaBytes, textAt, textLength, workers);
-        const writer = writers[w];
-        if (Atomics.load(inFlight, w) + writer.count >= limit) {
-          counts.queueDrops++;
-          continue;
-        }
-        const ok = writer.addFrom(
-          buffer,
-          i * SLOT_BYTES,
-          length,
-          metaBytes,
-          textAt,
-          textLength,
-          meta[at + 1],
-          recvUs,
-        );
-        if (!ok) {
-          counts.queueDrops++; // the ring is full: the worker is that far behind
-          continue;
-        }
-        if (writer.pending >= flushBytes) hand.flush(w); // keep a busy worker fed
-      }
+    if (n === 0) continue;
+    const recvUs = clock();
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const at = i * RECV_META_INTS;
+      const length = meta[at];
+      bytes += length;
+      truncated += meta[at + 2];
+      const textAt = at * 4 + TEXT_OFFSET;
+      const textLength = meta[at + 3];
+      const w = workers === 1 ? 0 : workerForAddressBytes(metaBytes, textAt, textLength, workers);
+      if (!hand.reserve(w)) continue;
+      const ok = writers[w].addFrom(
+        buffer,
+        i * SLOT_BYTES,
+        length,
+        metaBytes,
+        textAt,
+        textLength,
+        meta[at + 1],
+        recvUs,
+      );
+      if (!ok) hand.unreserve(w); // the ring is full: the worker is that far behind
     }
-    // --batch-delay 0: hand over after each read burst (one recvmmsg), as the dgram path does
-    // after each burst of socket reads.
-    if (pendingSince < 0) continue;
-    const left = pendingSince + batchDelayMs - performance.now();
-    if (left <= 0) {
-      hand.flushAll();
-      pendingSince = -1;
-    } else if (n < COALESCE_BELOW) {
-      Atomics.wait(nap, 0, 0, Math.min(COALESCE_MS, left));
-    }
+    hand.received(n, bytes, recvUs);
+    // Every read goes to the workers at once (an idle worker is woken, a busy one finds it).
+    hand.publish();
+    // Under load only: this read found several datagrams queued but not a full batch, so the
+    // next one would too; a short nap lets one read take many. A read of one datagram means the
+    // traffic is light: read again at once, so nothing waits.
+    if (napMs > 0 && n >= NAP_FROM && n < COALESCE_BELOW) Atomics.wait(nap, 0, 0, napMs);
   }
   addon.close(fd);
   return Promise.resolve(hand.end({ rcvbufBytes, socketErrors, truncated }));

@@ -17,7 +17,7 @@ import {
   formatIssues,
   integer,
 } from "../blaster/option-values.ts";
-import { DEFAULT_RING_BYTES } from "./batch.ts";
+import { DEFAULT_RING_BYTES } from "./ring.ts";
 import { formatOutputSpec, type OutputSpec, parseOutputSpec } from "./sinks.ts";
 
 const outputSpec: z.ZodType<OutputSpec> = z.discriminatedUnion("kind", [

@@ -1,123 +1,123 @@
 /**
- * A receiver worker: one long-lived piscina task per thread. For each listener it has a shared
- * ring and a port on which the listener announces batches; it runs each datagram of a batch
- * through WorkerCore, then hands the ring space back. It keeps live figures in shared memory for
- * the main thread's progress line, and returns its counters and encoded histograms once every
- * listener has said it ended and the main thread has said finish.
+ * A receiver worker: one long-lived piscina task per thread. It reads the shared ring of each
+ * listener, runs each datagram through WorkerCore in place (offsets into the ring, no copy), and
+ * hands the ring space back. With nothing to read it sleeps until a listener rings (wake.ts), so
+ * an idle worker takes a datagram up at once and a busy one takes whatever piled up as one batch.
+ * It keeps live figures in shared memory and returns its counters and encoded histograms once
+ * every listener has closed its ring and the main thread has said finish.
  */
-import type { MessagePort } from "node:worker_threads";
 import { encodeHistogram } from "../blaster/latency.ts";
-import { monotonicUs } from "../blaster/stamp.ts";
-import { type BatchMessage, fastMonotonicClock, type Ring, RingReader } from "./batch.ts";
-import { CORE_COUNTERS, type CoreOptions, WorkerCore } from "./core.ts";
-import type { SequenceCounters } from "./sequence.ts";
-import { createSink, type OutputSpec } from "./sinks.ts";
+import { threadClock } from "./clock.ts";
+import { CORE_COUNTERS, WorkerCore } from "./core.ts";
+import { liveRow, WORKER_LIVE, WORKER_LIVE_SLOTS } from "./live-figures.ts";
+import { RingReader } from "./ring.ts";
+import { createSink } from "./sinks.ts";
+import type {
+  FinishMessage,
+  WorkerControl,
+  WorkerNotice,
+  WorkerResult,
+  WorkerTask,
+} from "./thread-messages.ts";
+import { sleep } from "./wake.ts";
 
-/** Live figures per worker in the shared Float64Array, in this order. */
-export const WORKER_LIVE = [
-  "datagrams",
-  "bytes",
-  "malformed",
-  "extended",
-  "legacy",
-  "hosts",
-  "hostsTracked",
-  "queueMaxDepth",
-  "busyUs",
-] as const;
-
-export interface WorkerTask {
-  index: number;
-  ports: MessagePort[];
-  /** One ring per listener, in listener order (shared with that listener). */
-  rings: Ring[];
-  control: MessagePort;
-  /** Int32Array per worker: datagrams handed over but not yet processed. */
-  inFlight: SharedArrayBuffer;
-  live: SharedArrayBuffer;
-  core: CoreOptions;
-  output: OutputSpec;
-  outputFd: number;
-  /** How often to expire timed state and flush the sink. */
-  tickMs: number;
-}
-
-/** A host the sender says it sent [firstSeq, lastSeq] from, keyed as this receiver sees it. */
-export interface TruthHost {
-  key: string;
-  firstSeq: number;
-  lastSeq: number;
-}
-
-/** Main -> worker: the listeners have all stopped; finish (with the sender's truth, if any). */
-export interface FinishMessage {
-  type: "finish";
-  truth: TruthHost[];
-  /** End markers to wait for: one per listener that stopped cleanly (a crashed one sends none). */
-  ends: number;
-}
-
-export interface WorkerResult {
-  index: number;
-  counters: Record<string, number>;
-  sequence: SequenceCounters;
-  reassembly: Record<string, number>;
-  hostsTracked: number;
-  queueMaxDepth: number;
-  busyUs: number;
-  /** Seqs missing at the edges of the streams, from the sender's truth (0 without it). */
-  missingEdges: number;
-  /** Truth hosts this worker never saw (their whole range counts in missingEdges). */
-  truthHostsUnseen: number;
-  histograms: { endToEnd: string; queue: string; processing: string };
-}
+/** A drain longer than this yields to the event loop (ticks, control messages) before going on. */
+const YIELD_US = 5000;
+/** The clock is read again after this many records of one batch (end-to-end precision). */
+const CLOCK_EVERY = 256;
 
 export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
-  const clock = fastMonotonicClock(monotonicUs);
+  const clock = threadClock();
   const core = new WorkerCore(task.core, createSink(task.output, task.outputFd));
   const inFlight = new Int32Array(task.inFlight);
-  const live = new Float64Array(task.live, task.index * WORKER_LIVE.length * 8, WORKER_LIVE.length);
+  const bells = new Int32Array(task.bells);
+  const live = liveRow(task.live, task.index, WORKER_LIVE_SLOTS);
   const readers = task.rings.map((ring) => new RingReader(ring));
   const processing = core.processing;
+  const me = task.index;
   let queueMaxDepth = 0;
   let busyUs = 0;
-  let ended = 0;
   let finishMessage: FinishMessage | null = null;
+  let finished = false;
+  let sinkErrorSent = false;
 
   const publish = () => {
     const c = core.counters;
-    live[0] = c.datagrams;
-    live[1] = c.bytes;
-    live[2] = c.malformed;
-    live[3] = c.extended;
-    live[4] = c.legacy;
-    live[5] = core.sequence.counters.hosts;
-    live[6] = core.sequence.size;
-    live[7] = queueMaxDepth;
-    live[8] = busyUs;
+    const s = core.sequence.counters;
+    live[WORKER_LIVE.datagrams] = c.datagrams;
+    live[WORKER_LIVE.bytes] = c.bytes;
+    live[WORKER_LIVE.malformed] = c.malformed;
+    live[WORKER_LIVE.extended] = c.extended;
+    live[WORKER_LIVE.legacy] = c.legacy;
+    live[WORKER_LIVE.hosts] = s.hosts;
+    live[WORKER_LIVE.hostsTracked] = core.sequence.size;
+    live[WORKER_LIVE.queueMaxDepth] = queueMaxDepth;
+    live[WORKER_LIVE.busyUs] = busyUs;
+    live[WORKER_LIVE.missing] = s.missing;
+    live[WORKER_LIVE.outOfOrder] = s.outOfOrder;
+    live[WORKER_LIVE.duplicates] = s.duplicates;
   };
 
-  const onBatch = (reader: RingReader, message: BatchMessage) => {
-    if ("closed" in message) {
-      ended++;
-      if (finishMessage && ended >= finishMessage.ends) finish(finishMessage);
+  /** One batch: the records of `reader` published so far. Returns how many there were. */
+  const batch = (reader: RingReader): number => {
+    if (!reader.pending()) return 0;
+    const depth = Atomics.load(inFlight, me);
+    if (depth > queueMaxDepth) queueMaxDepth = depth;
+    reader.begin();
+    const bytes = reader.bytes;
+    const start = clock();
+    let now = start;
+    let n = 0;
+    while (reader.next()) {
+      core.handle(
+        bytes,
+        reader.addrAt,
+        reader.addrLen,
+        reader.payloadAt,
+        reader.payloadLen,
+        reader.recvUs,
+        now,
+      );
+      if (++n % CLOCK_EVERY === 0) now = clock();
+    }
+    reader.release();
+    Atomics.sub(inFlight, me, n);
+    const end = clock();
+    if (n > 0) processing.recordValueWithCount(Math.round(((end - start) * 1000) / n), n); // ns
+    busyUs += end - start;
+    return n;
+  };
+
+  /** Reads every ring until all are empty (yielding now and then), then sleeps. */
+  const drain = (): void => {
+    if (finished) return;
+    const started = clock();
+    for (;;) {
+      let n = 0;
+      for (const reader of readers) n += batch(reader);
+      if (core.sinkError !== null && !sinkErrorSent) {
+        sinkErrorSent = true;
+        task.control.postMessage({
+          type: "sink-error",
+          message: core.sinkError,
+        } satisfies WorkerNotice);
+      }
+      if (n === 0) break;
+      if (clock() - started > YIELD_US) {
+        setImmediate(drain);
+        return;
+      }
+    }
+    if (finishMessage && closedRings() >= finishMessage.ends) {
+      finish(finishMessage);
       return;
     }
-    const depth = Atomics.load(inFlight, task.index);
-    if (depth > queueMaxDepth) queueMaxDepth = depth;
-    reader.until(message.end);
-    const start = clock();
-    let t = start;
-    while (reader.next()) {
-      core.handle(reader.address, reader.payload, reader.recvUs, t);
-      const after = clock();
-      processing.recordValue(Math.round((after - t) * 1000)); // ns
-      t = after;
-    }
-    busyUs += t - start;
-    reader.release();
-    Atomics.sub(inFlight, task.index, message.count);
+    const waiting = sleep(bells, me, () => readers.some((r) => r.pending()));
+    if (waiting === null) setImmediate(drain);
+    else waiting.then(drain);
   };
+
+  const closedRings = () => readers.filter((r) => r.drained()).length;
 
   let resolveResult: (r: WorkerResult) => void;
   const result = new Promise<WorkerResult>((resolve) => {
@@ -128,24 +128,23 @@ export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
     publish();
   }, task.tickMs);
 
-  task.ports.forEach((port, l) => {
-    port.on("message", (m: BatchMessage) => onBatch(readers[l], m));
-  });
-  task.control.on("message", (m: { type: string }) => {
+  task.control.on("message", (m: WorkerControl) => {
     if (m.type === "finish") {
-      // Ports are not ordered with each other: finish once both this and every listener's end
-      // marker have arrived.
-      finishMessage = m as FinishMessage;
-      if (ended >= finishMessage.ends) finish(finishMessage);
+      // The listeners closed their rings before the main thread said finish, but this worker
+      // may not have read them all yet: then the drain that empties them finishes.
+      finishMessage = m;
+      if (closedRings() >= m.ends) finish(m);
     } else if (m.type === "snap") {
       // The live p99 is per interval: hand over this interval's histogram and start a new one.
       const encoded = encodeHistogram(core.endToEndInterval);
       core.endToEndInterval.reset();
-      task.control.postMessage({ type: "snap", endToEnd: encoded });
+      task.control.postMessage({ type: "snap", endToEnd: encoded } satisfies WorkerNotice);
     }
   });
+  drain();
 
   function finish(message: FinishMessage): void {
+    finished = true;
     clearInterval(ticker);
     core.finish(clock() / 1000);
     publish();
@@ -160,20 +159,19 @@ export default function runWorker(task: WorkerTask): Promise<WorkerResult> {
         missingEdges += edges;
       }
     }
-    for (const port of task.ports) port.close();
     const counters: Record<string, number> = {};
     for (const name of CORE_COUNTERS) counters[name] = core.counters[name];
-    const sequence = core.sequence.totals();
     resolveResult({
-      index: task.index,
+      index: me,
       counters,
-      sequence,
+      sequence: core.sequence.totals(),
       reassembly: { ...core.reassembler.counters },
       hostsTracked: core.sequence.size,
       queueMaxDepth,
       busyUs,
       missingEdges,
       truthHostsUnseen,
+      sinkError: core.sinkError,
       histograms: {
         endToEnd: encodeHistogram(core.endToEnd),
         queue: encodeHistogram(core.queue),

@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { encodeExtended, encodeLegacy } from "../blaster/codec.ts";
 import { formatStamp, monotonicUs } from "../blaster/stamp.ts";
-import { workerForAddress } from "../receiver/batch.ts";
 import { type ReceiverOptions, resolveReceiverOptions } from "../receiver/options.ts";
 import { type ReceiverReport, startReceiver } from "../receiver/receive.ts";
+import { workerForAddress } from "../receiver/route.ts";
 import { loopbackReceiver, pause, sender, waitProcessed } from "./receiver-helpers.ts";
 import { WIRE_VECTORS } from "./vectors.ts";
 

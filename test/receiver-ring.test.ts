@@ -1,8 +1,12 @@
+/** The shared ring between a listener and a worker, and the source-address routing. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
-import { createRing, RingReader, RingWriter, workerForAddress } from "../receiver/batch.ts";
+import { createRing, RingReader, RingWriter } from "../receiver/ring.ts";
+import { workerForAddress } from "../receiver/route.ts";
 import { pause } from "./receiver-helpers.ts";
+
+const payloadOf = (r: RingReader) => r.bytes.subarray(r.payloadAt, r.payloadAt + r.payloadLen);
 
 describe("listener -> worker ring", () => {
   it("carries records across the wrap-around point intact, in order", () => {
@@ -18,15 +22,17 @@ describe("listener -> worker ring", () => {
         assert.ok(w.add(payload, `10.0.0.${sent % 250}`, 6666, sent * 1.5));
         sent++;
       }
-      const notice = w.take();
-      assert.equal(notice.count, 3);
-      r.until(notice.end);
+      assert.equal(r.pending(), false, "nothing is visible before publish()");
+      assert.equal(w.publish(), true);
+      assert.equal(w.publish(), false, "nothing new to publish");
+      r.begin();
       while (r.next()) {
-        assert.equal(r.address, `10.0.0.${got % 250}`);
+        assert.equal(r.addressText(), `10.0.0.${got % 250}`);
         assert.equal(r.port, 6666);
         assert.equal(r.recvUs, got * 1.5);
-        assert.equal(r.payload.length, 37 + ((Math.floor(got / 3) * 3 + (got % 3)) % 90));
-        assert.ok(r.payload.every((b) => b === (got & 0xff)));
+        const payload = payloadOf(r);
+        assert.equal(payload.length, 37 + ((Math.floor(got / 3) * 3 + (got % 3)) % 90));
+        assert.ok(payload.every((b) => b === (got & 0xff)));
         got++;
       }
       r.release();
@@ -42,13 +48,27 @@ describe("listener -> worker ring", () => {
     let accepted = 0;
     while (w.add(payload, "::1", 1, 0)) accepted++;
     assert.equal(accepted, Math.floor(1024 / (13 + 3 + 200)));
-    r.until(w.take().end);
+    w.publish();
+    r.begin();
     let read = 0;
     while (r.next()) read++;
     assert.equal(read, accepted);
     assert.equal(w.add(payload, "::1", 1, 0), false, "not released yet");
     r.release();
     assert.equal(w.add(payload, "::1", 1, 0), true);
+  });
+
+  it("says when the writer has closed and everything is read", () => {
+    const ring = createRing(1024);
+    const w = new RingWriter(ring);
+    const r = new RingReader(ring);
+    w.add(Buffer.from("x"), "::1", 1, 0);
+    w.close();
+    assert.equal(r.drained(), false, "a record is still unread");
+    r.begin();
+    assert.ok(r.next());
+    r.release();
+    assert.equal(r.drained(), true);
   });
 
   it("works between threads", async () => {
@@ -58,15 +78,17 @@ describe("listener -> worker ring", () => {
        const { RingReader } = require(workerData.module);
        const r = new RingReader(workerData.ring);
        let sum = 0, n = 0;
-       parentPort.on("message", (m) => {
-         if (m.done) return parentPort.postMessage({ sum, n });
-         r.until(m.end);
-         while (r.next()) { sum += r.payload[0]; n++; }
+       const poll = () => {
+         r.begin();
+         while (r.next()) { sum += r.bytes[r.payloadAt]; n++; }
          r.release();
-       });`,
+         if (r.drained()) parentPort.postMessage({ sum, n });
+         else setImmediate(poll);
+       };
+       poll();`,
       {
         eval: true,
-        workerData: { ring, module: new URL("../receiver/batch.ts", import.meta.url).pathname },
+        workerData: { ring, module: new URL("../receiver/ring.ts", import.meta.url).pathname },
       },
     );
     const w = new RingWriter(ring);
@@ -74,15 +96,14 @@ describe("listener -> worker ring", () => {
     let sent = 0;
     for (let i = 0; i < 5000; i++) {
       while (!w.add(Buffer.from([i % 200, 1, 2, 3]), "127.0.0.1", 9, i)) {
-        worker.postMessage(w.take());
+        w.publish();
         await pause(1);
       }
       sum += i % 200;
       sent++;
-      if (w.count === 64) worker.postMessage(w.take());
+      if (sent % 64 === 0) w.publish();
     }
-    worker.postMessage(w.take());
-    worker.postMessage({ done: true });
+    w.close();
     const result = await new Promise<{ sum: number; n: number }>((resolve) =>
       worker.once("message", resolve),
     );

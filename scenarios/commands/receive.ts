@@ -13,7 +13,7 @@ import {
   receiverRunOptionsSchema,
   resolveReceiverOptions,
 } from "../../receiver/options.ts";
-import { type ReceiverReport, runReceiver, writeHdrFiles } from "../../receiver/receive.ts";
+import { type ReceiverReport, runReceiver } from "../../receiver/receive.ts";
 import { formatProgress, formatReport } from "../../receiver/report.ts";
 import { EXIT, UsageError } from "../options.ts";
 import { checkWritable, writeJson } from "../output-files.ts";
@@ -47,6 +47,16 @@ function schemaOption(key: RunKey): Option {
       throw new InvalidArgumentError(`${parsed.error.issues[0]?.message ?? "invalid value"}.`);
     })
     .default(fallback, fallback);
+}
+
+/** Writes the three HdrHistogram percentile files: FILE (end to end), FILE.queue, FILE.processing. */
+function writeHdrFiles(
+  file: string,
+  texts: { endToEnd: string; queue: string; processing: string },
+): void {
+  writeFileSync(file, texts.endToEnd);
+  writeFileSync(`${file}.queue`, texts.queue);
+  writeFileSync(`${file}.processing`, texts.processing);
 }
 
 export function register(program: Command): void {
