@@ -136,7 +136,7 @@ describe("netconsd probe module", () => {
     const paths = built(t);
     if (!paths) return;
     const out = join(dir, "interval.json");
-    const plan = { workers: 2, extended: 500, legacy: 50, hosts: 3, pause_ms: 1500 };
+    const plan = { workers: 2, extended: 500, legacy: 50, hosts: 3, pause_ms: 2500 };
     const child = spawn(paths.host, [paths.module, ...planArgs(plan)], {
       env: {
         ...process.env,
@@ -148,7 +148,7 @@ describe("netconsd probe module", () => {
     });
     const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
     let snapshot: ProbeResult | null = null;
-    for (let i = 0; i < 100 && child.exitCode === null; i++) {
+    for (let i = 0; i < 250 && child.exitCode === null; i++) {
       await sleep(20);
       const r = existsSync(out) ? readProbeFile(out) : null;
       if (r && !("error" in r) && !r.final && r.delivered.extended === 1000) snapshot = r;

@@ -77,6 +77,11 @@ export type ProbeFile = z.infer<typeof probeFileSchema>;
 
 /** What a trial, a report or `netcons-bench probe --read` takes from a probe file. */
 export interface ProbeResult {
+  /**
+   * endToEnd: stamped messages of both forms. queue: the legacy/unparsed form only (netconsd
+   * gives parsed messages no receive time), so count 0 with extended-only traffic: not measured,
+   * not zero delay.
+   */
   latencyUs: { endToEnd: LatencySummary; queue: LatencySummary };
   /** Encoded HDR histograms (blaster/latency.ts encodeHistogram), mergeable with the receiver's. */
   histograms: { endToEnd: string; queue: string };
