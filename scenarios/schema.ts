@@ -113,7 +113,7 @@ export const targetSchema = z.discriminatedUnion("kind", [receiverTarget, comman
 const probability = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const t = typeof v === "string" ? v.trim() : "";
   const p = typeof v === "number" ? v : t.endsWith("%") ? Number(t.slice(0, -1)) / 100 : Number(t);
-  if (!(p >= 0 && p <= 1) || t === "%" || t === "") {
+  if (!(p >= 0 && p <= 1) || (typeof v === "string" && (t === "%" || t === ""))) {
     ctx.addIssue({ code: "custom", message: "expected a ratio from 0 to 1 (or 0% to 100%)" });
     return z.NEVER;
   }

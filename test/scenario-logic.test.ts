@@ -3,7 +3,7 @@
  * synthetic device, the A/B verdict, the scenario schema's error messages, /proc parsers.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -497,4 +497,20 @@ test("hostile scenario files: one line, exit-2 errors, never a crash or a stall"
   // A YAML key named __proto__ stays data: it is an unknown key, not a prototype.
   assert.match(fails(`${base}__proto__: { polluted: 1 }\n`), /unknown key "__proto__"/);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
+test("every bundled scenario file is valid, with the blaster's and receiver's keys", () => {
+  const dir = new URL("../scenarios/", import.meta.url).pathname;
+  const files = readdirSync(dir).filter((f) => f.endsWith(".yaml"));
+  assert.ok(files.length >= 7, files.join(" "));
+  for (const f of files) {
+    const { scenario } = loadScenario(join(dir, f));
+    assert.equal(`${scenario.name}.yaml`, f);
+  }
+  const ci = loadScenario(join(dir, "ci-regression.yaml")).scenario.plan;
+  assert.ok(ci.kind === "compare" && ci.each.kind === "search");
+  assert.deepEqual(
+    ci.each.kind === "search" && [ci.each.goals[0].lossRatio, ci.each.goals[0].exceedRatio],
+    [0.001, 0.5],
+  );
 });

@@ -310,35 +310,39 @@ test("a search into our receiver: bounds per goal and the trials behind them; ou
   const { dir, file } = scenarioFile(`name: search
 target: { kind: receiver, options: { rcvbuf: 4194304 } }
 load: { hosts: 8, seed: 4, size: 120 }
-plan: { kind: search, minLoad: 500, maxLoad: 2000 }
-thresholds: ["search.ndr.lowerBoundPps >= 500", "ledger.balanced == 1"]
+plan: { kind: search, minLoad: 250, maxLoad: 1000 }
+thresholds: ["search.ndr.lowerBoundPps >= 250", "ledger.balanced == 1"]
 `);
-  // 2,000 msg/s is far below what the receiver takes: two good 1 s trials decide the top load
-  // for both goals (the second goal reuses the first one's trials).
+  // 1,000 msg/s is far below what the receiver takes: two good 1 s trials decide the top load
+  // for both goals (the second goal reuses the first one's trials). A stray loss on a busy
+  // machine costs a third trial, or a step down, not the answer.
   const ok = runCli(file, "--out-dir", join(dir, "ok"));
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);
   const r = readResults(join(dir, "ok"));
   const search = r.points[0].search!;
   assert.equal(search.stoppedBy, "complete");
+  for (const g of search.goals) {
+    assert.ok(
+      g.conclusive && g.lowerBoundPps !== null && g.lowerBoundPps >= 250,
+      JSON.stringify(g),
+    );
+    assert.ok(g.trialsAtLowerBound >= 2);
+  }
   assert.deepEqual(
-    search.goals.map((g) => [g.name, g.status, g.lowerBoundPps, g.trialsAtLowerBound]),
-    [
-      ["ndr", "max-load", 2000, 2],
-      ["pdr", "max-load", 2000, 2],
-    ],
+    search.goals.map((g) => g.name),
+    ["ndr", "pdr"],
   );
-  assert.equal(r.trials.length, 2);
   assert.deepEqual(
-    search.steps.map((s) => [s.loadPps, s.durationMs, s.lossRatio]),
-    [
-      [2000, 1000, 0],
-      [2000, 1000, 0],
-    ],
+    search.steps.map((s) => s.trial),
+    r.trials.map((t) => t.trial),
+    "every trial is a step of the search",
   );
-  assert.match(r.recommendation, /^ndr \(0% loss\): at least 2\.0k msg\/s/);
-  assert.match(ok.stdout, /ndr \(0% loss\)\s+max-load\s+2\.0k/);
+  assert.equal(search.steps[0].loadPps, 1000, "the top load first");
+  assert.ok(search.steps.every((s) => s.durationMs === 1000));
+  assert.match(r.recommendation, /^ndr \(0% loss\): /);
+  assert.match(ok.stdout, /ndr \(0% loss\)\s+(max-load|found)/);
   const html = readFileSync(join(dir, "ok", "report.html"), "utf8");
-  assert.match(html, /search\.ndr\.lowerBoundPps &gt;= 500: ok \(2000\)/);
+  assert.match(html, /search\.ndr\.lowerBoundPps &#62;= 250: ok \(\d+\)/);
   assert.match(html, /load average [\d.]+ [\d.]+ [\d.]+ at the start/);
 
   // One trial cannot decide a load: the search is inconclusive, and every output says so.
@@ -356,7 +360,7 @@ thresholds: ["search.ndr.lowerBoundPps >= 500", "ledger.balanced == 1"]
   assert.match(short.stdout, /INCONCLUSIVE \(max-trials\)/);
   assert.match(
     short.stdout,
-    /FAIL \[search\] search\.ndr\.lowerBoundPps >= 500: FAILED, search goal ndr was inconclusive/,
+    /FAIL \[search\] search\.ndr\.lowerBoundPps >= 250: FAILED, search goal ndr was inconclusive/,
   );
   assert.match(readFileSync(join(dir, "short", "report.html"), "utf8"), /inconclusive: between/);
 });
