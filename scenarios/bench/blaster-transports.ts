@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * Transport benchmark, side by side in one run: datagrams per second of the socket-per-host
  * (`dgram`), udp-batch and raw transports with 64-byte netconsblaster-like payloads, for 1 and 2
@@ -6,10 +5,10 @@
  * not fit, as for any slow receiver, so no receiver competes for the CPU). Then the memory of a
  * raw sender cycling through 1,000,000 hosts.
  *
- *   node_modules/.bin/node blaster/raw/bench.ts [--duration 3] [--hosts 1000] [--payload 64]
+ *   npm run bench:blaster-transports -- [--duration 3] [--hosts 1000] [--payload 64]
  *     [--workers 1,2] [--transports socket,udp-batch,raw,raw6,raw-ceiling,raw-build]
  *     [--memory-hosts 1000000]
- *     [--rounds 3] [--json]
+ *     [--rounds 3] [--json FILE|-]
  *
  * `raw-ceiling` sends one prebuilt batch over and over (no JavaScript per datagram): the most
  * the kernel's raw path gives on this machine, against which the raw transport is measured.
@@ -19,16 +18,18 @@
  * every transport gets the same loop, payload writes and batch size.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { loadTransport, type TransportOptions } from "../transport.ts";
-import { DatagramBatch } from "./batch.ts";
-import { loadNetRaw, requireNetRaw } from "./native.ts";
-import { DatagramBuilder } from "./packet.ts";
-import { wirePlan } from "./plan.ts";
+import { DatagramBatch } from "../../blaster/raw/batch.ts";
+import { loadNetRaw, requireNetRaw } from "../../blaster/raw/native.ts";
+import { DatagramBuilder } from "../../blaster/raw/packet.ts";
+import { wirePlan } from "../../blaster/raw/plan.ts";
+import { loadTransport, type TransportOptions } from "../../blaster/transport.ts";
+import { writeJson } from "../output-files.ts";
+import { watchMachine } from "./machine.ts";
+import { medianBy } from "./stats.ts";
 
 const BATCH = 256;
 /** Set in the child process of a memory run: the job to run in the main thread. */
@@ -226,19 +227,6 @@ interface Row {
   vsSocket: number | null;
 }
 
-/** Busy and total jiffies of the whole machine (all CPUs), from /proc/stat. */
-function machineTicks(): { busy: number; total: number } {
-  const fields = readFileSync("/proc/stat", "utf8")
-    .split("\n")[0]
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
-  const total = fields.reduce((a, b) => a + b, 0);
-  const idle = fields[3] + (fields[4] ?? 0); // idle + iowait
-  return { busy: total - idle, total };
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -252,7 +240,7 @@ async function main(): Promise<void> {
       },
       "memory-hosts": { type: "string", default: "1000000" },
       rounds: { type: "string", default: "3" },
-      json: { type: "boolean", default: false },
+      json: { type: "string" },
     },
   });
   const durationMs = Number(values.duration) * 1000;
@@ -319,7 +307,7 @@ async function main(): Promise<void> {
           continue;
         }
         const share = Math.floor(hosts / workers);
-        const ticks0 = machineTicks();
+        const watch = watchMachine();
         const results = await Promise.all(
           Array.from({ length: workers }, (_, w) =>
             runInWorker({
@@ -333,7 +321,6 @@ async function main(): Promise<void> {
             }),
           ),
         );
-        const ticks1 = machineTicks();
         const perWorkerPps = results.map((r) => Math.round((r.sent / r.elapsedMs) * 1000));
         const key = `${transport}/${workers}`;
         if (!runs.has(key)) runs.set(key, []);
@@ -341,7 +328,7 @@ async function main(): Promise<void> {
           ratePps: perWorkerPps.reduce((a, b) => a + b, 0),
           perWorkerPps,
           errors: results.reduce((a, r) => a + r.errors, 0),
-          busy: Math.round(((ticks1.busy - ticks0.busy) / (ticks1.total - ticks0.total)) * 100),
+          busy: Math.round(watch().busyPercent ?? 0),
         });
       }
     }
@@ -349,12 +336,9 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const workers of workerCounts) {
     const median = (transport: string) => {
-      const list = [...(runs.get(`${transport}/${workers}`) ?? [])].sort(
-        (a, b) => a.ratePps - b.ratePps,
-      );
-      return list.length
-        ? { ...list[Math.floor((list.length - 1) / 2)], all: list.map((r) => r.ratePps) }
-        : null;
+      const list = runs.get(`${transport}/${workers}`) ?? [];
+      const middle = medianBy(list, (r) => r.ratePps);
+      return middle ? { ...middle, all: list.map((r) => r.ratePps).sort((a, b) => a - b) } : null;
     };
     const socketRate = median("socket")?.ratePps ?? null;
     for (const transport of transports) {
@@ -407,10 +391,8 @@ async function main(): Promise<void> {
   for (const fd of sinks) loaded.addon.close(fd);
 
   const result = { payloadBytes, hosts, durationMs, rounds, batch: BATCH, rows, memory };
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    return;
-  }
+  if (values.json) writeJson(values.json, result);
+  if (values.json === "-") return;
   process.stdout.write(
     `payload ${payloadBytes} B, ${hosts} hosts, ${durationMs / 1000} s per run after 0.5 s warm-up, ${rounds} rounds, batch ${BATCH}, ${cpus().length} CPUs\n`,
   );

@@ -1,6 +1,5 @@
-#!/usr/bin/env node
 /**
- * Blaster benchmarks, side by side in one run (the machine is shared, so only ratios measured in
+ * The blaster's engine against a bare send loop, side by side in one run (the machine is shared, so only ratios measured in
  * the same run mean much; rounds are interleaved and the median is reported):
  *
  * 1. engine vs bare loop: runBlast with one worker, 64-byte extended payloads, unpaced, against a
@@ -14,7 +13,7 @@
  * The sink is a UDP socket bound in a child process whose event loop is blocked, so it is never
  * read: the kernel drops what does not fit its buffer, and no receiver competes for the CPU.
  *
- *   node_modules/.bin/node blaster/bench-blast.ts [--seconds 3] [--rounds 3] [--hosts 100]
+ *   npm run bench:blaster-engine -- [--seconds 3] [--rounds 3] [--hosts 100]
  *     [--pacing-seconds 10] [--pacing-rate 50000] [--skip throughput,workers,pacing] [--json FILE]
  */
 import { spawn } from "node:child_process";
@@ -23,7 +22,10 @@ import { writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { type BlastReport, runBlast } from "./blast.ts";
+import { runBlast } from "../../blaster/blast.ts";
+import type { BlastReport } from "../../blaster/blast-report.ts";
+import { watchMachine } from "./machine.ts";
+import { median } from "./stats.ts";
 
 interface BareJob {
   port: number;
@@ -97,30 +99,10 @@ async function startSink(seconds: number): Promise<{ port: number; stop: () => v
   return { port, stop: () => child.kill() };
 }
 
-/** The share of all CPU time the machine spent busy over an interval (other processes too). */
-function cpuBusy() {
-  const sample = () =>
-    cpus().reduce(
-      (acc, c) => {
-        const t = c.times;
-        acc.total += t.user + t.nice + t.sys + t.idle + t.irq;
-        acc.idle += t.idle;
-        return acc;
-      },
-      { total: 0, idle: 0 },
-    );
-  const a = sample();
-  return () => {
-    const b = sample();
-    const total = b.total - a.total;
-    return total > 0 ? 1 - (b.idle - a.idle) / total : 0;
-  };
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((x, y) => x - y);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+/** The machine's busy share (0..1, all processes) from now until the returned function is called. */
+function cpuBusy(): () => number {
+  const watch = watchMachine();
+  return () => (watch().busyPercent ?? 0) / 100;
 }
 
 /** netconsblaster's payload shape: `lvl,seq,ts,-;` + digit filler + LF, 64 bytes. */
@@ -162,7 +144,7 @@ async function main(): Promise<void> {
       target,
       hosts,
       workers,
-      durationMs: seconds * 1000,
+      duration: `${seconds}s`,
       format: "extended",
       size: { kind: "fixed", bytes: 64 },
       seed: 1,
@@ -256,8 +238,8 @@ async function main(): Promise<void> {
         target,
         hosts,
         workers: 1,
-        ratePps: pacingRate,
-        durationMs: pacingSeconds * 1000,
+        rate: pacingRate,
+        duration: `${pacingSeconds}s`,
         format: "extended",
         size: { kind: "fixed", bytes: 64 },
         seed: 1,
