@@ -15,6 +15,7 @@ import {
   sameMachine,
   toActionFormat,
 } from "../bench/format.ts";
+import { type MachineLoad, watchMachine } from "../bench/machine.ts";
 import { type CompareResult, compareResults, type Gate } from "../bench/regression-verdict.ts";
 import {
   type BenchRun,
@@ -89,6 +90,15 @@ export function quickNote(
     ? ` and ${settings.e2e.runs} end-to-end runs of ${settings.e2e.messages} messages`
     : "";
   return `--quick: ${settings.timeMs} ms per task in ${settings.rounds} rounds${e2e}, so margins reach ±${widest.toFixed(0)}%; a smoke check, not comparable with a full run (a full baseline refuses it)`;
+}
+
+/** One line on how busy the machine was during the run (also in the report as `machine`). */
+export function machineLine(m: MachineLoad): string {
+  const busy =
+    m.busyPercent === null
+      ? "busy share unknown (no /proc/stat)"
+      : `${m.busyPercent.toFixed(0)}% busy${m.stealPercent ? `, ${m.stealPercent.toFixed(1)}% stolen by the hypervisor` : ""}`;
+  return `machine during the run: ${busy} over all ${m.cpus} CPUs (this run included), load average ${m.loadAverage1m.toFixed(2)}`;
 }
 
 export function register(program: Command): void {
@@ -281,6 +291,8 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
     ? (line: string) => process.stderr.write(`\r\x1b[2K${line}`)
     : undefined;
 
+  // How busy the machine was while the figures were taken (other work shows in every figure).
+  const machineSince = watchMachine();
   // Ctrl-C / SIGTERM stop the run; what was measured is still reported and written.
   const controller = new AbortController();
   const release = onInterrupt(() => controller.abort());
@@ -335,7 +347,9 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
       }))
     : run.measurements;
 
+  const machine = machineSince();
   human.write(`${resultsTable(measurements)}\n`);
+  human.write(`${machineLine(machine)}\n`);
   if (settings.quick) human.write(`${quickNote(settings, measurements)}\n`);
   if (e2e && e2e.runs.length > 0) human.write(`${e2eSummary(e2e)}\n`);
   let comparison: (CompareResult & { gate: Gate; why: string; tolerance: number }) | undefined;
@@ -379,6 +393,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
       environment: run.environment,
       settings,
       comparable: !settings.quick,
+      machine,
       aborted: run.aborted,
       measurements,
       endToEnd: e2e ?? null,
