@@ -14,25 +14,41 @@ export function decimalLength(n: number): number {
   return len;
 }
 
-export function writeDecimal(buf: Buffer, at: number, n: number): number {
+/** The two ASCII digits of 0..99, as bytes: pair k at [2k, 2k + 1]. */
+const PAIRS = Uint8Array.from({ length: 200 }, (_, i) =>
+  i % 2 === 0 ? 0x30 + Math.floor(i / 20) : 0x30 + (((i - 1) / 2) % 10),
+);
+
+/** Writes n's decimal digits at `at`; returns the position after them. */
+export function writeDecimal(buf: Uint8Array, at: number, n: number): number {
   const len = decimalLength(n);
   let i = at + len - 1;
-  // Digits below 10^8 with 32-bit integer arithmetic (float division is the slow part here);
-  // seqs and microsecond timestamps are mostly larger than 2^31.
+  // Digits below 10^8 with 32-bit integer arithmetic (float division is the slow part here),
+  // two at a time; seqs and microsecond timestamps are mostly larger than 2^31.
   if (n >= 1e8) {
     const hi = Math.floor(n / 1e8);
     let lo = n - hi * 1e8;
-    for (let k = 0; k < 8; k++) {
-      const q = (lo / 10) | 0;
-      buf[i--] = 0x30 + lo - q * 10;
+    for (let k = 0; k < 4; k++) {
+      const q = (lo / 100) | 0;
+      const p = (lo - q * 100) << 1;
+      buf[i--] = PAIRS[p + 1];
+      buf[i--] = PAIRS[p];
       lo = q;
     }
     n = hi;
   }
-  do {
-    const q = (n / 10) | 0;
-    buf[i--] = 0x30 + n - q * 10;
+  while (n >= 100) {
+    const q = (n / 100) | 0;
+    const p = (n - q * 100) << 1;
+    buf[i--] = PAIRS[p + 1];
+    buf[i--] = PAIRS[p];
     n = q;
-  } while (n > 0);
+  }
+  if (n >= 10) {
+    buf[i--] = PAIRS[(n << 1) + 1];
+    buf[i] = PAIRS[n << 1];
+  } else {
+    buf[i] = 0x30 + n;
+  }
   return at + len;
 }
