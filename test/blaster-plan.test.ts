@@ -1,6 +1,7 @@
 /**
  * The pure parts of the blaster: the impairment plan (decisions, emission order, exact truth and
- * the `expected` block) and the pacing schedule. No sockets, threads or clocks.
+ * the `expected` block), the pacing schedule and the pacer that batches it. No sockets, threads
+ * or clocks.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -10,6 +11,7 @@ import {
   type ImpairmentConfig,
   ImpairmentPlan,
 } from "../blaster/impairments.ts";
+import { Pacer } from "../blaster/pacing.ts";
 import { Schedule } from "../blaster/schedule.ts";
 
 interface Message {
@@ -261,5 +263,53 @@ describe("pacing schedule", () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("pacer", () => {
+  const T0 = 1_000_000;
+
+  it("sends what is due in one batch, then wakes one quantum on at the earliest", () => {
+    // 10,000/s: a slot every 100 µs; a 200 µs quantum gives 2 slots per wake-up.
+    const pacer = new Pacer(new Schedule({ ratePps: 10_000 }), T0, 200);
+    assert.equal(pacer.due(T0 - 1, 256), 0);
+    assert.equal(pacer.due(T0, 256), 1); // slot 0 is due at the start
+    assert.equal(pacer.intendedUs(), T0);
+    pacer.advance(1);
+    // The next slot is at +100 µs, but the next batch is only worth it at +200 µs.
+    assert.equal(pacer.wakeUs(), T0 + 200);
+    assert.equal(pacer.due(T0 + 200, 256), 2); // slots 1 and 2 (100 and 200 µs)
+    assert.equal(pacer.intendedUs(), T0 + 100); // each keeps its own intended time
+    pacer.advance(2);
+    assert.equal(pacer.intendedUs(), T0 + 300);
+    assert.equal(pacer.wakeUs(), T0 + 400);
+  });
+
+  it("wakes at the next slot when slots are further apart than a quantum", () => {
+    const pacer = new Pacer(new Schedule({ ratePps: 1000 }), T0, 200); // every 1 ms
+    assert.equal(pacer.due(T0, 256), 1);
+    pacer.advance(1);
+    assert.equal(pacer.wakeUs(), T0 + 1000);
+    assert.equal(pacer.due(T0 + 999, 256), 0);
+    assert.equal(pacer.due(T0 + 1000, 256), 1);
+  });
+
+  it("caps a batch, and catches up batch by batch when it fell behind", () => {
+    const pacer = new Pacer(new Schedule({ ratePps: 1_000_000 }), T0, 200);
+    assert.equal(pacer.due(T0 + 999, 256), 256); // 1,000 slots due: one batch of 256
+    pacer.advance(256);
+    assert.equal(pacer.due(T0 + 999, 256), 256);
+    pacer.advance(256);
+    assert.equal(pacer.due(T0 + 999, 1000), 488);
+  });
+
+  it("resumes after a pause without a catch-up burst", () => {
+    const pacer = new Pacer(new Schedule({ ratePps: 10_000 }), T0, 0);
+    pacer.due(T0, 256);
+    pacer.advance(1);
+    // A storm held the schedule for 50 ms: the next slot moves to now instead of 500 slots due.
+    pacer.resume(T0 + 50_000);
+    assert.equal(pacer.intendedUs(), T0 + 50_000);
+    assert.equal(pacer.due(T0 + 50_000, 256), 1);
   });
 });

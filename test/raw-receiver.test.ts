@@ -8,10 +8,11 @@ import { test } from "node:test";
 import { encodeExtended } from "../blaster/codec.ts";
 import { loadTransport } from "../blaster/transport.ts";
 import { startReceiver } from "../receiver/receive.ts";
+import { skipUnless } from "./capabilities.ts";
 import { rawSkipReason } from "./raw-support.ts";
 
 test("the receiver sees spoofed raw sources as distinct hosts spread over its workers", {
-  skip: rawSkipReason(),
+  skip: skipUnless("raw-sockets", rawSkipReason()),
 }, async () => {
   const receiver = await startReceiver({
     bind: "::1",

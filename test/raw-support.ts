@@ -1,6 +1,6 @@
 /**
  * Shared by the raw transport's tests: why a test must skip (no addon, no CAP_NET_RAW, no
- * tcpdump), a loopback capture with tcpdump, a minimal pcap reader, and an independent
+ * tcpdump; .ci/run installs tcpdump, tests never install anything), a loopback capture with tcpdump, a minimal pcap reader, and an independent
  * (deliberately naive) checksum verifier.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
@@ -33,27 +33,6 @@ function hasTcpdump(): boolean {
 /** Why tcpdump cannot be used here, or undefined when it is on PATH. */
 export function tcpdumpMissing(): string | undefined {
   return hasTcpdump() ? undefined : "tcpdump is not installed (Debian: apt-get install tcpdump)";
-}
-
-/**
- * Makes sure tcpdump is there: installs Debian's package when it is missing and we are root
- * with apt-get (bounded in time). Returns a skip reason when it cannot.
- */
-export function ensureTcpdump(): string | undefined {
-  if (hasTcpdump()) return undefined;
-  if (process.getuid?.() !== 0) return "tcpdump is not installed and installing it needs root";
-  const apt = (args: string[]) =>
-    spawnSync("apt-get", args, {
-      stdio: "ignore",
-      timeout: 180_000,
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    });
-  apt(["update", "-qq"]);
-  const r = apt(["install", "-y", "-qq", "tcpdump"]);
-  if (r.error || r.status !== 0 || !hasTcpdump()) {
-    return `tcpdump is not installed and apt-get install tcpdump failed (${r.error?.message ?? `status ${r.status}`})`;
-  }
-  return undefined;
 }
 
 export interface Capture {

@@ -12,6 +12,7 @@ import { parsePrefix } from "../blaster/raw/address.ts";
 import { netnsHolding, spoofingRefusal, wirePlan } from "../blaster/raw/plan.ts";
 import { rawRefusal } from "../blaster/raw/raw-transport.ts";
 import { loadTransport, type SourcePlan, type TransportOptions } from "../blaster/transport.ts";
+import { needs, skipUnless } from "./capabilities.ts";
 import { addonSkipReason, ip, rawSkipReason } from "./raw-support.ts";
 
 function options(
@@ -73,7 +74,7 @@ describe("spoofing safety", () => {
   });
 
   test("raw and udp-batch refuse a remote target with spoofed sources before sending anything", {
-    skip: addonSkipReason(),
+    skip: skipUnless("addon", addonSkipReason()),
   }, async () => {
     const o = options("192.0.2.1", 1514, { kind: "ipv6-prefix", prefix: "198.18.0.0/15" });
     assert.match(
@@ -86,7 +87,7 @@ describe("spoofing safety", () => {
     assert.match(rawRefusal(options("::1", 1514, { kind: "shared" })) ?? "", /--sources PREFIX/);
   });
 
-  const netnsSkip = process.getuid?.() !== 0 ? "ip netns add needs root" : undefined;
+  const netnsSkip = skipUnless("root", process.getuid?.() !== 0 ? "ip netns add needs root" : null);
   test("an address inside a network namespace the user made counts as theirs", {
     skip: netnsSkip,
   }, (t) => {
@@ -94,7 +95,11 @@ describe("spoofing safety", () => {
     try {
       ip("netns", "add", ns);
     } catch (error) {
-      t.skip(`cannot create a network namespace: ${(error as Error).message.split("\n")[0]}`);
+      needs(
+        t,
+        "root",
+        `cannot create a network namespace: ${(error as Error).message.split("\n")[0]}`,
+      );
       return;
     }
     try {
@@ -110,7 +115,7 @@ describe("spoofing safety", () => {
   });
 });
 
-describe("udp-batch transport", { skip: addonSkipReason() }, () => {
+describe("udp-batch transport", { skip: skipUnless("addon", addonSkipReason()) }, () => {
   const cases: {
     name: string;
     type: "udp4" | "udp6";
@@ -190,7 +195,9 @@ describe("auto transport", () => {
     assert.match(choice.reason, /^raw unavailable: /);
   });
 
-  test("picks raw where a raw socket opens", { skip: rawSkipReason() }, async () => {
+  test("picks raw where a raw socket opens", {
+    skip: skipUnless("raw-sockets", rawSkipReason()),
+  }, async () => {
     const o = options("::1", 1514, { kind: "ipv6-prefix", prefix: "2001:db8:1::/64" });
     assert.deepEqual(chooseAuto(o), {
       name: "raw",

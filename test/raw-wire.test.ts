@@ -3,7 +3,7 @@
  * scratch (IP version, TTL / hop limit, IPv4 header and UDP checksums recomputed here, distinct
  * source addresses exactly as planned, payloads that decode with receiver/decode.ts), and a real
  * UDP socket on ::1 / 127.0.0.1 receives every spoofed-source datagram with its spoofed address.
- * Skips with the reason when the addon, CAP_NET_RAW or tcpdump is missing.
+ * Skips loudly (test/capabilities.ts) when the addon, CAP_NET_RAW or tcpdump is missing.
  */
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
@@ -16,9 +16,10 @@ import { formatAddress, hostAddress, parsePrefix } from "../blaster/raw/address.
 import { DatagramBuilder } from "../blaster/raw/packet.ts";
 import { loadTransport, type TransportOptions } from "../blaster/transport.ts";
 import { decodePayload } from "../receiver/decode.ts";
-import { ensureTcpdump, parseDatagram, rawSkipReason, startCapture } from "./raw-support.ts";
+import { skipUnless } from "./capabilities.ts";
+import { parseDatagram, rawSkipReason, startCapture, tcpdumpMissing } from "./raw-support.ts";
 
-const skip = rawSkipReason() ?? ensureTcpdump();
+const skip = skipUnless("raw-sockets", rawSkipReason()) ?? skipUnless("tcpdump", tcpdumpMissing());
 const dir = mkdtempSync(join(tmpdir(), "ncb-raw-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
