@@ -183,7 +183,9 @@ function recommendBySearch(points: readonly PointResult[], lw: readonly string[]
     const next = rest[0];
     return `${label(top)} is best at ${goalName}: ${goalText(primaryGoal(top)!)}${next ? `, clear of the next, ${label(next)} (${goalText(primaryGoal(next)!)})` : ""}.${tail}`;
   }
-  const span = rangeText(Math.min(...group.map(lower)), Math.max(...group.map(upper)));
+  const low = Math.min(...group.map(lower));
+  const high = Math.max(...group.map(upper));
+  const span = low === high ? `all held the highest load, ${fmtRate(low)}` : rangeText(low, high);
   const ordered = [...group].sort((a, b) => cost(a) - cost(b) || lower(b) - lower(a));
   const alike = ordered.filter((p) => p !== cheapest && cost(p) === cost(cheapest));
   const tie =

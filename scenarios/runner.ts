@@ -181,15 +181,13 @@ export async function runScenario(
   };
 
   /** Runs what `each` says at one point; returns the point (thresholds filled later). */
-  const runEach = async (
-    sc: Scenario,
+  const newPoint = (
     each: EachPlan,
     point: Record<string, unknown>,
     side?: "A" | "B",
-  ): Promise<PointResult> => {
-    const label = pointLabel(point, each.kind);
+  ): PointResult => {
     const result: PointResult = {
-      label,
+      label: pointLabel(point, each.kind),
       point,
       side,
       kind: each.kind,
@@ -198,6 +196,17 @@ export async function runScenario(
       thresholds: [],
     };
     results.points.push(result);
+    return result;
+  };
+
+  const runEach = async (
+    sc: Scenario,
+    each: EachPlan,
+    point: Record<string, unknown>,
+    side?: "A" | "B",
+  ): Promise<PointResult> => {
+    const result = newPoint(each, point, side);
+    const label = result.label;
     if (each.kind === "once") {
       for (let i = 0; i < each.repeat && !signal?.aborted; i++) {
         const f = await trial(sc, each.repeat > 1 ? `${label} #${i + 1}` : label, point, { side });
@@ -206,17 +215,22 @@ export async function runScenario(
       }
       return result;
     }
-    return runSearch(sc, each, point, result, side);
+    const session = searchSession(sc, each, point, result, side);
+    while (await session.step()) {}
+    return result;
   };
 
-  /** One search at a point: asks search.ts for loads, runs them, records every step. */
-  const runSearch = async (
+  /**
+   * One search at a point: asks search.ts for loads and runs them, one trial per step() (false
+   * once the search is over), recording every step.
+   */
+  const searchSession = (
     sc: Scenario,
     each: SearchPlan,
     point: Record<string, unknown>,
     result: PointResult,
     side?: "A" | "B",
-  ): Promise<PointResult> => {
+  ): { step: () => Promise<boolean> } => {
     const settings: SearchSettings = {
       minLoadPps: each.minLoad,
       maxLoadPps: each.maxLoad,
@@ -260,15 +274,18 @@ export async function runScenario(
       const at = search.steps.filter((st) => st.loadPps === lower).at(-1);
       result.bestTrial = at?.trial ?? result.trials.at(-1) ?? null;
     };
-    for (;;) {
+    settle();
+    const step = async (): Promise<boolean> => {
       if (signal?.aborted) {
         search.stoppedBy = "aborted";
-        break;
+        settle();
+        return false;
       }
       const next = nextTrial(settings, fed);
       if ("stop" in next) {
         search.stoppedBy = next.stop;
-        break;
+        settle();
+        return false;
       }
       const started = Date.now();
       const f = await trial(sc, `${result.label} @${Math.round(next.loadPps)}/s`, point, {
@@ -277,7 +294,7 @@ export async function runScenario(
         durationMs: next.durationMs,
       });
       result.trials.push(f.trial);
-      if (f.interrupted) continue; // cut short: no evidence either way
+      if (f.interrupted) return true; // cut short: no evidence either way
       // What the search judges: the target's loss, and a load the blaster could not offer
       // (beyond the tolerance) counts its shortfall as lost too; a failed trial lost it all.
       const shortfall = next.loadPps > 0 ? Math.max(0, 1 - f.rate.achievedPps / next.loadPps) : 0;
@@ -299,9 +316,9 @@ export async function runScenario(
       search.elapsedMs += elapsedMs;
       settle();
       save();
-    }
-    settle();
-    return result;
+      return true;
+    };
+    return { step };
   };
 
   const plan = scenario.plan;
@@ -322,6 +339,26 @@ export async function runScenario(
     });
     if (plan.kind === "once" || plan.kind === "search") {
       emit({ type: "point-end", point: await runEach(scenario, plan, {}) });
+    } else if (plan.kind === "sweep" && plan.each.kind === "search") {
+      // The points' searches take turns, one trial each, so that a change in the machine's
+      // load during the sweep (other processes, heat) falls on every point alike instead of
+      // ranking whichever points ran in a quiet moment.
+      const each = plan.each;
+      let open = gridPoints(plan.grid).map((point) => {
+        const result = newPoint(each, point);
+        return {
+          result,
+          session: searchSession(pointScenario(raw, point, file), each, point, result),
+        };
+      });
+      while (open.length > 0) {
+        const still: typeof open = [];
+        for (const o of open) {
+          if (await o.session.step()) still.push(o);
+          else emit({ type: "point-end", point: o.result });
+        }
+        open = still;
+      }
     } else if (plan.kind === "sweep") {
       for (const point of gridPoints(plan.grid)) {
         if (signal?.aborted) break;
