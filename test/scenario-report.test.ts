@@ -44,7 +44,7 @@ test("report.html renders offline with no console errors and its charts hold res
 target: { kind: receiver }
 load: { duration: 1s, rate: 3000, hosts: 8, seed: 7 }
 plan: { kind: sweep, grid: { listeners: [1], workers: [1, 2] } }
-thresholds: ["loss.packets == 0"]
+thresholds: ["ledger.balanced == 1"]
 `,
   );
   const out = join(dir, "out");
@@ -52,7 +52,7 @@ thresholds: ["loss.packets == 0"]
     encoding: "utf8",
     timeout: 60_000,
   });
-  assert.ok(run.status === 0 || run.status === 99, `run exited ${run.status}: ${run.stderr}`);
+  assert.equal(run.status, 0, `run exited ${run.status}: ${run.stdout}${run.stderr}`);
   const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
   assert.equal(results.trials.length, 2);
   const expected = chartData(results);
@@ -191,6 +191,111 @@ thresholds: ["loss.packets == 0"]
       ab.points.map((p) => Math.round(ab.trials[p.bestTrial!].rate.deliveredPps)),
     );
     assert.deepEqual(bars.loss, chartData(ab).compare!.lossPercent);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("report.html of a search shows why: every trial of the search with the goals' bounds, trial spans on the time series, every check", async (t) => {
+  const why = ensureChromium();
+  if (why) {
+    t.skip(why);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "ncb-report-"));
+  const file = join(dir, "search.yaml");
+  writeFileSync(
+    file,
+    `name: report-search
+target: { kind: receiver }
+load: { hosts: 8, seed: 7, size: 120 }
+plan: { kind: search, minLoad: 250, maxLoad: 1000 }
+thresholds: ["ledger.balanced == 1", "sequence.missing == expected.missing"]
+`,
+  );
+  const out = join(dir, "out");
+  const run = spawnSync(process.execPath, [cli, "run", file, "--out-dir", out], {
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  assert.equal(run.status, 0, `run exited ${run.status}: ${run.stdout}${run.stderr}`);
+  const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
+  const search = results.points[0].search!;
+  const expected = chartData(results);
+  assert.deepEqual(
+    expected.searches[0].trials,
+    search.steps.map((s) => [s.loadPps, Math.round(s.lossRatio * 1e6) / 1e4]),
+  );
+  assert.equal(expected.trialSpans.length, results.trials.length);
+
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    await page.goto(`file://${join(out, "report.html")}`);
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as { netconsBenchCharts?: object }).netconsBenchCharts !== undefined,
+    );
+    assert.deepEqual(errors, []);
+    const got = await page.evaluate(() => {
+      type Series = {
+        data: unknown[];
+        markLine?: { data: { xAxis: number; name: string }[] };
+        markArea?: { data: unknown[] };
+      };
+      const charts = (
+        globalThis as unknown as {
+          netconsBenchCharts: Record<string, { getOption(): { series: Series[] } }>;
+        }
+      ).netconsBenchCharts;
+      const s = charts["search-0"].getOption().series[0];
+      const doc = (
+        globalThis as unknown as {
+          document: {
+            querySelectorAll(q: string): { length: number; [i: number]: { textContent: string } };
+          };
+        }
+      ).document;
+      const checks = doc.querySelectorAll("#checks li");
+      const texts: string[] = [];
+      for (let i = 0; i < checks.length; i++) texts.push(checks[i].textContent);
+      return {
+        trials: s.data,
+        bounds: (s.markLine?.data ?? []).map((d) => [d.name, d.xAxis]),
+        spans: charts.timeline.getOption().series[0].markArea?.data.length ?? 0,
+        checks: texts,
+        goalRows: doc.querySelectorAll("#goals tbody tr").length,
+        settings: doc.querySelectorAll("#settings").length,
+      };
+    });
+    // The search chart: one point per trial, load against loss, and a line per goal bound.
+    assert.deepEqual(got.trials, expected.searches[0].trials);
+    const lines = search.goals.flatMap((g) => [
+      ...(g.lowerBoundPps === null ? [] : [[`${g.name} lower`, g.lowerBoundPps]]),
+      ...(g.upperBoundPps === null ? [] : [[`${g.name} upper`, g.upperBoundPps]]),
+    ]);
+    assert.deepEqual(got.bounds, lines);
+    assert.equal(got.spans, results.trials.length, "one shaded span per trial on the time series");
+    assert.equal(got.goalRows, search.goals.length);
+    assert.equal(got.settings, 1);
+    // Every comparison is listed with its figures, not only "every threshold held".
+    assert.deepEqual(
+      got.checks,
+      results.points[0].thresholds.map((o) => `[search] ${o.message}`),
+    );
+    assert.match(
+      got.checks[1],
+      /^\[search\] sequence\.missing == expected\.missing: ok \(\d+ == \d+\)$/,
+    );
   } finally {
     await browser.close();
   }
