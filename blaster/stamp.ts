@@ -44,11 +44,11 @@ export const foundStamp: Stamp = { host: 0, intendedUs: 0 };
 
 /**
  * Finds a stamp in bytes[start, end) starting at `start` (or anywhere in the first
- * `searchWindow` bytes after it, for legacy lines with a time prefix). Returns the intended send
- * time in µs, or -1 when there is none; the host index is left in foundStamp. Works on bytes and
- * allocates nothing, for the receiver's per-datagram path.
+ * `searchWindow` bytes after it, for legacy lines with a time prefix). Returns whether there is
+ * one; its host index and intended send time (µs) are left in foundStamp. Works on bytes and
+ * allocates nothing (not even a boxed number), for the receiver's per-datagram path.
  */
-export function stampAt(bytes: Uint8Array, start: number, end: number, searchWindow = 0): number {
+export function stampAt(bytes: Uint8Array, start: number, end: number, searchWindow = 0): boolean {
   const limit = Math.min(end - PREFIX.length, start + searchWindow);
   for (let at = start; at <= limit; at++) {
     if (
@@ -61,37 +61,37 @@ export function stampAt(bytes: Uint8Array, start: number, end: number, searchWin
       return parseStampBody(bytes, at + PREFIX.length, end);
     }
   }
-  return -1;
+  return false;
 }
 
 /** stampAt() over a whole byte array, as an object: null when there is no stamp. */
 export function parseStamp(bytes: Uint8Array, start = 0, searchWindow = 0): Stamp | null {
-  const intendedUs = stampAt(bytes, start, bytes.length, searchWindow);
-  return intendedUs < 0 ? null : { host: foundStamp.host, intendedUs };
+  if (!stampAt(bytes, start, bytes.length, searchWindow)) return null;
+  return { host: foundStamp.host, intendedUs: foundStamp.intendedUs };
 }
 
-function parseStampBody(bytes: Uint8Array, from: number, end: number): number {
+function parseStampBody(bytes: Uint8Array, from: number, end: number): boolean {
   let host = 0;
   let i = from;
   let digits = 0;
   for (; i < end && bytes[i] !== COLON; i++, digits++) {
     const d = base36Digit(bytes[i]);
-    if (d < 0 || digits > 10) return -1;
+    if (d < 0 || digits > 10) return false;
     host = host * 36 + d;
   }
-  if (digits === 0 || i >= end) return -1;
+  if (digits === 0 || i >= end) return false;
   i++;
   let intendedUs = 0;
   digits = 0;
   for (; i < end && bytes[i] !== SPACE; i++, digits++) {
     const d = base36Digit(bytes[i]);
-    if (d < 0 || digits > 12) return -1;
+    if (d < 0 || digits > 12) return false;
     intendedUs = intendedUs * 36 + d;
   }
-  if (digits === 0) return -1;
+  if (digits === 0) return false;
   foundStamp.host = host;
   foundStamp.intendedUs = intendedUs;
-  return intendedUs;
+  return true;
 }
 
 // The byte-level writer (the blaster's hot path writes stamps in place, no strings).

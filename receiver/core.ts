@@ -11,7 +11,7 @@
  * as a string, for tests and benchmarks.
  */
 import { type Histogram, newHistogram } from "../blaster/latency.ts";
-import { stampAt } from "../blaster/stamp.ts";
+import { foundStamp, stampAt } from "../blaster/stamp.ts";
 import {
   DatagramView,
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -184,10 +184,11 @@ export class WorkerCore {
     this.deliver(slot, fragments, stampAt(view.bytes, view.dataStart, view.dataEnd), nowUs);
   }
 
-  /** Times a message by its stamp (intendedUs -1: none) and hands it to the sink. */
-  private deliver(slot: number, fragments: number, intendedUs: number, nowUs: number): void {
-    if (intendedUs >= 0) {
+  /** Times a message by its stamp (found: in foundStamp) and hands it to the sink. */
+  private deliver(slot: number, fragments: number, stamped: boolean, nowUs: number): void {
+    if (stamped) {
       this.counters.stamped++;
+      const intendedUs = foundStamp.intendedUs;
       const e2e = nowUs > intendedUs ? nowUs - intendedUs : 0;
       this.endToEnd.recordValue(e2e);
       this.endToEndInterval.recordValue(e2e);

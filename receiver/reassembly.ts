@@ -395,6 +395,15 @@ export class Reassembler {
 export function cover(ranges: number[], start: number, end: number): number {
   if (end <= start) return 0;
   const pairs = ranges.length >> 1;
+  // The common cases without a search: the first range, or one past or touching the last.
+  if (pairs === 0 || start > ranges[ranges.length - 1]) {
+    ranges.push(start, end);
+    return end - start;
+  }
+  if (start === ranges[ranges.length - 1]) {
+    ranges[ranges.length - 1] = end;
+    return end - start;
+  }
   // The first range that ends at or after `start`.
   let lo = 0;
   let hi = pairs;
