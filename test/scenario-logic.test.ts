@@ -15,6 +15,7 @@ import { OutputKeeper } from "../scenarios/output-keeper.ts";
 import { gridPoints } from "../scenarios/points.ts";
 import { type Results, recommend } from "../scenarios/results.ts";
 import { loadScenario } from "../scenarios/scenario-loader.ts";
+import { checkThresholdFields, figureNames, unknownField } from "../scenarios/threshold-fields.ts";
 import {
   evaluateThreshold,
   parseThreshold,
@@ -506,11 +507,38 @@ test("every bundled scenario file is valid, with the blaster's and receiver's ke
   for (const f of files) {
     const { scenario } = loadScenario(join(dir, f));
     assert.equal(`${scenario.name}.yaml`, f);
+    // Their thresholds name figures their plans produce (checked again before every run).
+    checkThresholdFields(scenario.thresholds.map(parseThreshold), scenario, f);
   }
   const ci = loadScenario(join(dir, "ci-regression.yaml")).scenario.plan;
   assert.ok(ci.kind === "compare" && ci.each.kind === "search");
   assert.deepEqual(
     ci.each.kind === "search" && [ci.each.goals[0].lossRatio, ci.each.goals[0].exceedRatio],
     [0.001, 0.5],
+  );
+});
+
+test("threshold fields are resolved against the plan's figures, with the closest valid name", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ncb-fields-"));
+  const file = join(dir, "f.yaml");
+  writeFileSync(file, "name: f\ntarget: { kind: receiver }\n");
+  const once = figureNames(loadScenario(file).scenario);
+  assert.equal(unknownField(once, "drops.total"), null);
+  assert.equal(unknownField(once, "receiver.perWorker.anything"), null, "reports stay open");
+  assert.equal(unknownField(once, "sequence.missing"), null);
+  assert.match(unknownField(once, "drops.totl")!, /did you mean drops\.total\?$/);
+  assert.match(unknownField(once, "sequence.mising")!, /did you mean sequence\.missing\?$/);
+  assert.match(unknownField(once, "rate.targetPps.x")!, /rate\.targetPps is a number/);
+  assert.match(unknownField(once, "rate")!, /rate is a group of figures, not one/);
+  assert.match(unknownField(once, "search.ndr.lowerBoundPps")!, /not a figure this plan produces/);
+  writeFileSync(
+    file,
+    "name: f\ntarget: { kind: receiver }\nplan: { kind: search, maxLoad: 1000 }\n",
+  );
+  const searched = figureNames(loadScenario(file).scenario);
+  assert.equal(unknownField(searched, "search.pdr.conditionalThroughputPps"), null);
+  assert.match(
+    unknownField(searched, "search.ndr.lowerBound")!,
+    /did you mean search\.ndr\.lowerBoundPps\?$/,
   );
 });
