@@ -13,6 +13,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { type Counters, zeroCounters } from "./counters.ts";
 import { sourceAddress } from "./sources.ts";
 import {
+  gsoRefusal,
   TRANSPORT_COUNTERS,
   type Transport,
   type TransportModule,
@@ -51,6 +52,8 @@ export function socketBudget(): number {
 }
 
 async function check(options: TransportOptions): Promise<string | null> {
+  const gso = gsoRefusal("socket", options);
+  if (gso) return gso;
   const needed = options.activeHosts;
   const budget = socketBudget();
   if (needed > budget) {

@@ -56,6 +56,13 @@ export interface TransportOptions {
 
 export type GsoMode = "auto" | "on" | "off";
 
+/** The refusal of `--gso on` by a transport that cannot send with UDP GSO, or null. */
+export function gsoRefusal(transport: string, options: TransportOptions): string | null {
+  return options.gso === "on"
+    ? `--gso on: --transport ${transport} cannot send with UDP GSO (--transport udp-batch can)`
+    : null;
+}
+
 /** Counter names every transport keeps (more, such as `error.ENOBUFS`, may be added). */
 export const TRANSPORT_COUNTERS = ["sent", "errors", "bytes", "opened"] as const;
 

@@ -87,6 +87,18 @@ describe("spoofing safety", () => {
     assert.match(rawRefusal(options("::1", 1514, { kind: "shared" })) ?? "", /--sources PREFIX/);
   });
 
+  test("--gso on is refused by the transports that cannot segment", async () => {
+    const o = { ...options("::1", 1514, { kind: "shared" }), gso: "on" as const };
+    assert.match(
+      (await (await loadTransport("socket")).check(o)) ?? "",
+      /^--gso on: --transport socket cannot/,
+    );
+    assert.match(
+      (await (await loadTransport("raw")).check(o)) ?? "",
+      /^--gso on: --transport raw cannot/,
+    );
+  });
+
   const netnsSkip = skipUnless("root", process.getuid?.() !== 0 ? "ip netns add needs root" : null);
   test("an address inside a network namespace the user made counts as theirs", {
     skip: netnsSkip,

@@ -3,7 +3,7 @@
  * prefix + 1 + i, computed per packet, so a million hosts cost nothing per host), sent through
  * one raw socket per worker in sendmmsg batches. Needs the native addon and CAP_NET_RAW.
  */
-import type { TransportModule, TransportOptions } from "../transport.ts";
+import { gsoRefusal, type TransportModule, type TransportOptions } from "../transport.ts";
 import { BatchedTransport, BatchSender, SEND_TIMEOUT_MS, SNDBUF_BYTES } from "./batched.ts";
 import { errnoCode, loadNetRaw, type NetRaw, requireNetRaw } from "./native.ts";
 import { DatagramBuilder } from "./packet.ts";
@@ -89,6 +89,6 @@ class RawTransport extends BatchedTransport {
 export const transport: TransportModule = {
   description:
     "hand-built IP+UDP datagrams from per-host spoofed sources (--sources PREFIX), sendmmsg batches on a raw socket (CAP_NET_RAW, native addon)",
-  check: (options) => rawRefusal(options),
+  check: (options) => gsoRefusal("raw", options) ?? rawRefusal(options),
   create: (options) => new RawTransport(options),
 };
