@@ -6,12 +6,10 @@
  * tree through handle(buf, addrAt, addrLen, payloadAt, payloadLen, ...) (address bytes and
  * payload in one buffer, as the ring holds them), the other through whichever handle() form it
  * has (the address as a string when it takes one). 1,000 hosts round-robin, contiguous seqs,
- * stamped 64-byte extended payloads, sink none. Also counts V8 scavenges per million datagrams,
- * a measure of what the path allocates.
+ * stamped 64-byte extended payloads, sink none.
  *
  *   node scenarios/bench/core-ab.ts --before /tmp/before [--slices 40] [--slice-ms 50] [--json FILE]
  */
-import { PerformanceObserver } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { encodeExtended } from "../../blaster/codec.ts";
 import { formatStamp } from "../../blaster/stamp.ts";
@@ -34,7 +32,6 @@ interface Side {
   core: AnyCore;
   cpuUs: number;
   datagrams: number;
-  scavenges: number;
 }
 
 async function side(name: string, root: string, bytesForm: boolean): Promise<Side> {
@@ -75,7 +72,7 @@ async function side(name: string, root: string, bytesForm: boolean): Promise<Sid
       nowUs += 1;
     }
   };
-  return { name, run, core, cpuUs: 0, datagrams: 0, scavenges: 0 };
+  return { name, run, core, cpuUs: 0, datagrams: 0 };
 }
 
 async function main(): Promise<void> {
@@ -90,25 +87,14 @@ async function main(): Promise<void> {
   if (!values.before) throw new Error("--before DIR: a checkout of the tree to compare with");
   const here = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
   const sides = [await side("before", values.before, false), await side("after", here, true)];
-  let current: Side | null = null;
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      // kind 1 = minor (scavenge) in Node's gc performance entries.
-      if ((entry as unknown as { detail?: { kind?: number } }).detail?.kind === 1 && current)
-        current.scavenges++;
-    }
-  });
-  observer.observe({ entryTypes: ["gc"] });
   for (const s of sides) s.run(200_000); // warm up both
   for (const s of sides) {
     s.cpuUs = 0;
     s.datagrams = 0;
-    s.scavenges = 0;
   }
   const sliceMs = Number(values["slice-ms"]);
   for (let slice = 0; slice < Number(values.slices); slice++) {
     for (const s of slice % 2 === 0 ? sides : [...sides].reverse()) {
-      current = s;
       const start = process.cpuUsage();
       const until = performance.now() + sliceMs;
       while (performance.now() < until) {
@@ -117,17 +103,12 @@ async function main(): Promise<void> {
       }
       const used = process.cpuUsage(start);
       s.cpuUs += used.user + used.system;
-      // Let the observer's callbacks for this slice run before the next side starts.
-      await new Promise((resolve) => setImmediate(resolve));
     }
   }
-  current = null;
-  observer.disconnect();
   const figures = sides.map((s) => ({
     side: s.name,
     datagrams: s.datagrams,
     cpuNsPerDatagram: (s.cpuUs * 1000) / s.datagrams,
-    scavengesPerMillionDatagrams: (s.scavenges * 1e6) / s.datagrams,
   }));
   const [before, after] = figures;
   const report = {
@@ -136,7 +117,7 @@ async function main(): Promise<void> {
   };
   for (const f of figures) {
     process.stdout.write(
-      `${f.side.padEnd(7)} ${f.cpuNsPerDatagram.toFixed(0)} ns CPU per datagram, ${f.scavengesPerMillionDatagrams.toFixed(1)} scavenges per 10^6 datagrams (${count(f.datagrams)} datagrams)\n`,
+      `${f.side.padEnd(7)} ${f.cpuNsPerDatagram.toFixed(0)} ns CPU per datagram (${count(f.datagrams)} datagrams)\n`,
     );
   }
   process.stdout.write(
