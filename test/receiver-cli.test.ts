@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { runBlast } from "../blaster/blast.ts";
 import { encodeExtended } from "../blaster/codec.ts";
 import { receiverReportSchema } from "../receiver/receiver-report.ts";
 import { EXIT } from "../scenarios/options.ts";
@@ -130,5 +131,88 @@ describe("receive command (child process)", () => {
       clash.stderr(),
       "netcons-bench: --json - with -o print: the report would be mixed into the messages on stdout\n",
     );
+  });
+
+  it("a second signal 20 ms after the first still leaves a complete --json report", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ncb-receive-cli-"));
+    const json = join(dir, "report.json");
+    const p = run(["receive", "-b", "127.0.0.1", "-p", "0", "-l", "2", "--json", json]);
+    const done = exited(p.child);
+    targetPort(await listeningPort(p.stderr));
+    const s = await sender("127.0.0.11");
+    for (let seq = 0; seq < 10; seq++) {
+      await s.send(encodeExtended({ facility: 0, level: 6, seq, tsUs: 0, text: `m${seq}` })[0]);
+    }
+    s.close();
+    await pause(300);
+    p.child.kill("SIGINT");
+    await pause(20);
+    p.child.kill("SIGINT");
+    assert.equal(await done, EXIT.interrupted, p.stderr());
+    const report = receiverReportSchema.parse(JSON.parse(readFileSync(json, "utf8")));
+    // Either the real report made it, or the one from the live counters (marked incomplete).
+    assert.equal(report.packets.read, 10);
+    if (!report.complete) assert.match(report.stopReason, /SIGINT twice/);
+  });
+
+  it("stops with exit 1 and a balanced report when the reader of -o print goes away", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ncb-receive-cli-"));
+    const json = join(dir, "report.json");
+    const p = run(["receive", "-b", "127.0.0.1", "-p", "0", "-o", "print", "--json", json]);
+    const done = exited(p.child);
+    targetPort(await listeningPort(p.stderr));
+    const s = await sender("127.0.0.12");
+    let seq = 0;
+    // As `| head -1`: read the first line, then close the pipe.
+    while (!p.stdout().includes("\n") && seq < 1000) {
+      await s.send(encodeExtended({ facility: 0, level: 6, seq: seq++, tsUs: 0, text: "x" })[0]);
+      await pause(5);
+    }
+    p.child.stdout!.destroy();
+    const end = Date.now() + 10_000;
+    let code: number | null | undefined;
+    void done.then((c) => {
+      code = c;
+    });
+    // Keep sending until the receiver notices (bounded): each message is another write to stdout.
+    while (code === undefined && Date.now() < end) {
+      await s.send(encodeExtended({ facility: 0, level: 6, seq: seq++, tsUs: 0, text: "x" })[0]);
+      await pause(5);
+    }
+    s.close();
+    assert.equal(await done, EXIT.failure, p.stderr());
+    const report = receiverReportSchema.parse(JSON.parse(readFileSync(json, "utf8")));
+    assert.match(report.stopReason, /output failed: .*EPIPE/);
+    assert.ok(report.failures.some((f) => /output failed/.test(f)));
+    assert.equal(report.complete, true);
+    // Every datagram read is accounted for: processed or dropped in a queue.
+    assert.equal(report.packets.read, report.packets.received + report.drops.queue);
+    assert.equal(report.packets.received, report.messages.extended);
+  });
+
+  it("--queue-limit is exact with several listeners", async () => {
+    // Two listeners share one worker's queue of one place: reserving it must be atomic.
+    const p = run([
+      ...["receive", "-b", "127.0.0.1", "-p", "0", "-l", "2", "-w", "1"],
+      ...["--queue-limit", "1", "--rcvbuf", "4m", "--json", "-"],
+    ]);
+    const done = exited(p.child);
+    const port = await listeningPort(p.stderr);
+    // Many sources, so SO_REUSEPORT spreads them over both listeners, sent as fast as possible
+    // (before the reservation was atomic this reached a depth of 2).
+    await runBlast({
+      target: `127.0.0.1:${port}`,
+      hosts: 64,
+      count: 200_000,
+      format: "extended",
+      size: 64,
+    });
+    await pause(500);
+    p.child.kill("SIGINT");
+    assert.equal(await done, EXIT.interrupted, p.stderr());
+    const report = receiverReportSchema.parse(JSON.parse(p.stdout()));
+    assert.ok(report.drops.queue > 0, "the queue was full at times");
+    assert.equal(report.queue.maxDepth, 1);
+    assert.equal(report.packets.read, report.packets.received + report.drops.queue);
   });
 });

@@ -13,10 +13,10 @@ import {
   receiverRunOptionsSchema,
   resolveReceiverOptions,
 } from "../../receiver/options.ts";
-import { type ReceiverReport, runReceiver } from "../../receiver/receive.ts";
+import { type ReceiverReport, type RunningReceiver, runReceiver } from "../../receiver/receive.ts";
 import { formatProgress, formatReport } from "../../receiver/report.ts";
 import { EXIT, UsageError } from "../options.ts";
-import { checkWritable, writeJson } from "../output-files.ts";
+import { checkWritable, humanOut, writeJson } from "../output-files.ts";
 import { onInterrupt } from "../signals.ts";
 
 type ReceiveOptions = Record<RunKey, string> & {
@@ -125,10 +125,21 @@ export function register(program: Command): void {
       }
       const live = opts.progress || process.stderr.isTTY;
       const controller = new AbortController();
-      const release = onInterrupt((name) => {
-        process.stderr.write(`\nreceive: ${name}, stopping and writing the report\n`);
-        controller.abort(name);
-      });
+      let running: RunningReceiver | undefined;
+      let reportWritten = false;
+      const release = onInterrupt(
+        (name) => {
+          process.stderr.write(`\nreceive: ${name}, stopping and writing the report\n`);
+          controller.abort(name);
+        },
+        (name) => {
+          // A second signal exits at once: the report from the live counters stands in for the
+          // one still being made, so the --json file is never left empty.
+          if (reportWritten || !running || !opts.json) return;
+          writeJson(opts.json, running.liveReport(`${name} twice`));
+          process.stderr.write(`receive: ${name} again, report from the live counters written\n`);
+        },
+      );
       let report: ReceiverReport;
       let percentiles: ReturnType<
         Awaited<ReturnType<typeof runReceiver>>["receiver"]["percentiles"]
@@ -148,6 +159,7 @@ export function register(program: Command): void {
             }
           },
           onStarted: (r) => {
+            running = r;
             process.stderr.write(
               `receive: listening on [${r.address}]:${r.port} with ${resolved.listeners} listener(s), ${resolved.workers} worker(s)\n`,
             );
@@ -165,14 +177,14 @@ export function register(program: Command): void {
         // The percentile text is costly: only made when it is written.
         percentiles = opts.hdr ? done.receiver.percentiles() : null;
       } catch (error) {
+        release();
         const e = error as Error;
         if (/cannot listen/.test(e.message)) throw new UsageError(e.message);
         throw error;
-      } finally {
-        release();
       }
-      // With --output print the messages own stdout; the report then goes to stderr.
-      const human = resolved.output.kind === "print" ? process.stderr : process.stdout;
+      // With --output print the messages own stdout, with --json - the JSON does: the human
+      // report then goes to stderr.
+      const human = resolved.output.kind === "print" ? process.stderr : humanOut(opts.json);
       human.write(formatReport(report));
       let ledger: Ledger | undefined;
       if (opts.blastReport) {
@@ -186,7 +198,11 @@ export function register(program: Command): void {
         }
       }
       if (opts.json) writeJson(opts.json, ledger ? { ...report, ledger } : report);
+      reportWritten = true;
+      release();
       if (opts.hdr && percentiles) writeHdrFiles(opts.hdr, percentiles);
+      // A thread that crashed or a sink that failed: the run failed (its figures are still there).
+      if (report.failures.length > 0) process.exitCode = EXIT.failure;
       if (controller.signal.aborted) process.exitCode = EXIT.interrupted;
     });
 }
