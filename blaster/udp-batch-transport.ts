@@ -95,13 +95,21 @@ class UdpBatchTransport extends BatchedTransport {
     this.sender.counters.gsoDatagrams = 0;
   }
 
+  /**
+   * Describes the datagram where it lies (no copy): the batch borrows the caller's buffer until
+   * it is sent (at flush, or when full), and a datagram in another buffer sends the batch first.
+   */
   send(host: number, buffer: Buffer, offset: number, length: number): void {
-    const batch = this.sender.batch;
+    const sender = this.sender;
+    const batch = sender.batch;
+    if (batch.buffer !== buffer) {
+      sender.sendNow();
+      batch.borrow(buffer);
+    }
     // Per-host sources: only a host's own consecutive datagrams share a source address. A shared
     // source: every datagram has the same addresses, so any equal-size neighbours may join.
-    if (this.sender.gso && (host === this.lastHost || !this.prefix) && this.joins(length)) {
-      buffer.copy(batch.buffer, batch.lastEnd, offset, offset + length);
-      const c = this.sender.counters;
+    if (sender.gso && (host === this.lastHost || !this.prefix) && this.joins(offset, length)) {
+      const c = sender.counters;
       // The entry's first datagram becomes part of a GSO send when the second joins it.
       if (batch.segments[batch.count - 1] === 0) {
         c.gsoSends++;
@@ -111,17 +119,22 @@ class UdpBatchTransport extends BatchedTransport {
       batch.extend(length);
       return;
     }
-    if (!this.sender.room(length)) return;
+    if (batch.count === batch.capacity) {
+      sender.sendNow();
+      batch.borrow(buffer);
+    }
     this.lastHost = host;
-    const sources = this.sender.sources;
+    const sources = sender.sources;
     if (sources && this.prefix)
       writeHostAddress(this.prefix, host, sources, batch.count * this.sourceBytes);
-    buffer.copy(batch.buffer, batch.used, offset, offset + length);
-    batch.commit(length);
+    batch.describe(offset, length);
   }
 
-  /** Whether a datagram of `length` may join the batch's last entry as one more segment. */
-  private joins(length: number): boolean {
+  /**
+   * Whether a datagram of `length` at `offset` may join the batch's last entry as one more
+   * segment: the same size as its datagrams, right after them, within the kernel's limits.
+   */
+  private joins(offset: number, length: number): boolean {
     const batch = this.sender.batch;
     if (batch.count === 0) return false;
     const last = batch.count - 1;
@@ -129,9 +142,9 @@ class UdpBatchTransport extends BatchedTransport {
     const segment = batch.segments[last] || entry;
     return (
       segment === length &&
+      offset === batch.offsets[last] + entry &&
       entry + length <= GSO_MAX_BYTES &&
-      entry / segment < GSO_MAX_SEGMENTS &&
-      batch.extendable(length)
+      entry / segment < GSO_MAX_SEGMENTS
     );
   }
 }

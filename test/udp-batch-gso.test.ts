@@ -104,7 +104,13 @@ describe("udp-batch with UDP GSO", { skip }, () => {
         const mod = await loadTransport("udp-batch");
         assert.equal(await mod.check(options), null);
         const transport = await mod.create(options);
-        for (const d of datagrams) transport.send(d.host, d.payload, 0, d.payload.length);
+        // One buffer with the datagrams end to end, as the engine's slab holds them.
+        const slab = Buffer.concat(datagrams.map((d) => d.payload));
+        let at = 0;
+        for (const d of datagrams) {
+          transport.send(d.host, slab, at, d.payload.length);
+          at += d.payload.length;
+        }
         transport.flush();
         await until(() => got.length >= datagrams.length, 3000);
         const packets = await capture.stop();

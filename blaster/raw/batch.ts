@@ -2,9 +2,15 @@
  * A batch of prepared datagrams in one Buffer, described by offset/length arrays: the shape the
  * native sendBatch() (sendmmsg) takes, so a whole batch crosses into C with one call and no
  * per-datagram objects. Reused batch after batch: nothing is allocated per datagram.
+ *
+ * The datagrams are either written into the batch's own buffer (`used` grows), or described in
+ * place in a caller's buffer the batch borrows until it is cleared (`borrow`, `describe`): no
+ * copy, as udp-batch does with the engine's slab.
  */
 export class DatagramBatch {
-  readonly buffer: Buffer;
+  /** The buffer the offsets point into: the batch's own, or a borrowed one until clear(). */
+  buffer: Buffer;
+  private readonly own: Buffer;
   readonly offsets: Uint32Array;
   readonly lengths: Uint32Array;
   /**
@@ -23,7 +29,7 @@ export class DatagramBatch {
       throw new RangeError("a batch holds at least one datagram");
     this.capacity = maxDatagrams;
     // allocUnsafeSlow: a dedicated (not pooled) buffer, since it lives as long as the transport.
-    this.buffer = Buffer.allocUnsafeSlow(maxBytes);
+    this.own = this.buffer = Buffer.allocUnsafeSlow(maxBytes);
     this.offsets = new Uint32Array(maxDatagrams);
     this.lengths = new Uint32Array(maxDatagrams);
     this.segments = new Uint16Array(maxDatagrams);
@@ -44,20 +50,22 @@ export class DatagramBatch {
     this.used += (length + 7) & ~7;
   }
 
-  /** Where a datagram appended to the last entry goes (right after its bytes). */
-  get lastEnd(): number {
-    const last = this.count - 1;
-    return this.offsets[last] + this.lengths[last];
+  /** Points the (empty) batch at `buffer`, whose datagrams it then describes in place. */
+  borrow(buffer: Buffer): void {
+    this.buffer = buffer;
   }
 
-  /** Whether `bytes` more fit at the end of the last entry. */
-  extendable(bytes: number): boolean {
-    return this.count > 0 && this.lastEnd + bytes <= this.buffer.length;
+  /** Records a datagram at buffer[offset, offset + length) of a borrowed buffer. */
+  describe(offset: number, length: number): void {
+    this.offsets[this.count] = offset;
+    this.lengths[this.count] = length;
+    this.segments[this.count] = 0;
+    this.count++;
   }
 
   /**
-   * Records a datagram of `length` bytes just written at `lastEnd` as one more segment of the
-   * last entry (the same length as each of its datagrams: one GSO send).
+   * Records a datagram of `length` bytes that lies right after the last entry's bytes as one
+   * more segment of it (the same length as each of its datagrams: one GSO send).
    */
   extend(length: number): void {
     const last = this.count - 1;
@@ -69,5 +77,6 @@ export class DatagramBatch {
   clear(): void {
     this.count = 0;
     this.used = 0;
+    this.buffer = this.own;
   }
 }
