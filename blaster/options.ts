@@ -209,138 +209,147 @@ const startAt = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return Math.round(ms);
 });
 
-/** runBlast's options (a scenario's `load`): every key's help, form and default. */
-export const blastOptionsSchema = z
-  .strictObject({
-    target: target
-      .default(DEFAULT_TARGET)
-      .describe("where to send, ADDRESS:PORT (loopback unless --allow-remote)"),
-    allowRemote: flag.default(false).describe("allow a target outside loopback"),
-    sources: z
-      .string()
-      .default("auto")
-      .describe(
-        "source addresses: auto (127.x.y.z, or ::ffff:127.x.y.z towards IPv6), shared (one address), or a prefix ADDRESS/LEN to bind from",
-      ),
-    transport: transport.default("socket").describe("how datagrams leave (see the list below)"),
-    hosts: integer(1, 16_000_000).default(100).describe("simulated hosts (all shards together)"),
-    workers: integer(1, 64)
-      .default(1)
-      .describe(
-        "sending threads: 1 = the main thread, N > 1 = N worker threads, each for a shard of the hosts",
-      ),
-    format: choice(["extended", "legacy", "mixed"])
-      .default("extended")
-      .describe("extended, legacy, or mixed (each host one or the other)"),
-    size: size
-      .default({ kind: "realistic" })
-      .describe(
-        "message size in bytes (64 = 64-byte datagrams; > 1000 fragments), a range MIN-MAX, or realistic (the corpus's own lengths)",
-      ),
-    stamp: flag
-      .default(true)
-      .describe("latency stamp ncb1:<host>:<intendedUs> at the start of each message's text"),
-    releasePrefix: flag
-      .default(false)
-      .describe("prefix extended payloads with the kernel release (netconsole's r flag)"),
-    sysdata: sysdata
-      .default({ cpu: false, taskname: false, release: false, msgid: false })
-      .describe("append sysdata lines: comma list of cpu,taskname,release,msgid"),
-    userdata: z
-      .union([z.array(userdataEntry), userdataEntry.transform((e) => [e])])
-      .default([])
-      .describe("append a userdata line KEY=VALUE (repeatable)"),
-    caller: flag
-      .default(false)
-      .describe("add caller=T<pid>/C<cpu> to the header (CONFIG_PRINTK_CALLER)"),
-    startSeq: startSeq
-      .default("random")
-      .describe("first seq of every host, or random (per host, from the seed)"),
-    rate: decimal(0, 1e9)
-      .default(0)
-      .describe("datagrams per second, all workers and shards together (0 = as fast as possible)"),
-    ramp: ramp
-      .optional()
-      .describe("rate ramps linearly from FROM to TO datagrams/s over --duration"),
-    burst: integer(1, 1_000_000)
-      .default(1)
-      .describe("datagrams per burst sharing one intended send time (average rate unchanged)"),
-    duration: duration("ms", { zero: true })
-      .optional()
-      .describe("run time (default 10s unless --count is given)"),
-    count: integer(0)
-      .optional()
-      .describe("messages to send in total (all shards together), exactly"),
-    loss: probability.default(0).describe("probability a datagram is lost (never sent)"),
-    reorder: probability
-      .default(0)
-      .describe("probability a datagram is held back behind later ones of its host"),
-    reorderDepth: integer(1, 1_000_000)
-      .default(3)
-      .describe("a held datagram waits for 1..N later datagrams of its host"),
-    duplicate: probability.default(0).describe("probability a datagram is sent twice"),
-    storm: probability
-      .default(0)
-      .describe("storm mode: this share of hosts panics at once (a burst of long records)"),
-    stormAt: duration("ms", { zero: true })
-      .optional()
-      .describe("when the storm starts (default: half of --duration, else at once)"),
-    seed: integer(0, 2 ** 32 - 1)
-      .optional()
-      .describe("seed for content and impairments (default random; always reported)"),
-    truth: z.string().min(1).optional().describe("write the per-host ground truth as JSON Lines"),
-    batch: integer(1, 4096).default(256).describe("datagrams generated and sent per batch"),
-    gso: choice(["auto", "on", "off"])
-      .default("auto")
-      .describe("UDP segmentation offload for batched sends: auto (where it helps), on, off"),
-    pacingQuantum: duration("us", { zero: true, max: 1_000_000 })
-      .default(DEFAULT_PACING_QUANTUM_US)
-      .describe(
-        "shortest sleep between two paced batches (bounds wake-ups; each datagram still carries its intended time)",
-      ),
-    shard: shard
-      .optional()
-      .describe(
-        "send only shard I of N of the load: a disjoint slice of the hosts and 1/N of the rate and count (default 0/1, or JOB_COMPLETION_INDEX of --shards)",
-      ),
-    startAt: startAt
-      .optional()
-      .describe(
-        "start at this wall-clock time (RFC 3339 or epoch ms), so that all shards begin together",
-      ),
-  })
-  .superRefine((o, ctx) => {
-    const issue = (path: string, message: string) =>
-      ctx.addIssue({ code: "custom", path: [path], message });
-    const slice = o.shard ?? { index: 0, count: 1 };
-    if (slice.count > o.hosts) {
-      issue(
-        "shard",
-        `${slice.count} shards is more than {hosts} ${o.hosts}: every shard needs hosts`,
-      );
+/**
+ * runBlast's options, each key's help, form and default, without the checks across keys: for
+ * schemas built from it (a scenario's `load` omits or overrides keys, then adds
+ * checkBlastOptions).
+ */
+export const blastOptionFields = z.strictObject({
+  target: target
+    .default(DEFAULT_TARGET)
+    .describe("where to send, ADDRESS:PORT (loopback unless --allow-remote)"),
+  allowRemote: flag.default(false).describe("allow a target outside loopback"),
+  sources: z
+    .string()
+    .default("auto")
+    .describe(
+      "source addresses: auto (127.x.y.z, or ::ffff:127.x.y.z towards IPv6), shared (one address), or a prefix ADDRESS/LEN to bind from",
+    ),
+  transport: transport.default("socket").describe("how datagrams leave (see the list below)"),
+  hosts: integer(1, 16_000_000).default(100).describe("simulated hosts (all shards together)"),
+  workers: integer(1, 64)
+    .default(1)
+    .describe(
+      "sending threads: 1 = the main thread, N > 1 = N worker threads, each for a shard of the hosts",
+    ),
+  format: choice(["extended", "legacy", "mixed"])
+    .default("extended")
+    .describe("extended, legacy, or mixed (each host one or the other)"),
+  size: size
+    .default({ kind: "realistic" })
+    .describe(
+      "message size in bytes (64 = 64-byte datagrams; > 1000 fragments), a range MIN-MAX, or realistic (the corpus's own lengths)",
+    ),
+  stamp: flag
+    .default(true)
+    .describe("latency stamp ncb1:<host>:<intendedUs> at the start of each message's text"),
+  releasePrefix: flag
+    .default(false)
+    .describe("prefix extended payloads with the kernel release (netconsole's r flag)"),
+  sysdata: sysdata
+    .default({ cpu: false, taskname: false, release: false, msgid: false })
+    .describe("append sysdata lines: comma list of cpu,taskname,release,msgid"),
+  userdata: z
+    .union([z.array(userdataEntry), userdataEntry.transform((e) => [e])])
+    .default([])
+    .describe("append a userdata line KEY=VALUE (repeatable)"),
+  caller: flag
+    .default(false)
+    .describe("add caller=T<pid>/C<cpu> to the header (CONFIG_PRINTK_CALLER)"),
+  startSeq: startSeq
+    .default("random")
+    .describe("first seq of every host, or random (per host, from the seed)"),
+  rate: decimal(0, 1e9)
+    .default(0)
+    .describe("datagrams per second, all workers and shards together (0 = as fast as possible)"),
+  ramp: ramp.optional().describe("rate ramps linearly from FROM to TO datagrams/s over --duration"),
+  burst: integer(1, 1_000_000)
+    .default(1)
+    .describe("datagrams per burst sharing one intended send time (average rate unchanged)"),
+  duration: duration("ms", { zero: true })
+    .optional()
+    .describe("run time (default 10s unless --count is given)"),
+  count: integer(0).optional().describe("messages to send in total (all shards together), exactly"),
+  loss: probability.default(0).describe("probability a datagram is lost (never sent)"),
+  reorder: probability
+    .default(0)
+    .describe("probability a datagram is held back behind later ones of its host"),
+  reorderDepth: integer(1, 1_000_000)
+    .default(3)
+    .describe("a held datagram waits for 1..N later datagrams of its host"),
+  duplicate: probability.default(0).describe("probability a datagram is sent twice"),
+  storm: probability
+    .default(0)
+    .describe("storm mode: this share of hosts panics at once (a burst of long records)"),
+  stormAt: duration("ms", { zero: true })
+    .optional()
+    .describe("when the storm starts (default: half of --duration, else at once)"),
+  seed: integer(0, 2 ** 32 - 1)
+    .optional()
+    .describe("seed for content and impairments (default random; always reported)"),
+  truth: z.string().min(1).optional().describe("write the per-host ground truth as JSON Lines"),
+  batch: integer(1, 4096).default(256).describe("datagrams generated and sent per batch"),
+  gso: choice(["auto", "on", "off"])
+    .default("auto")
+    .describe("UDP segmentation offload for batched sends: auto (where it helps), on, off"),
+  pacingQuantum: duration("us", { zero: true, max: 1_000_000 })
+    .default(DEFAULT_PACING_QUANTUM_US)
+    .describe(
+      "shortest sleep between two paced batches (bounds wake-ups; each datagram still carries its intended time)",
+    ),
+  shard: shard
+    .optional()
+    .describe(
+      "send only shard I of N of the load: a disjoint slice of the hosts and 1/N of the rate and count (default 0/1, or JOB_COMPLETION_INDEX of --shards)",
+    ),
+  startAt: startAt
+    .optional()
+    .describe(
+      "start at this wall-clock time (RFC 3339 or epoch ms), so that all shards begin together",
+    ),
+});
+
+type Fields = z.output<typeof blastOptionFields>;
+
+/** The rules between options (workers and shards need hosts, a ramp a duration...). */
+export function checkBlastOptions(
+  o: Pick<Fields, "hosts" | "workers" | "shard" | "seed" | "ramp" | "duration" | "burst" | "rate">,
+  ctx: z.RefinementCtx,
+): void {
+  const issue = (path: string, message: string) =>
+    ctx.addIssue({ code: "custom", path: [path], message });
+  const slice = o.shard ?? { index: 0, count: 1 };
+  if (slice.count > o.hosts) {
+    issue(
+      "shard",
+      `${slice.count} shards is more than {hosts} ${o.hosts}: every shard needs hosts`,
+    );
+  }
+  const mine = hostsOfShard(o.hosts, slice.count, slice.index);
+  if (o.workers > mine) {
+    issue(
+      "workers",
+      slice.count > 1
+        ? `${o.workers} is more than the ${mine} hosts of shard ${slice.index}/${slice.count}: every worker needs hosts`
+        : `${o.workers} is more than {hosts} ${o.hosts}: every worker needs hosts`,
+    );
+  }
+  if (slice.count > 1 && o.seed === undefined) {
+    issue("shard", "needs {seed}: every shard of a load must use the same seed");
+  }
+  if (o.ramp) {
+    if (o.duration === undefined || o.duration <= 0) {
+      issue("ramp", "FROM:TO needs {duration} (the ramp spans the whole run)");
     }
-    const mine = hostsOfShard(o.hosts, slice.count, slice.index);
-    if (o.workers > mine) {
-      issue(
-        "workers",
-        slice.count > 1
-          ? `${o.workers} is more than the ${mine} hosts of shard ${slice.index}/${slice.count}: every worker needs hosts`
-          : `${o.workers} is more than {hosts} ${o.hosts}: every worker needs hosts`,
-      );
-    }
-    if (slice.count > 1 && o.seed === undefined) {
-      issue("shard", "needs {seed}: every shard of a load must use the same seed");
-    }
-    if (o.ramp) {
-      if (o.duration === undefined || o.duration <= 0) {
-        issue("ramp", "FROM:TO needs {duration} (the ramp spans the whole run)");
-      }
-      if (o.ramp[0] + o.ramp[1] <= 0) issue("ramp", "needs a positive rate at one end at least");
-    }
-    if (o.burst > 1 && o.rate === 0 && !o.ramp) {
-      issue("burst", "needs {rate} or {ramp} (unpaced sends are one long burst already)");
-    }
-  });
+    if (o.ramp[0] + o.ramp[1] <= 0) issue("ramp", "needs a positive rate at one end at least");
+  }
+  if (o.burst > 1 && o.rate === 0 && !o.ramp) {
+    issue("burst", "needs {rate} or {ramp} (unpaced sends are one long burst already)");
+  }
+}
+
+/** runBlast's options (the `blast` flags, a scenario's `load`): fields and checks. */
+export const blastOptionsSchema = blastOptionFields.superRefine(checkBlastOptions);
 
 /** What callers pass (every key optional, flag text accepted). */
 export type BlastOptions = z.input<typeof blastOptionsSchema>;
