@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { runBlast } from "../blaster/blast.ts";
-import { type Child, cpuUs, startChild, startReceiveChild, threadCpuUs } from "./bench-child.ts";
+import { type Child, cpuUs, startChild, startReceiveChild, threadCpuUs } from "../scenarios/bench/receiver-child.ts";
 
 const { values } = parseArgs({
   options: {

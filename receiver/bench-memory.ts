@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { encodeExtended } from "../blaster/codec.ts";
-import { rssBytes, startReceiveChild } from "./bench-child.ts";
+import { rssBytes, startReceiveChild } from "../scenarios/bench/receiver-child.ts";
 import { WorkerCore } from "./core.ts";
 import { SequenceTracker } from "./sequence.ts";
 import { createSink } from "./sinks.ts";

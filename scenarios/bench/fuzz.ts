@@ -18,7 +18,7 @@
  */
 import { parseArgs } from "node:util";
 import { transport as udpBatch } from "../../blaster/udp-batch-transport.ts";
-import { cpuUs, startReceiveChild } from "../../receiver/bench-child.ts";
+import { cpuUs, startReceiveChild } from "./receiver-child.ts";
 import { parseProcStatus, readProcText } from "../../receiver/procfs.ts";
 import { bytes, count, durationUs, rate } from "../format.ts";
 import { EXIT, UsageError } from "../options.ts";

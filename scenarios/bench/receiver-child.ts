@@ -1,15 +1,15 @@
 /**
- * For the benchmarks: a receiver (or any program printing `listening on [ADDR]:PORT` on stderr
- * and a JSON report on stdout when interrupted) run as a child process, so its CPU time and RSS
- * can be read from /proc without the blaster's.
+ * For the receiver benchmarks: a receiver (or any program printing `listening on [ADDR]:PORT` on
+ * stderr and a JSON report on stdout when interrupted) run as a child process, so its CPU time
+ * and RSS can be read from /proc without the blaster's.
  */
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseProcStat, parseProcStatus, readProcText, TICK_MS } from "./procfs.ts";
+import { parseProcStat, parseProcStatus, readProcText, TICK_MS } from "../../receiver/procfs.ts";
 
 /** The CLI entry, for `receive` children. */
-const CLI = fileURLToPath(new URL("../scenarios/cli.ts", import.meta.url));
+export const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
 
 export interface Child {
   pid: number;
@@ -20,8 +20,10 @@ export interface Child {
 }
 
 /** Starts `node ARGS...` and waits (bounded) until it says it is listening. */
-export async function startChild(args: string[]): Promise<Child> {
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+export async function startChild(args: string[], nodeFlags: string[] = []): Promise<Child> {
+  const child = spawn(process.execPath, [...nodeFlags, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   child.stdout.on("data", (d) => {
@@ -43,7 +45,8 @@ export async function startChild(args: string[]): Promise<Child> {
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGINT");
       await exited;
-      // The JSON report follows the human one, which has no line starting with "{".
+      // With --json - stdout holds only the JSON report (older builds printed the human report
+      // before it, which has no line starting with "{").
       const at = out.startsWith("{") ? 0 : out.indexOf("\n{") + 1;
       return JSON.parse(out.slice(at));
     },
@@ -59,13 +62,17 @@ export function startReceiveChild(
   listeners: number,
   workers: number,
   extra: readonly string[] = [],
+  options: { cli?: string; nodeFlags?: string[] } = {},
 ): Promise<Child> {
-  return startChild([
-    CLI,
-    "receive",
-    ...["-b", bind, "-p", "0", "-l", String(listeners), "-w", String(workers)],
-    ...["--rcvbuf", "4m", ...extra, "--json", "-"],
-  ]);
+  return startChild(
+    [
+      options.cli ?? CLI,
+      "receive",
+      ...["-b", bind, "-p", "0", "-l", String(listeners), "-w", String(workers)],
+      ...["--rcvbuf", "4m", ...extra, "--json", "-"],
+    ],
+    options.nodeFlags,
+  );
 }
 
 /** User + system CPU time (µs) from a /proc stat file, or null when it is gone. */
