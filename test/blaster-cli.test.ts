@@ -108,6 +108,11 @@ describe("blast command", () => {
     [["--start-at", "noon"], /--start-at: expected a time as RFC 3339/],
     [["--pacing-quantum", "2s"], /--pacing-quantum: expected a duration/],
     [["--gso", "maybe"], /--gso: expected one of auto, on, off/],
+    [
+      ["--shards", "4"],
+      /--shards is the N of an index taken from JOB_COMPLETION_INDEX, which is not set/,
+    ],
+    [["--shard", "1/4", "--shards", "4"], /--shard I\/N gives both/],
     [["--sources", "10.0.0.0/8", "--target", "[::1]:1514"], /IPv4 but the target/],
   ];
   for (const [args, message] of bad) {

@@ -156,6 +156,11 @@ export function blastOptionsOf(
     const fromEnv = shardFromEnvironment(env, opts.shards);
     if (fromEnv && "error" in fromEnv) throw new UsageError(fromEnv.error);
     if (fromEnv) options.shard = fromEnv.shard;
+    else if (opts.shards !== undefined) {
+      throw new UsageError(
+        `--shards is the N of an index taken from ${INDEX_ENV}, which is not set: give --shard I/N`,
+      );
+    }
   } else if (opts.shards !== undefined) {
     throw new UsageError(
       "--shards is for an index from JOB_COMPLETION_INDEX; --shard I/N gives both",
