@@ -92,20 +92,25 @@ interface SourceState {
   completedAt: number;
 }
 
-function headOf(source: DecodedExtended | DatagramView): FragmentHead {
-  const release = source instanceof DatagramView ? source.release() : source.release;
-  const caller = source instanceof DatagramView ? source.caller() : source.caller;
-  const f = source.flags;
-  return {
-    release,
-    facility: source.facility,
-    level: source.level,
-    seq: source.seq,
-    tsUs: source.tsUs,
-    flags: { contStart: f.contStart, cont: f.cont, emg: f.emg },
-    caller,
-  };
+/** Copies the header fields of `source` into `head`. */
+function fillHead(head: FragmentHead, source: DecodedExtended | DatagramView): void {
+  head.release = source instanceof DatagramView ? source.release() : source.release;
+  head.caller = source instanceof DatagramView ? source.caller() : source.caller;
+  head.facility = source.facility;
+  head.level = source.level;
+  head.seq = source.seq;
+  head.tsUs = source.tsUs;
+  head.flags.contStart = source.flags.contStart;
+  head.flags.cont = source.flags.cont;
+  head.flags.emg = source.flags.emg;
 }
+
+/**
+ * Spare message and source records kept for reuse: under a flood of fragment-only sources the
+ * records would otherwise all live long enough to be promoted and then die, which makes V8 grow
+ * its heap far past what is live.
+ */
+const SPARES = 4096;
 
 export class Reassembler {
   readonly counters: ReassemblyCounters = {
@@ -121,12 +126,14 @@ export class Reassembler {
   private readonly sources = new Map<ReassemblyKey, SourceState>();
   private readonly timeoutMs: number;
   private readonly rememberCompleted: number;
+  private readonly spareMessages: Pending[] = [];
+  private readonly spareStates: SourceState[] = [];
   /** Every pending message, oldest first (insertion order). */
   private readonly order = new Set<Pending>();
   private held = 0;
   /** How many fragments built the message the last add() completed (its datagrams, for output). */
   completedFragments = 0;
-  /** The header of the message the last add()/addView() completed. */
+  /** The header of the message the last add()/addView() completed (valid until the next one). */
   completedHead: FragmentHead | null = null;
 
   constructor(options: ReassemblyOptions = {}) {
@@ -201,7 +208,9 @@ export class Reassembler {
     );
     if (whole === null) return null;
     const { text, dict } = parseData(whole);
-    return { kind: "extended", ...this.completedHead!, data: whole, text, dict };
+    // A copy: the head (and its flags) belong to a record that is reused.
+    const head = this.completedHead!;
+    return { kind: "extended", ...head, flags: { ...head.flags }, data: whole, text, dict };
   }
 
   /**
@@ -240,7 +249,14 @@ export class Reassembler {
     const seq = header.seq;
     let state = this.sources.get(source);
     if (!state) {
-      state = { key: source, pending: new Map(), pendingBytes: 0, completed: [], completedAt: 0 };
+      state = this.spareStates.pop() ?? {
+        key: source,
+        pending: new Map(),
+        pendingBytes: 0,
+        completed: [],
+        completedAt: 0,
+      };
+      state.key = source;
       this.sources.set(source, state);
     }
     let message = state.pending.get(seq);
@@ -254,7 +270,7 @@ export class Reassembler {
         this.counters.overLimit++;
         return null;
       }
-      message = {
+      message = this.spareMessages.pop() ?? {
         state,
         seq,
         total,
@@ -262,11 +278,25 @@ export class Reassembler {
         offsets: [],
         covered: [],
         received: 0,
-        cost: PENDING_OVERHEAD_BYTES,
+        cost: 0,
         fragments: 0,
-        firstMs: nowMs,
-        head: headOf(header),
+        firstMs: 0,
+        head: {
+          facility: 0,
+          level: 0,
+          seq: 0,
+          tsUs: 0,
+          flags: { contStart: false, cont: false, emg: false },
+        },
       };
+      message.state = state;
+      message.seq = seq;
+      message.total = total;
+      message.received = 0;
+      message.cost = PENDING_OVERHEAD_BYTES;
+      message.fragments = 0;
+      message.firstMs = nowMs;
+      fillHead(message.head, header);
       state.pending.set(seq, message);
       state.pendingBytes += PENDING_OVERHEAD_BYTES;
       this.held += PENDING_OVERHEAD_BYTES;
@@ -286,7 +316,10 @@ export class Reassembler {
         this.drop(message); // this message alone would pass a cap (many overlapping chunks)
         return null;
       }
-      message.chunks.push(Buffer.from(bytes.subarray(start, end)));
+      const chunk = Buffer.allocUnsafe(length);
+      if (Buffer.isBuffer(bytes)) bytes.copy(chunk, 0, start, end);
+      else chunk.set(bytes.subarray(start, end));
+      message.chunks.push(chunk);
       message.offsets.push(offset);
       message.cost += charge;
       state.pendingBytes += charge;
@@ -294,7 +327,7 @@ export class Reassembler {
     }
     message.received += added;
     message.fragments++;
-    if (offset === 0 && message.fragments > 1) message.head = headOf(header);
+    if (offset === 0 && message.fragments > 1) fillHead(message.head, header);
     if (message.received < total) return null;
 
     const whole = Buffer.allocUnsafe(total);
@@ -336,6 +369,10 @@ export class Reassembler {
     if (!state) return;
     for (const message of state.pending.values()) this.drop(message);
     this.sources.delete(source);
+    state.completed.length = 0;
+    state.completedAt = 0;
+    state.pendingBytes = 0;
+    if (this.spareStates.length < SPARES) this.spareStates.push(state);
   }
 
   /**
@@ -376,6 +413,10 @@ export class Reassembler {
     state.pendingBytes -= message.cost;
     this.held -= message.cost;
     this.order.delete(message);
+    message.chunks.length = 0;
+    message.offsets.length = 0;
+    message.covered.length = 0;
+    if (this.spareMessages.length < SPARES) this.spareMessages.push(message);
   }
 
   private rememberDone(state: SourceState, seq: number): void {
