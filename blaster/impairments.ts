@@ -3,7 +3,7 @@
  * from the seed, and the exact truth of what happened. Pure: no sockets, no clocks. The engine
  * offers each datagram in generation order and sends what the plan emits, in emission order.
  *
- * Semantics (shared with the receiver, see the team contract):
+ * Semantics (the receiver's ledger counts by the same rules):
  * - first loss (the datagram is never sent), else duplicate (sent twice, back to back);
  * - independently of duplication, reorder holds a datagram back until 1..depth later datagrams
  *   of the SAME host have been sent, then sends it (both copies, when duplicated);
