@@ -346,9 +346,19 @@ thresholds: ["search.ndr.lowerBoundPps >= 250", "ledger.balanced == 1"]
   assert.match(html, /load average [\d.]+ [\d.]+ [\d.]+ at the start/);
 
   // One trial cannot decide a load: the search is inconclusive, and every output says so.
-  const short = runCli(file, "--out-dir", join(dir, "short"), "--set", "plan.maxTrials=1");
+  // With --json - stdout holds only results.json, and the table goes to stderr.
+  const short = runCli(
+    file,
+    "--out-dir",
+    join(dir, "short"),
+    "--set",
+    "plan.maxTrials=1",
+    "--json",
+    "-",
+  );
   assert.equal(short.status, 99, short.stdout + short.stderr);
   const s = readResults(join(dir, "short"));
+  assert.deepEqual(JSON.parse(short.stdout), s);
   assert.equal(s.points[0].search!.stoppedBy, "max-trials");
   assert.equal(s.points[0].search!.conclusive, false);
   assert.ok(s.points[0].search!.goals.every((g) => g.status === "inconclusive"));
@@ -357,9 +367,9 @@ thresholds: ["search.ndr.lowerBoundPps >= 250", "ledger.balanced == 1"]
     /ndr \(0% loss\): inconclusive: between nothing held and nothing too much msg\/s/,
   );
   assert.match(s.recommendation, /raise maxTrials or timeLimit/);
-  assert.match(short.stdout, /INCONCLUSIVE \(max-trials\)/);
+  assert.match(short.stderr, /INCONCLUSIVE \(max-trials\)/);
   assert.match(
-    short.stdout,
+    short.stderr,
     /FAIL \[search\] search\.ndr\.lowerBoundPps >= 250: FAILED, search goal ndr was inconclusive/,
   );
   assert.match(readFileSync(join(dir, "short", "report.html"), "utf8"), /inconclusive: between/);

@@ -10,7 +10,7 @@ import type { Command } from "commander";
 import { junitXml, scenarioMarkdown, scenarioReport } from "../ci-reports.ts";
 import { liveView } from "../live.ts";
 import { EXIT, UsageError } from "../options.ts";
-import { checkWritable, writeJson, writeText } from "../output-files.ts";
+import { checkWritable, humanOut, writeJson, writeText } from "../output-files.ts";
 import { resultsTable } from "../results.ts";
 import { runScenario } from "../runner.ts";
 import { loadScenario } from "../scenario-loader.ts";
@@ -27,7 +27,7 @@ function timestamp(d = new Date()): string {
 interface RunOptions {
   outDir?: string;
   set: string[];
-  json?: boolean;
+  json?: string;
   summaryMd?: string;
   junit?: string;
 }
@@ -49,7 +49,10 @@ export function register(program: Command): void {
       collect,
       [] as string[],
     )
-    .option("--json", "print results.json to stdout instead of the table")
+    .option(
+      "--json <file>",
+      "also write results.json to FILE; - = stdout (the table then goes to stderr)",
+    )
     .option(
       "--summary-md <file>",
       "write a Markdown summary (thresholds, figures) for a pull-request comment or $GITHUB_STEP_SUMMARY; - = stdout",
@@ -69,6 +72,7 @@ host-scale.yaml, soak.yaml, ci-regression.yaml.`,
     .action(async (file: string, opts: RunOptions) => {
       const loaded = loadScenario(file, opts.set);
       checkWritable([
+        ["--json", opts.json],
         ["--summary-md", opts.summaryMd],
         ["--junit", opts.junit],
       ]);
@@ -105,9 +109,8 @@ host-scale.yaml, soak.yaml, ci-regression.yaml.`,
       } finally {
         release();
       }
-      if (opts.json) {
-        writeJson("-", results);
-      } else {
+      if (opts.json !== undefined) writeJson(opts.json, results);
+      {
         const lines = [
           `${results.scenario.name}: plan ${results.plan}, seed ${results.environment.seed ?? "-"}, ${results.trials.length} trial(s)`,
           resultsTable(results),
@@ -123,7 +126,7 @@ host-scale.yaml, soak.yaml, ci-regression.yaml.`,
           results.recommendation,
           `results: ${join(outDir, "results.json")}  report: ${join(outDir, "report.html")}`,
         ];
-        process.stdout.write(`${lines.join("\n")}\n`);
+        humanOut(opts.json, opts.summaryMd, opts.junit).write(`${lines.join("\n")}\n`);
       }
       if (opts.summaryMd !== undefined) writeText(opts.summaryMd, scenarioMarkdown(results));
       if (opts.junit !== undefined) writeText(opts.junit, junitXml(scenarioReport(results)));
