@@ -32,7 +32,7 @@ export async function startChild(args: string[], nodeFlags: string[] = []): Prom
   child.stderr.on("data", (d) => {
     err += d;
   });
-  const end = Date.now() + 15000;
+  const end = Date.now() + 60_000;
   while (!/listening on/.test(err) && Date.now() < end) {
     await new Promise((r) => setTimeout(r, 50));
   }

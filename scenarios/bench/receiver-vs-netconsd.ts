@@ -168,6 +168,8 @@ interface Point {
   receiver: string;
   config: string;
   offeredPps: number;
+  /** The rate the blaster reached (below offered on a busy machine: the point then says less). */
+  achievedPps: number;
   sent: number;
   processed: number;
   lossRatio: number;
@@ -200,6 +202,7 @@ async function measure(
     receiver: receiver.name,
     config: config.name,
     offeredPps,
+    achievedPps: Math.round(blast.rate.achievedPps),
     sent,
     processed: result.processed,
     lossRatio: sent > 0 ? Math.max(0, sent - result.processed) / sent : 0,
@@ -218,7 +221,7 @@ receivers.push(ourReceiver("ours", undefined, values.profile));
 const points: Point[] = [];
 const row = (p: Point) =>
   `  ${p.receiver.padEnd(16)} ${p.config.padEnd(10)} offered ${rate(p.offeredPps).padStart(10)}  ` +
-  `sent ${String(p.sent).padStart(8)}  lost ${percent(p.lossRatio).padStart(7)}  ` +
+  `sent ${rate(p.achievedPps).padStart(10)}  lost ${percent(p.lossRatio).padStart(7)}  ` +
   `CPU ${durationUs(p.cpuUsPerMessage).padStart(9)}/msg` +
   (p.latencyP99Us !== undefined
     ? `  e2e p50 ${durationUs(p.latencyP50Us)} p99 ${durationUs(p.latencyP99Us)}`

@@ -1,5 +1,5 @@
 /**
- * Memory per tracked host (the issue's benchmark: target <= 1 KB, netconsd ~21 KB).
+ * Memory per tracked host of the receiver (netconsd keeps about 21 KB per host).
  *
  * --mode core (default): feeds --hosts distinct source addresses through the worker's own
  *   per-datagram path (WorkerCore: decode, reassembly, sequence tracking, histograms; sink none)
@@ -10,15 +10,15 @@
  *   spoofs sources in fd00:6e62::/64 towards ::1 (needs CAP_NET_RAW; one socket for all hosts);
  *   --transport socket binds one socket per host in 127.0.0.0/8 (needs ulimit -n > hosts).
  *
- *   node --expose-gc receiver/bench-memory.ts [--mode core|live] [--hosts 100000] [--messages 3]
+ *   npm run bench:receiver-memory -- [--mode core|live] [--hosts 100000] [--messages 3]
  *     [--rate 40000] [--transport raw|socket]
  */
 import { parseArgs } from "node:util";
-import { encodeExtended } from "../blaster/codec.ts";
-import { rssBytes, startReceiveChild } from "../scenarios/bench/receiver-child.ts";
-import { WorkerCore } from "./core.ts";
-import { SequenceTracker } from "./sequence.ts";
-import { createSink } from "./sinks.ts";
+import { encodeExtended } from "../../blaster/codec.ts";
+import { WorkerCore } from "../../receiver/core.ts";
+import { SequenceTracker } from "../../receiver/sequence.ts";
+import { createSink } from "../../receiver/sinks.ts";
+import { rssBytes, startReceiveChild } from "./receiver-child.ts";
 
 const { values } = parseArgs({
   options: {
@@ -54,7 +54,7 @@ async function coreMode(): Promise<void> {
   // Warm up the code paths and the histograms before the baseline.
   for (let s = 0; s < 1000; s++) {
     const [p] = encodeExtended({ facility: 0, level: 6, seq: s, tsUs: s, text: "warm up" });
-    core.handle("warmup", p, 0, 1);
+    core.handleText("warmup", p, 0, 1);
   }
   const payloads = Array.from(
     { length: messages },
@@ -71,7 +71,7 @@ async function coreMode(): Promise<void> {
   gc();
   const before = process.memoryUsage();
   for (let s = 0; s < messages; s++) {
-    for (let i = 0; i < hosts; i++) core.handle(addresses[i], payloads[s], 0, 1 + s);
+    for (let i = 0; i < hosts; i++) core.handleText(addresses[i], payloads[s], 0, 1 + s);
   }
   gc();
   const after = process.memoryUsage();
@@ -89,7 +89,7 @@ async function liveRun(
   hosts: number,
   total: number,
 ): Promise<{ growth: number; tracked: number; drops: number; sent: number }> {
-  const { runBlast } = await import("../blaster/blast.ts");
+  const { runBlast } = await import("../../blaster/blast.ts");
   const raw = values.transport === "raw";
   const child = await startReceiveChild(raw ? "::" : "127.0.0.1", 1, 2);
   const port = child.port;
@@ -99,9 +99,9 @@ async function liveRun(
     ...(raw ? { transport: "raw", sources: "fd00:6e62::/64" } : {}),
     hosts,
     count: total,
-    ratePps: Number(values.rate),
+    rate: Number(values.rate),
     format: "extended",
-    size: { kind: "fixed", bytes: 64 },
+    size: 64,
     seed: 3,
   });
   await new Promise((r) => setTimeout(r, 1500));

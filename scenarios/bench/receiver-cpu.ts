@@ -5,15 +5,15 @@
  * time (utime + stime from /proc/PID/stat) is divided by the datagrams it processed. The same is
  * done for a bare Node.js dgram socket that only counts, as the floor any Node receiver pays.
  *
- *   node receiver/bench-cpu.ts [--count 300000] [--rate 30000] [--configs 1x1,2x2] [--hosts 1000]
+ *   npm run bench:receiver-cpu -- [--count 300000] [--rate 30000] [--configs 1x1,2x2] [--hosts 1000]
  *     [--batch-delays 0,1] [--listener-kinds native,dgram] [--rounds 1]
  *
  * Listener kinds and rounds are interleaved (config, delay, then each kind in turn, round after
  * round), so both read paths see the same machine state.
  */
 import { parseArgs } from "node:util";
-import { runBlast } from "../blaster/blast.ts";
-import { type Child, cpuUs, startChild, startReceiveChild, threadCpuUs } from "../scenarios/bench/receiver-child.ts";
+import { runBlast } from "../../blaster/blast.ts";
+import { type Child, cpuUs, startChild, startReceiveChild, threadCpuUs } from "./receiver-child.ts";
 
 const { values } = parseArgs({
   options: {
@@ -39,9 +39,9 @@ async function measure(name: string, child: Child): Promise<void> {
     target: `127.0.0.1:${port}`,
     hosts: Number(values.hosts),
     count: Number(values.count),
-    ratePps: Number(values.rate),
+    rate: Number(values.rate),
     format: "extended",
-    size: { kind: "fixed", bytes: 64 },
+    size: 64,
     seed: 5,
   });
   await new Promise((r) => setTimeout(r, 1000));

@@ -1,10 +1,10 @@
 /**
- * Zero-loss throughput of the receiver (the issue's benchmark): for each listeners x workers
+ * Zero-loss throughput of the receiver: for each listeners x workers
  * configuration, the highest blaster rate at which a run of --seconds shows no kernel drop, no
  * queue drop and no sequence loss, found by a bounded bisection (RFC 2544 style). Blaster and
  * receiver share this machine's cores, so the figure is a floor for the receiver alone.
  *
- *   node receiver/bench-throughput.ts [--configs 1x1,2x2] [--seconds 10] [--start 100000]
+ *   npm run bench:receiver-zero-loss -- [--configs 1x1,2x2] [--seconds 10] [--start 100000]
  *     [--max 400000] [--trials 5] [--hosts 1000] [--size 64] [--rcvbuf 0] [--blast-batch 256]
  *     [--listener-kinds native,dgram] [--blast-transport socket|udp-batch] [--json FILE]
  *
@@ -17,9 +17,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { runBlast } from "../blaster/blast.ts";
-import { reconcile } from "./ledger.ts";
-import { startReceiver } from "./receive.ts";
+import { runBlast } from "../../blaster/blast.ts";
+import { reconcile } from "../../receiver/ledger.ts";
+import { startReceiver } from "../../receiver/receive.ts";
 
 const { values } = parseArgs({
   options: {
@@ -79,10 +79,10 @@ async function trial(
   const blast = await runBlast({
     target: `127.0.0.1:${r.port}`,
     hosts,
-    durationMs: seconds * 1000,
-    ratePps,
+    duration: `${seconds}s`,
+    rate: ratePps,
     format: "extended",
-    size: { kind: "fixed", bytes: size },
+    size,
     seed: 1,
     batch: Number(values["blast-batch"]),
     transport: values["blast-transport"],
