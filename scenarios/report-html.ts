@@ -400,7 +400,7 @@ ${trialRows}
 <h2>Load and target settings</h2>
 <pre id="settings">${escapeHtml(JSON.stringify({ load: definition?.load, target: definition?.target }, null, 2))}</pre>
 <h2>Environment</h2>
-<p>netcons-bench ${escapeHtml(results.version)}, load average ${escapeHtml(loadAvg(env.loadAverageStart))} at the start and ${escapeHtml(loadAvg(env.loadAverageEnd))} at the end (1, 5, 15 min); ${env.cpus} CPUs (${escapeHtml(env.cpuModel)}), kernel ${escapeHtml(env.kernel)}, Node ${escapeHtml(env.node)}, seed ${env.seed ?? "-"}, started ${escapeHtml(env.startedAt)}, plan ${escapeHtml(results.plan)}, scenario file ${escapeHtml(results.scenario.file)}${results.scenario.sets.length ? `, --set ${escapeHtml(results.scenario.sets.join(" "))}` : ""}.</p>
+<p>netcons-bench ${escapeHtml(results.version)}, load average ${escapeHtml(loadAvg(env.loadAverageStart))} at the start and ${escapeHtml(loadAvg(env.loadAverageEnd))} at the end (1, 5, 15 min), other processes took ${env.otherCpuShare === null ? "an unknown share" : `${Math.round(env.otherCpuShare * 100)}%`} of the CPU during the run; ${env.cpus} CPUs (${escapeHtml(env.cpuModel)}), kernel ${escapeHtml(env.kernel)}, Node ${escapeHtml(env.node)}, seed ${env.seed ?? "-"}, started ${escapeHtml(env.startedAt)}, plan ${escapeHtml(results.plan)}, scenario file ${escapeHtml(results.scenario.file)}${results.scenario.sets.length ? `, --set ${escapeHtml(results.scenario.sets.join(" "))}` : ""}.</p>
 <script>${echartsMin()}</script>
 <script type="application/json" id="chart-data">${scriptJson(chartData(results))}</script>
 <script type="application/json" id="results-data">${scriptJson(results)}</script>

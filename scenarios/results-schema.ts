@@ -164,6 +164,8 @@ export const resultsSchema = z.object({
     /** /proc/loadavg's 1, 5 and 15 minute figures at the start and at the end of the run. */
     loadAverageStart: z.array(z.number()),
     loadAverageEnd: z.array(z.number()).nullable(),
+    /** Share of all CPU time (0..1) other processes took during the run; null if unknown. */
+    otherCpuShare: z.number().nullable(),
   }),
   plan: z.string(),
   trials: z.array(trialFiguresSchema),

@@ -4,6 +4,7 @@
  * Pure: the runner fills the results in; the HTML report and the tests read them.
  */
 import { renderTable } from "./bench/table.ts";
+import { BUSY_SHARE_LIMIT } from "./machine-load.ts";
 import type { GoalOutcome, PointResult, Results, TrialFigures } from "./results-schema.ts";
 
 export type {
@@ -145,7 +146,11 @@ function listText(items: readonly string[]): string {
  * precision, and the cheapest (fewest threads) of them is recommended. Inconclusive points are
  * named as such and never ranked.
  */
-function recommendBySearch(points: readonly PointResult[], lw: readonly string[]): string {
+function recommendBySearch(
+  points: readonly PointResult[],
+  lw: readonly string[],
+  otherCpuShare: number | null,
+): string {
   const cost = (p: PointResult) => lw.reduce((s, k) => s + Number(p.point[k] ?? 0), 0);
   const label = (p: PointResult) => configLabel(p.point);
   const inconclusive = points.filter((p) => !primaryGoal(p)?.conclusive);
@@ -178,6 +183,12 @@ function recommendBySearch(points: readonly PointResult[], lw: readonly string[]
   const group = held.filter((p) => upper(p) >= lower(top));
   const cheapest = [...group].sort((a, b) => cost(a) - cost(b) || lower(b) - lower(a))[0];
   const goalName = `${pctText(goal.lossRatio)} loss (goal ${goal.name})`;
+  // The bounds hold for the moment they were measured in; when other processes took a large
+  // share of the machine, that moment says little about the configurations.
+  if (otherCpuShare !== null && otherCpuShare > BUSY_SHARE_LIMIT) {
+    const ranked = [...held].sort((a, b) => lower(b) - lower(a));
+    return `No configuration can be named best: other processes took ${pctText(otherCpuShare)} of the machine's CPU during the sweep (above ${pctText(BUSY_SHARE_LIMIT)}), so the leaders are tied. Measured at ${goalName}: ${ranked.map((p) => `${label(p)} ${goalText(primaryGoal(p)!)}`).join(", ")}; repeat on a quiet machine.${tail}`;
+  }
   if (group.length === 1) {
     const rest = held.filter((p) => p !== top).sort((a, b) => lower(b) - lower(a));
     const next = rest[0];
@@ -258,7 +269,8 @@ export function recommend(results: Results): string {
             )
             .join("; ")}${failing.length > 3 ? "; ..." : ""}.`;
     }
-    if (points.some((p) => p.search)) return recommendBySearch(points, lw);
+    if (points.some((p) => p.search))
+      return recommendBySearch(points, lw, results.environment?.otherCpuShare ?? null);
     const rateOf = (p: PointResult) => pointRate(results, p) ?? 0;
     const ranked = [...points].sort((a, b) => rateOf(b) - rateOf(a));
     const best = ranked[0];

@@ -10,7 +10,7 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { compareRuns } from "./compare.ts";
 import { kernelRelease } from "./kernel-release.ts";
-import { loadAverage } from "./load-average.ts";
+import { cpuMark, loadAverage, otherCpuShare } from "./machine-load.ts";
 import { UsageError } from "./options.ts";
 import { gridPoints, pointScenario, sideScenario } from "./points.ts";
 import { renderReportHtml } from "./report-html.ts";
@@ -99,6 +99,7 @@ export async function runScenario(
   // now, not a failed threshold after the whole run.
   checkThresholdFields(thresholds, scenario, file);
   const runStartMs = Date.now();
+  const cpuStart = cpuMark();
   // One seed for the whole run (the scenario's, or drawn now and recorded), so every trial of
   // a sweep gets the same traffic and the run can be replayed with --set load.seed=N.
   const runSeed = scenario.load.seed ?? randomInt(0, 2 ** 32);
@@ -124,6 +125,7 @@ export async function runScenario(
       finishedAt: null,
       loadAverageStart: loadAverage(),
       loadAverageEnd: null,
+      otherCpuShare: null,
     },
     plan: scenario.plan.kind,
     trials: [],
@@ -435,9 +437,14 @@ export async function runScenario(
   }
   for (const o of results.runThresholds) if (!o.pass) results.failedThresholds.push(o.message);
   results.passed = results.status === "complete" && results.failedThresholds.length === 0;
-  results.recommendation = recommend(results);
   results.environment.finishedAt = new Date().toISOString();
   results.environment.loadAverageEnd = loadAverage();
+  // Command targets' CPU is theirs; our in-process receiver's is this process's own.
+  results.environment.otherCpuShare = otherCpuShare(
+    cpuStart,
+    results.trials.reduce((sum, t) => sum + (t.targetKind === "command" ? t.target.cpuMs : 0), 0),
+  );
+  results.recommendation = recommend(results);
   save();
   writeAtomic(join(options.outDir, "report.html"), renderReportHtml(results));
   return results;

@@ -389,6 +389,15 @@ test("recommendation: overlapping bounds are equivalent, the cheapest of the bes
     recommend(open),
     "-l 1 -w 1 is best at 0% loss (goal ndr): 20k-21k msg/s. Not compared, their searches ran out of trials or time: -l 1 -w 2 (inconclusive: between 1.0k and 90k msg/s); raise plan.each.maxTrials or plan.each.timeLimit. -l 2 -w 2 lost even at the lowest load (1.0k msg/s).",
   );
+  // Measured while other processes took most of the machine: the bounds are that moment's.
+  const busy = structuredClone(tied);
+  busy.environment = { otherCpuShare: 0.62 } as Results["environment"];
+  assert.equal(
+    recommend(busy),
+    "No configuration can be named best: other processes took 62% of the machine's CPU during the sweep (above 25%), so the leaders are tied. Measured at 0% loss (goal ndr): -l 2 -w 2 51k-54k msg/s, -l 1 -w 2 47k-49k msg/s, -l 2 -w 1 46k-49k msg/s, -l 1 -w 1 20k-21k msg/s; repeat on a quiet machine.",
+  );
+  busy.environment.otherCpuShare = 0.1;
+  assert.equal(recommend(busy), recommend(tied));
   const none = fakeResults("sweep", [
     { point: lw(1, 1), pps: 0, bounds: [1000, 26_000], conclusive: false },
   ]);
