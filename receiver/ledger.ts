@@ -16,17 +16,21 @@
  * Message check: the blaster's `expected` block next to what the receiver found. They agree
  * exactly when the receiver dropped nothing; each datagram the receiver dropped can turn one
  * expected-delivered message into a missing one.
+ * The sender's truth file (per-host seq ranges, for losses at the stream edges) is read with
+ * blaster/truth.ts.
  */
-import { readFileSync } from "node:fs";
-import type { SenderTruthHost } from "./receive.ts";
+import type { BlastReport } from "../blaster/blast-report.ts";
 import type { ReceiverReport } from "./receiver-report.ts";
 
-/** The parts of the blaster's report (blaster/blast.ts BlastReport) the ledger reads. */
+/** The parts of the blaster's report the ledger reads. */
 export interface BlastFigures {
-  datagrams: number;
-  packets: { sent: number; errors: number };
-  injected: { lost: number; duplicated: number; reordered: number };
-  expected: { messagesDelivered: number; missing: number; duplicates: number; outOfOrder: number };
+  datagrams: BlastReport["datagrams"];
+  packets: Pick<BlastReport["packets"], "sent" | "errors">;
+  injected: Pick<BlastReport["injected"], "lost" | "duplicated">;
+  expected: Pick<
+    BlastReport["expected"],
+    "messagesDelivered" | "missing" | "duplicates" | "outOfOrder"
+  >;
 }
 
 export interface LedgerLine {
@@ -117,35 +121,4 @@ export function formatLedger(l: Ledger): string {
     ...checks,
     "",
   ].join("\n");
-}
-
-/**
- * The per-host lines of the blaster's truth file (`blast --truth FILE`, JSON Lines), extended
- * hosts only: what startReceiver's stop() needs to count edge losses.
- */
-export function parseBlastTruth(text: string): SenderTruthHost[] {
-  const out: SenderTruthHost[] = [];
-  text.split("\n").forEach((line, i) => {
-    if (line.trim() === "") return;
-    let v: Record<string, unknown>;
-    try {
-      v = JSON.parse(line);
-    } catch {
-      throw new Error(`truth line ${i + 1} is not JSON`);
-    }
-    if (v.kind !== "host" || v.format !== "extended") return;
-    if (
-      typeof v.source !== "string" ||
-      typeof v.firstSeq !== "number" ||
-      typeof v.lastSeq !== "number"
-    ) {
-      throw new Error(`truth line ${i + 1} lacks source, firstSeq or lastSeq`);
-    }
-    out.push({ source: v.source, firstSeq: v.firstSeq, lastSeq: v.lastSeq });
-  });
-  return out;
-}
-
-export function readBlastTruth(file: string): SenderTruthHost[] {
-  return parseBlastTruth(readFileSync(file, "utf8"));
 }

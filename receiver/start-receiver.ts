@@ -34,7 +34,7 @@ export interface RunningReceiver {
   snapshot(): ReceiverProgress;
   /**
    * Stops, drains and reports; `reason` lands in report.stopReason. With the sender's truth
-   * (per-host first and last seq, see readBlastTruth), `sequence.missing` includes the seqs lost
+   * (per-host first and last seq, blaster/truth.ts extendedHosts), `sequence.missing` includes the seqs lost
    * at the edges of each stream, as the blaster's `expected.missing` does. Idempotent.
    */
   stop(reason?: string, end?: { truth?: SenderTruthHost[] }): Promise<ReceiverReport>;

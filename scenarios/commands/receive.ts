@@ -4,7 +4,8 @@
  */
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { formatLedger, type Ledger, readBlastTruth, reconcile } from "../../receiver/ledger.ts";
+import { extendedHosts, readTruth } from "../../blaster/truth.ts";
+import { formatLedger, type Ledger, reconcile } from "../../receiver/ledger.ts";
 import {
   defaultText,
   flagOf,
@@ -150,7 +151,7 @@ export function register(program: Command): void {
           truth: () => {
             if (!opts.truth) return undefined;
             try {
-              return readBlastTruth(opts.truth);
+              return extendedHosts(readTruth(opts.truth));
             } catch (error) {
               process.stderr.write(
                 `receive: --truth ${opts.truth} not used: ${(error as Error).message}\n`,
