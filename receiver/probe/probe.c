@@ -8,8 +8,8 @@
  *
  * Per message: no lock, no allocation, one or two clock reads (two more with
  * NETCONS_PROBE_SELF_TIME=1, which records the handler's own time per call in ns, its total as
- * handlerNsTotal and its distribution as handlerNs: the probe's cost inside a real netconsd). Each worker's figures are written
- * only by its own thread (relaxed atomic stores of plain counters); the file writer thread reads
+ * handlerNsTotal and its distribution as handlerNs: the probe's cost inside a real netconsd).
+ * Each worker's figures are written only by its own thread (relaxed atomic stores of plain counters); the file writer thread reads
  * them with relaxed loads, so an interval's file may be a message or two out of step between a
  * counter and its histogram. The file written at exit is exact: the workers have stopped.
  *
@@ -19,9 +19,9 @@
  *    from each machine's boot); across machines the values are garbage and negative ones are
  *    counted as endToEndNegative.
  *  - listener-to-output delay (buf form only): CLOCK_REALTIME at the handler minus rcv_time.
- *    rcv_time is whole milliseconds taken once per recvmmsg batch, so each value is up to 1 ms
- *    high (rcv_time is truncated) and includes the batch's time in recvmmsg, not the datagram's
- *    time in the socket buffer. An extended message (msg form) carries no receive time in its
+ *    rcv_time is whole milliseconds taken once per recvmmsg batch, when the call returned, so
+ *    each value is up to 1 ms high (rcv_time is truncated) and leaves out the datagram's wait in
+ *    the socket buffer. An extended message (msg form) carries no receive time in its
  *    public fields, so it has no such delay; its end-to-end latency covers the same wait.
  */
 #define _GNU_SOURCE
