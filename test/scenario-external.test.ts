@@ -17,11 +17,22 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { checkCommandTarget } from "../scenarios/command-target.ts";
+import type { BlastReport } from "../blaster/blast.ts";
+import { checkCommandTarget, commandLedger } from "../scenarios/command-target.ts";
 import { expandTemplate } from "../scenarios/command-template.ts";
 import { resolveCommand } from "../scenarios/executable.ts";
-import { freeUdpPort, startExternalTarget, TargetError } from "../scenarios/external-process.ts";
-import { probeBuildError, probeHostPath, probeModulePath } from "../scenarios/probe.ts";
+import {
+  type ExternalMeasurement,
+  freeUdpPort,
+  startExternalTarget,
+  TargetError,
+} from "../scenarios/external-process.ts";
+import {
+  type ProbeResult,
+  probeBuildError,
+  probeHostPath,
+  probeModulePath,
+} from "../scenarios/probe.ts";
 import type { Results } from "../scenarios/results.ts";
 import { loadScenario } from "../scenarios/scenario-loader.ts";
 import { needs } from "./capabilities.ts";
@@ -288,4 +299,38 @@ load: { duration: 1s, rate: 1000, hosts: 4 }
     () => resolveCommand("nosuch-program-h8 -x", { cwd: dir, path: "/usr/bin:/bin" }, "t.command"),
     /^UsageError: t\.command: cannot run "nosuch-program-h8": no executable file on PATH$/,
   );
+});
+
+test("the command target's delivery ledger: delivered + held at exit + kernel drops = on the wire", () => {
+  // 1,000 generated, 10 lost on purpose: 990 on the wire; netconsd processed 960, the probe saw
+  // 950 reach the output modules (10 held behind a hole at exit), the kernel dropped 30
+  const blast = {
+    datagrams: 1000,
+    injected: { lost: 10, duplicated: 0, reordered: 0 },
+    packets: { sent: 990, errors: 0 },
+  } as unknown as BlastReport;
+  const m = { socketDrops: 30 } as ExternalMeasurement;
+  const probe = { delivered: { extended: 940, legacy: 10 } } as ProbeResult;
+  const ledger = commandLedger(blast, m, 960, probe);
+  assert.ok(ledger);
+  const lines = Object.fromEntries(
+    (ledger.lines as { name: string; datagrams: number }[]).map((l) => [l.name, l.datagrams]),
+  );
+  assert.deepEqual(
+    [
+      lines["sent on the wire"],
+      lines["delivered to the output modules"],
+      lines["held at exit"],
+      lines["dropped by the kernel"],
+      lines["lost on purpose (injected)"],
+      lines.unaccounted,
+    ],
+    [990, 950, 10, 30, 10, 0],
+  );
+  assert.deepEqual([ledger.balanced, ledger.unexplained], [1, 0]);
+  // without exit statistics nothing says what was held: the gap stays unexplained
+  const killed = commandLedger(blast, m, undefined, probe);
+  assert.deepEqual([killed?.balanced, killed?.unexplained], [0, 10]);
+  // neither statistics nor probe: no ledger rather than a made-up one
+  assert.equal(commandLedger(blast, m, undefined, null), undefined);
 });
