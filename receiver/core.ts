@@ -109,23 +109,8 @@ export class WorkerCore {
     payloadLen: number,
     recvUs: number,
     nowUs: number,
-  ): void;
-  /** The former form, handle(source, payload, recvUs, nowUs): handleText(). */
-  handle(source: string, payload: Uint8Array, recvUs: number, nowUs: number): void;
-  handle(
-    a: Uint8Array | string,
-    b: number | Uint8Array,
-    c: number,
-    d: number,
-    e?: number,
-    f?: number,
-    g?: number,
   ): void {
-    if (typeof a === "string") {
-      this.handleText(a, b as Uint8Array, c, d);
-      return;
-    }
-    this.handleBytes(a, b as number, c, a, d, e as number, f as number, g as number);
+    this.handleBytes(buf, addrAt, addrLen, buf, payloadAt, payloadLen, recvUs, nowUs);
   }
 
   /** handle() with the address as text (tests, benchmarks; copies the address). */

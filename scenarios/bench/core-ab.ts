@@ -34,10 +34,13 @@ interface Side {
   datagrams: number;
 }
 
-async function side(name: string, root: string, bytesForm: boolean): Promise<Side> {
+async function side(name: string, root: string): Promise<Side> {
   const { WorkerCore } = await import(`${root}/receiver/core.ts`);
   const { createSink } = await import(`${root}/receiver/sinks.ts`);
   const core = new WorkerCore({}, createSink({ kind: "none" }, -1)) as AnyCore;
+  // handle(buf, addrAt, addrLen, payloadAt, payloadLen, recvUs, nowUs), or the former
+  // handle(source, payload, recvUs, nowUs).
+  const bytesForm = core.handle.length >= 7;
   const payload = encodeExtended({
     facility: 0,
     level: 6,
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
   });
   if (!values.before) throw new Error("--before DIR: a checkout of the tree to compare with");
   const here = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-  const sides = [await side("before", values.before, false), await side("after", here, true)];
+  const sides = [await side("before", values.before), await side("after", here)];
   for (const s of sides) s.run(200_000); // warm up both
   for (const s of sides) {
     s.cpuUs = 0;
