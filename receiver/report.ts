@@ -1,31 +1,24 @@
 /** Human forms of the receiver's progress and final report (the JSON forms are the objects). */
 import type { LatencySummary } from "../blaster/latency.ts";
+import { count, durationUs, rate } from "../scenarios/format.ts";
 import type { ReceiverProgress } from "./receive.ts";
 import type { ReceiverReport } from "./receiver-report.ts";
-
-const n = (v: number) => Math.round(v).toLocaleString("en-US");
-
-function us(v: number): string {
-  if (v >= 1_000_000) return `${(v / 1_000_000).toFixed(2)}s`;
-  if (v >= 1000) return `${(v / 1000).toFixed(2)}ms`;
-  return `${v >= 10 ? Math.round(v) : v.toFixed(2)}us`;
-}
 
 /** One live line: elapsed, rate in, totals, drops, hosts, interval p99. */
 export function formatProgress(p: ReceiverProgress): string {
   return (
-    `[${(p.elapsedMs / 1000).toFixed(1)}s] in ${n(p.ratePps)} pkt/s | read ${n(p.packets.read)} ` +
-    `msgs ${n(p.messages.extended + p.messages.legacy)} | drops kernel ${n(p.drops.kernel)} ` +
-    `queue ${n(p.drops.queue)} | hosts ${n(p.hosts)} | p99 ${p.p99Us ? us(p.p99Us) : "-"} | ` +
-    `queue max ${n(p.queueMaxDepth)}`
+    `[${durationUs(p.elapsedMs * 1000)}] in ${rate(p.ratePps)} | read ${count(p.packets.read)} ` +
+    `msgs ${count(p.messages.extended + p.messages.legacy)} | drops kernel ${count(p.drops.kernel)} ` +
+    `queue ${count(p.drops.queue)} | hosts ${count(p.hosts)} | p99 ${p.p99Us ? durationUs(p.p99Us) : "-"} | ` +
+    `queue max ${count(p.queueMaxDepth)}`
   );
 }
 
 function latencyRow(name: string, s: LatencySummary): string {
   if (s.count === 0) return `  ${name.padEnd(12)} (none)`;
   return (
-    `  ${name.padEnd(12)} p50 ${us(s.p50)}  p90 ${us(s.p90)}  p99 ${us(s.p99)}  ` +
-    `p99.9 ${us(s.p999)}  p99.99 ${us(s.p9999)}  max ${us(s.max)}  (n=${n(s.count)})`
+    `  ${name.padEnd(12)} p50 ${durationUs(s.p50)}  p90 ${durationUs(s.p90)}  p99 ${durationUs(s.p99)}  ` +
+    `p99.9 ${durationUs(s.p999)}  p99.99 ${durationUs(s.p9999)}  max ${durationUs(s.max)}  (n=${count(s.count)})`
   );
 }
 
@@ -35,23 +28,25 @@ export function formatReport(r: ReceiverReport): string {
   const m = r.messages;
   const lines = [
     `netcons-bench receive on [${c.address}]:${c.port}, ${c.listeners} listener(s), ${c.workers} worker(s), ` +
-      `${(r.durationMs / 1000).toFixed(1)}s (${r.stopReason})`,
-    `packets   read ${n(r.packets.read)}  processed ${n(r.packets.received)}  malformed ${n(r.packets.malformed)}  ` +
-      `${n(r.packets.ratePps)} pkt/s`,
-    `messages  extended ${n(m.extended)}  legacy ${n(m.legacy)}  fragments ${n(m.fragments)}  ` +
-      `reassembled ${n(m.reassembled)}  incomplete ${n(m.incomplete)}`,
-    `sequence  missing ${n(s.missing)}  out-of-order ${n(s.outOfOrder)}  duplicates ${n(s.duplicates)}  ` +
-      `resets ${n(s.resets)}  emergency ${n(s.emergency)}`,
-    `  ncrx    holes given up ${n(s.holesGivenUp)} (forced ${n(s.holesForced)})  held ${n(s.heldBehindHole)}  ` +
-      `late ${n(s.lateAfterGiveUp)}  out-of-sequence ${n(s.outOfSequence)} (emitted ${n(s.oosEmitted)}, ` +
-      `resets ${n(s.oosResets)})  stale ${n(s.stale)}`,
-    `drops     kernel ${n(r.drops.kernel)}${r.drops.kernelCountersAvailable ? "" : " (no /proc: unknown)"}  ` +
-      `queue ${n(r.drops.queue)}  (system RcvbufErrors +${n(r.drops.kernelRcvbufErrorsSystem)})`,
-    `hosts     ${n(r.hosts)} seen, ${n(r.hostsTracked)} tracked at the end, ${n(r.hostsEvicted)} evicted`,
-    `buffers   rcvbuf granted ${n(r.rcvbuf.grantedBytes)} B` +
-      (r.rcvbuf.requestedBytes ? ` (asked ${n(r.rcvbuf.requestedBytes)})` : " (system default)") +
-      `, queue deepest ${n(r.queue.maxDepth)} of ${n(r.queue.limit)}`,
-    `workers   ${r.perWorker.map((w) => `#${w.index} ${n(w.datagrams)} dgrams ${w.busyPercent}% busy`).join(", ")}`,
+      `${durationUs(r.durationMs * 1000)} (${r.stopReason})${r.complete ? "" : ", INCOMPLETE: figures from live counters"}`,
+    `packets   read ${count(r.packets.read)}  processed ${count(r.packets.received)}  malformed ${count(r.packets.malformed)}  ` +
+      `${rate(r.packets.ratePps)} over ${durationUs(r.activeMs * 1000)} of traffic`,
+    `messages  extended ${count(m.extended)}  legacy ${count(m.legacy)}  fragments ${count(m.fragments)}  ` +
+      `reassembled ${count(m.reassembled)}  incomplete ${count(m.incomplete)}`,
+    `sequence  missing ${count(s.missing)}  out-of-order ${count(s.outOfOrder)}  duplicates ${count(s.duplicates)}  ` +
+      `resets ${count(s.resets)}  emergency ${count(s.emergency)}`,
+    `  ncrx    holes given up ${count(s.holesGivenUp)} (forced ${count(s.holesForced)})  held ${count(s.heldBehindHole)}  ` +
+      `late ${count(s.lateAfterGiveUp)}  out-of-sequence ${count(s.outOfSequence)} (emitted ${count(s.oosEmitted)}, ` +
+      `resets ${count(s.oosResets)})  stale ${count(s.stale)}`,
+    `drops     kernel ${count(r.drops.kernel)}${r.drops.kernelCountersAvailable ? "" : " (no /proc: unknown)"}  ` +
+      `queue ${count(r.drops.queue)}  (system RcvbufErrors +${count(r.drops.kernelRcvbufErrorsSystem)})`,
+    `hosts     ${count(r.hosts)} seen, ${count(r.hostsTracked)} tracked at the end, ${count(r.hostsEvicted)} evicted`,
+    `buffers   rcvbuf granted ${count(r.rcvbuf.grantedBytes)} B` +
+      (r.rcvbuf.requestedBytes
+        ? ` (asked ${count(r.rcvbuf.requestedBytes)})`
+        : " (system default)") +
+      `, queue deepest ${count(r.queue.maxDepth)} of ${count(r.queue.limit)}`,
+    `workers   ${r.perWorker.map((w) => `#${w.index} ${count(w.datagrams)} dgrams ${w.busyPercent}% busy`).join(", ")}`,
     "latency",
     latencyRow("end-to-end", r.latencyUs.endToEnd),
     latencyRow("queue", r.latencyUs.queue),

@@ -70,6 +70,15 @@ if (!netconsd) {
   );
 }
 
+/** Our receiver's latency figures: end to end (send stamp to message complete, so it includes
+ * the sender's own lateness) and the hand-off (listener read to worker start). */
+interface Latency {
+  p50Us: number;
+  p99Us: number;
+  handOffP50Us: number;
+  handOffP99Us: number;
+}
+
 /** One receiver under test, started afresh for each point. */
 interface Receiver {
   name: string;
@@ -79,7 +88,7 @@ interface Running {
   pid: number;
   port: number;
   /** Stops it; datagrams its workers processed, and our end-to-end latency when it has one. */
-  stop(): Promise<{ processed: number; latency?: { p50Us: number; p99Us: number } }>;
+  stop(): Promise<{ processed: number; latency?: Latency }>;
 }
 
 function freeUdpPort(): Promise<number> {
@@ -151,12 +160,17 @@ function ourReceiver(name: string, cli?: string, profileDir?: string): Receiver 
         async stop() {
           const report = (await child.stop()) as {
             packets: { received: number };
-            latencyUs: { endToEnd: { p50: number; p99: number } };
+            latencyUs: Record<"endToEnd" | "queue", { p50: number; p99: number }>;
           };
-          const e2e = report.latencyUs.endToEnd;
+          const { endToEnd, queue } = report.latencyUs;
           return {
             processed: report.packets.received,
-            latency: { p50Us: e2e.p50, p99Us: e2e.p99 },
+            latency: {
+              p50Us: endToEnd.p50,
+              p99Us: endToEnd.p99,
+              handOffP50Us: queue.p50,
+              handOffP99Us: queue.p99,
+            },
           };
         },
       };
@@ -176,6 +190,8 @@ interface Point {
   cpuUsPerMessage: number;
   latencyP50Us?: number;
   latencyP99Us?: number;
+  handOffP50Us?: number;
+  handOffP99Us?: number;
 }
 
 async function measure(
@@ -209,6 +225,8 @@ async function measure(
     cpuUsPerMessage: result.processed > 0 ? (cpuAfter - cpuBefore) / result.processed : 0,
     latencyP50Us: result.latency?.p50Us,
     latencyP99Us: result.latency?.p99Us,
+    handOffP50Us: result.latency?.handOffP50Us,
+    handOffP99Us: result.latency?.handOffP99Us,
   };
 }
 
@@ -224,7 +242,8 @@ const row = (p: Point) =>
   `sent ${rate(p.achievedPps).padStart(10)}  lost ${percent(p.lossRatio).padStart(7)}  ` +
   `CPU ${durationUs(p.cpuUsPerMessage).padStart(9)}/msg` +
   (p.latencyP99Us !== undefined
-    ? `  e2e p50 ${durationUs(p.latencyP50Us)} p99 ${durationUs(p.latencyP99Us)}`
+    ? `  e2e p50 ${durationUs(p.latencyP50Us)} p99 ${durationUs(p.latencyP99Us)}` +
+      `  hand-off p50 ${durationUs(p.handOffP50Us)} p99 ${durationUs(p.handOffP99Us)}`
     : "");
 
 if (!skip.has("loss")) {
