@@ -111,9 +111,16 @@ export function goalTitle(g: GoalOutcome): string {
   return `${g.name} (${pctText(g.lossRatio)} loss)`;
 }
 
-/** The range "46k-54k" of two rates, in one unit. */
+/** A rate to three significant digits (13.3k), so close bounds stay apart in a range. */
+function rate3(pps: number): string {
+  if (pps >= 1e6) return `${Number((pps / 1e6).toPrecision(3))}M`;
+  if (pps >= 1e3) return `${Number((pps / 1e3).toPrecision(3))}k`;
+  return `${Math.round(pps)}`;
+}
+
+/** The range "46k-54.2k" of two rates. */
 function rangeText(low: number, high: number): string {
-  return `${fmtRate(low)}-${fmtRate(high)}`;
+  return `${rate3(low)}-${rate3(high)}`;
 }
 
 /** A goal's outcome in words; an inconclusive one says so with its bracket, never as a figure. */
