@@ -83,7 +83,7 @@ export const receiverOptionsSchema = z.strictObject({
   batchDelay: duration("ms", { zero: true })
     .default(1)
     .describe(
-      "under load, longest a datagram waits in a listener's batch for a busy worker (an idle worker gets it at once)",
+      "under load only, the longest a native listener naps so that one read takes several datagrams (light traffic is handed over at once; capped at 0.5 ms; 0 = never)",
     ),
   ringBytes: ringBytes
     .default(DEFAULT_RING_BYTES)

@@ -1,7 +1,8 @@
 /**
  * A process's (or, under /proc/PID/task/TID, a thread's) CPU time and memory as the kernel tells
  * them: /proc/PID/stat and /proc/PID/status. Read by the scenario runner for targets measured
- * from outside (scenarios/procfs.ts) and by the receiver's benchmarks (bench-child.ts).
+ * from outside (scenarios/process-tree.ts) and by the receiver's benchmarks
+ * (scenarios/bench/receiver-child.ts).
  *
  * The parse* functions are pure (text in, numbers out); readProcText only adds the file read.
  */
