@@ -18,12 +18,12 @@
  */
 import { parseArgs } from "node:util";
 import { transport as udpBatch } from "../../blaster/udp-batch-transport.ts";
-import { cpuUs, startReceiveChild } from "./receiver-child.ts";
 import { parseProcStatus, readProcText } from "../../receiver/procfs.ts";
 import { bytes, count, durationUs, rate } from "../format.ts";
 import { EXIT, UsageError } from "../options.ts";
 import { checkWritable, humanOut, writeJson } from "../output-files.ts";
 import { HOSTILE_MAX_BYTES, hostileDatagram, hostileSource } from "./hostile-datagrams.ts";
+import { cpuUs, startReceiveChild } from "./receiver-child.ts";
 
 export type FuzzMode = "hostile" | "fragments" | "hosts";
 
