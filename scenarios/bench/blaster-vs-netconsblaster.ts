@@ -14,10 +14,12 @@
  * socket); without it the run says so and compares our transports only. CPU per packet: for
  * netconsblaster its process's run time from /proc/PID/task/TID/schedstat (its sending thread
  * is its only busy one), for ours the send loop's thread CPU time (process.threadCpuUsage), with
- * the whole process's CPU time beside it.
+ * the whole process's CPU time beside it. Paced runs send from the main thread and also say how
+ * long its event loop (progress output, signals) had to wait (p99 and max).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { runBlast } from "../../blaster/blast.ts";
 import { requireNetRaw } from "../../blaster/raw/native.ts";
@@ -262,6 +264,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       );
       const paced = [];
       for (const rate of rates) {
+        // The main thread sends: how long its event loop (progress, signals) waited at worst.
+        const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+        loopDelay.enable();
         const r = await runOurs(sender, port, {
           hosts,
           seconds,
@@ -269,6 +274,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
           rate,
           quantum: values["pacing-quantum"],
         });
+        loopDelay.disable();
         const achieved = r.report.rate.achievedPps;
         const row = {
           ratePps: rate,
@@ -278,10 +284,12 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
           vsUnpaced: round3(r.cpuUsPerPacket / best.cpuUsPerPacket),
           latenessP99Us: r.report.latenessUs?.p99 ?? null,
           latenessP50Us: r.report.latenessUs?.p50 ?? null,
+          eventLoopDelayP99Ms: round3(loopDelay.percentile(99) / 1e6),
+          eventLoopDelayMaxMs: round3(loopDelay.max / 1e6),
         };
         paced.push(row);
         say(
-          `  ${String(rate).padStart(7)}/s: achieved ${row.achievedPps}/s (${row.rateErrorPercent}%), CPU ${row.cpuUsPerPacket} µs/pkt = ${row.vsUnpaced}x unpaced (target <= 1.25x), lateness p50 ${row.latenessP50Us} µs, p99 ${row.latenessP99Us} µs (target < 1000)`,
+          `  ${String(rate).padStart(7)}/s: achieved ${row.achievedPps}/s (${row.rateErrorPercent}%), CPU ${row.cpuUsPerPacket} µs/pkt = ${row.vsUnpaced}x unpaced (target <= 1.25x), lateness p50 ${row.latenessP50Us} µs, p99 ${row.latenessP99Us} µs (target < 1000), event loop delay p99 ${row.eventLoopDelayP99Ms} ms`,
         );
       }
       result.paced = { sender: sender.name, sleepCostUs: round3(sleepUs), rates: paced };
