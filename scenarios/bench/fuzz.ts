@@ -18,6 +18,7 @@
  */
 import { parseArgs } from "node:util";
 import { transport as udpBatch } from "../../blaster/udp-batch-transport.ts";
+import { parseProcNetUdp } from "../../receiver/kernel-drops.ts";
 import { parseProcStatus, readProcText } from "../../receiver/procfs.ts";
 import { bytes, count, durationUs, rate } from "../format.ts";
 import { EXIT, UsageError } from "../options.ts";
@@ -106,14 +107,27 @@ function peakRss(pid: number): { rss: number; peak: number } {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Waits until the receiver's CPU time stops growing: it has read and handled what was sent. */
-async function drained(pid: number, limitMs = 120_000): Promise<void> {
+/** Bytes waiting in the receive queues of the UDP sockets on `port` (IPv4 and IPv6). */
+function queuedBytes(port: number): number {
+  let bytes = 0;
+  for (const table of ["/proc/net/udp", "/proc/net/udp6"]) {
+    for (const socket of parseProcNetUdp(readProcText(table), port)) bytes += socket.rxQueueBytes;
+  }
+  return bytes;
+}
+
+/**
+ * Waits until the receiver's socket queue is empty and its CPU time stops growing: it has read
+ * and handled what was sent (a starved receiver on a loaded machine is quiet but not done).
+ */
+async function drained(pid: number, port: number, limitMs = 120_000): Promise<void> {
   const end = Date.now() + limitMs;
   let last = cpuUs(pid);
   while (Date.now() < end) {
     await sleep(300);
     const now = cpuUs(pid);
-    if (now - last < 20_000) return; // < 7% of one core over the last 300 ms
+    // < 7% of one core over the last 300 ms, and nothing left in the socket.
+    if (now - last < 20_000 && queuedBytes(port) === 0) return;
     last = now;
   }
 }
@@ -203,7 +217,7 @@ export async function runFuzzBench(options: FuzzBenchOptions): Promise<FuzzRepor
     await sender.flush();
     const sendSeconds = (performance.now() - started) / 1000;
     await sender.close();
-    await drained(child.pid);
+    await drained(child.pid, child.port);
     const after = peakRss(child.pid);
     const cpu = cpuUs(child.pid) - cpuBefore;
     const report = (await child.stop()) as unknown as Report;
