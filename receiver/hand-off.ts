@@ -3,12 +3,22 @@
  * by source address, reserve a place in its queue (exactly --queue-limit datagrams in flight per
  * worker, whatever the number of listeners), append the record to that worker's ring, and after
  * each read burst publish the rings that grew and wake their workers if they sleep.
+ *
+ * Wake-ups adapt to the load: a sleeping worker is woken at once unless this listener woke it
+ * less than WAKE_GAP_US ago; then the wake waits until that much time has passed, and whatever
+ * arrived meanwhile goes as one batch. Light traffic thus reaches a worker at once, while under
+ * load a worker is woken at most every WAKE_GAP_US per listener (each wake costs a futex call and
+ * an event loop turn on both sides, which at every read would cost more than the datagrams).
  */
 import { threadClock } from "./clock.ts";
 import { LISTENER_LIVE, LISTENER_LIVE_SLOTS, liveRow } from "./live-figures.ts";
 import { RingWriter } from "./ring.ts";
 import type { ListenerCounts, ListenerResult, ListenerTask } from "./thread-messages.ts";
-import { ring } from "./wake.ts";
+import { asleep, ring } from "./wake.ts";
+
+/** The shortest time between two wake-ups of one worker by one listener (never above
+ * --batch-delay). */
+const WAKE_GAP_US = 200;
 
 export class HandOff {
   readonly writers: RingWriter[];
@@ -26,6 +36,10 @@ export class HandOff {
   private readonly live: Float64Array;
   private readonly limit: number;
   private readonly index: number;
+  private readonly wakeGapUs: number;
+  /** Per worker: when this listener last woke it, and when a deferred wake is due (0 = none). */
+  private readonly lastWakeUs: Float64Array;
+  private readonly wakeDueUs: Float64Array;
 
   constructor(task: ListenerTask) {
     this.inFlight = new Int32Array(task.inFlight);
@@ -34,6 +48,9 @@ export class HandOff {
     this.writers = task.rings.map((r) => new RingWriter(r));
     this.limit = task.queueLimit;
     this.index = task.index;
+    this.wakeGapUs = Math.min(WAKE_GAP_US, task.batchDelayMs * 1000);
+    this.lastWakeUs = new Float64Array(task.rings.length);
+    this.wakeDueUs = new Float64Array(task.rings.length);
   }
 
   /** Counts a read burst of `n` datagrams (`bytes` in all) received at `recvUs`. */
@@ -69,13 +86,32 @@ export class HandOff {
     this.counts.queueDrops++;
   }
 
-  /** After a read burst: publishes every ring that grew, wakes its worker, updates live figures. */
-  publish(): void {
+  /**
+   * After a read burst (or when a deferred wake may be due): publishes every ring that grew,
+   * wakes the workers that need it, updates the live figures. Returns the µs until the next
+   * deferred wake is due (call again then), or -1 when none is deferred.
+   */
+  publish(nowUs: number): number {
     const writers = this.writers;
     for (let w = 0; w < writers.length; w++) {
       if (writers[w].publish()) {
         this.counts.batches++;
+        // A worker that is awake finds the records itself; one that sleeps needs a wake.
+        if (asleep(this.bells, w) && this.wakeDueUs[w] === 0) {
+          this.wakeDueUs[w] = Math.max(nowUs, this.lastWakeUs[w] + this.wakeGapUs);
+        }
+      }
+    }
+    let next = -1;
+    for (let w = 0; w < writers.length; w++) {
+      const due = this.wakeDueUs[w];
+      if (due === 0) continue;
+      if (due <= nowUs) {
+        this.wakeDueUs[w] = 0;
+        this.lastWakeUs[w] = nowUs;
         ring(this.bells, w);
+      } else if (next < 0 || due - nowUs < next) {
+        next = due - nowUs;
       }
     }
     const live = this.live;
@@ -86,11 +122,12 @@ export class HandOff {
     live[LISTENER_LIVE.batches] = c.batches;
     live[LISTENER_LIVE.firstUs] = c.firstUs;
     live[LISTENER_LIVE.lastUs] = c.lastUs;
+    return next;
   }
 
   /** After the socket is closed: the last records published, the rings closed, the result. */
   end(socket: { rcvbufBytes: number; socketErrors: number; truncated: number }): ListenerResult {
-    this.publish();
+    this.publish(this.clock());
     for (let w = 0; w < this.writers.length; w++) {
       this.writers[w].close();
       ring(this.bells, w);

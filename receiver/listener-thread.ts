@@ -31,9 +31,20 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
   let rcvbufBytes = 0;
   let socketErrors = 0;
   let publishScheduled = false;
+  let wakeTimer: NodeJS.Timeout | undefined;
   const publish = () => {
     publishScheduled = false;
-    hand.publish();
+    const wakeIn = hand.publish(clock());
+    // A deferred wake (hand-off.ts): come back when it is due, even if nothing more arrives.
+    if (wakeIn >= 0 && wakeTimer === undefined) {
+      wakeTimer = setTimeout(
+        () => {
+          wakeTimer = undefined;
+          publish();
+        },
+        Math.ceil(wakeIn / 1000),
+      );
+    }
   };
 
   const family = task.bind.includes(":") ? "udp6" : "udp4";
@@ -89,6 +100,7 @@ export default function runListener(task: ListenerTask): Promise<ListenerResult>
     });
     task.control.on("message", (m: StopMessage) => {
       if (m.type !== "stop") return;
+      clearTimeout(wakeTimer);
       socket.close(() => resolve(hand.end({ rcvbufBytes, socketErrors, truncated: 0 })));
     });
   });

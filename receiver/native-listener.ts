@@ -105,45 +105,53 @@ export function runNativeListener(
   let socketErrors = 0;
   const nap = new Int32Array(new SharedArrayBuffer(4)); // Atomics.wait() sleeps on it
 
+  // µs until a deferred worker wake is due (hand-off.ts), -1 when none is.
+  let wakeIn = -1;
   for (;;) {
     const m = receiveMessageOnPort(task.control);
     if (m && (m.message as StopMessage).type === "stop") break;
-    const n = addon.recvBatch(fd, buffer, meta, RECV_MAX, STOP_CHECK_MS);
+    // With a wake deferred, do not block in poll(): its timeout has millisecond steps.
+    const n = addon.recvBatch(fd, buffer, meta, RECV_MAX, wakeIn >= 0 ? 0 : STOP_CHECK_MS);
     if (n < 0) {
       socketErrors++; // counted; the socket keeps reading, as on the dgram path
       continue;
     }
-    if (n === 0) continue;
-    const recvUs = clock();
-    let bytes = 0;
-    for (let i = 0; i < n; i++) {
-      const at = i * RECV_META_INTS;
-      const length = meta[at];
-      bytes += length;
-      truncated += meta[at + 2];
-      const textAt = at * 4 + TEXT_OFFSET;
-      const textLength = meta[at + 3];
-      const w = workers === 1 ? 0 : workerForAddressBytes(metaBytes, textAt, textLength, workers);
-      if (!hand.reserve(w)) continue;
-      const ok = writers[w].addFrom(
-        buffer,
-        i * SLOT_BYTES,
-        length,
-        metaBytes,
-        textAt,
-        textLength,
-        meta[at + 1],
-        recvUs,
-      );
-      if (!ok) hand.unreserve(w); // the ring is full: the worker is that far behind
+    const now = clock();
+    if (n > 0) {
+      let bytes = 0;
+      for (let i = 0; i < n; i++) {
+        const at = i * RECV_META_INTS;
+        const length = meta[at];
+        bytes += length;
+        truncated += meta[at + 2];
+        const textAt = at * 4 + TEXT_OFFSET;
+        const textLength = meta[at + 3];
+        const w = workers === 1 ? 0 : workerForAddressBytes(metaBytes, textAt, textLength, workers);
+        if (!hand.reserve(w)) continue;
+        const ok = writers[w].addFrom(
+          buffer,
+          i * SLOT_BYTES,
+          length,
+          metaBytes,
+          textAt,
+          textLength,
+          meta[at + 1],
+          now,
+        );
+        if (!ok) hand.unreserve(w); // the ring is full: the worker is that far behind
+      }
+      hand.received(n, bytes, now);
     }
-    hand.received(n, bytes, recvUs);
-    // Every read goes to the workers at once (an idle worker is woken, a busy one finds it).
-    hand.publish();
+    // Every read is published at once (an awake worker finds it; a sleeping one is woken now or,
+    // if it was woken very recently, once the wake gap has passed).
+    wakeIn = hand.publish(now);
     // Under load only: this read found several datagrams queued but not a full batch, so the
     // next one would too; a short nap lets one read take many. A read of one datagram means the
-    // traffic is light: read again at once, so nothing waits.
-    if (napMs > 0 && n >= NAP_FROM && n < COALESCE_BELOW) Atomics.wait(nap, 0, 0, napMs);
+    // traffic is light: read again at once, so nothing waits. With nothing read and a wake
+    // deferred, sleep until it is due.
+    let napFor = napMs > 0 && n >= NAP_FROM && n < COALESCE_BELOW ? napMs : 0;
+    if (wakeIn >= 0) napFor = n === 0 ? wakeIn / 1000 : Math.min(napFor, wakeIn / 1000);
+    if (napFor > 0) Atomics.wait(nap, 0, 0, napFor);
   }
   addon.close(fd);
   return Promise.resolve(hand.end({ rcvbufBytes, socketErrors, truncated }));

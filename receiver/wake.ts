@@ -1,8 +1,8 @@
 /**
  * Waking an idle worker: one Int32 per worker in shared memory says whether it is asleep. A
  * listener that has just published records rings the bell; only a sleeping worker costs a wake
- * (a futex notify), a busy one finds the records when it looks at its rings again. So a datagram
- * reaches an idle worker at once, and batches form by themselves under load, without a delay.
+ * (a futex notify), a busy one finds the records when it looks at its rings again. (How often a
+ * listener wakes one worker is hand-off.ts's rule.)
  *
  * The worker marks itself asleep, looks at its rings once more (a record published in between
  * would otherwise wait for the next one), and only then waits.
@@ -28,6 +28,11 @@ export function createBells(workers: number): SharedArrayBuffer {
   return memory;
 }
 
+/** True while worker `w` sleeps (it would cost a wake to hand it something). */
+export function asleep(bells: Int32Array, w: number): boolean {
+  return Atomics.load(bells, w) === ASLEEP;
+}
+
 /** Listener side: wakes worker `w` if it sleeps. */
 export function ring(bells: Int32Array, w: number): void {
   if (Atomics.load(bells, w) === AWAKE) return;
@@ -51,9 +56,4 @@ export function sleep(
   const waited = waitAsync(bells, w, ASLEEP);
   // Not async: a listener rang between the store and the wait.
   return waited.async ? waited.value : Promise.resolve();
-}
-
-/** Main thread side: wakes a worker so it looks at its rings (and its control port) again. */
-export function wakeAll(bells: Int32Array): void {
-  for (let w = 0; w < bells.length; w++) ring(bells, w);
 }
