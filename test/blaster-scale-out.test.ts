@@ -336,7 +336,11 @@ describe("local rehearsal of a scaled-out load", () => {
       assert.equal(r.ledger.messagesMatch, true, JSON.stringify(r.ledger.messages));
     }
     assert.deepEqual(mergedReceived.messages, oneReceived.messages);
-    assert.deepEqual(mergedReceived.sequence, oneReceived.sequence);
+    // What was found (how a hole was closed, by its timeout or at the end, depends on timing).
+    for (const key of ["missing", "duplicates", "outOfOrder", "missingEdges", "truthHostsUnseen"]) {
+      assert.equal(mergedReceived.sequence[key], oneReceived.sequence[key], `sequence.${key}`);
+    }
+    assert.equal(mergedReceived.sequence.missing, b.expected.missing);
     assert.equal(mergedReceived.hosts, oneReceived.hosts);
     assert.equal(mergedReceived.packets.received, oneReceived.packets.received);
   });
