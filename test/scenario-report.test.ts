@@ -6,36 +6,19 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { compareRuns } from "../scenarios/compare.ts";
 import { chartData, PERCENTILES, renderReportHtml } from "../scenarios/report-html.ts";
 import type { Results } from "../scenarios/results.ts";
+import { CHROMIUM, missing, needs } from "./capabilities.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const cli = new URL("../scenarios/cli.ts", import.meta.url).pathname;
 
-/** Installs Debian's chromium if missing (the brief's set-up step); returns why not, or null. */
-function ensureChromium(): string | null {
-  if (existsSync(CHROMIUM)) return null;
-  const r = spawnSync("sh", ["-c", "apt-get update && apt-get install -y chromium"], {
-    stdio: "ignore",
-    timeout: 300_000,
-    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-  });
-  return existsSync(CHROMIUM)
-    ? null
-    : `chromium is not installed and apt-get failed (status ${r.status})`;
-}
-
 test("report.html renders offline with no console errors and its charts hold results.json", async (t) => {
-  const why = ensureChromium();
-  if (why) {
-    t.skip(why);
-    return;
-  }
+  if (!needs(t, "chromium", missing("chromium"))) return;
   const dir = mkdtempSync(join(tmpdir(), "ncb-report-"));
   const file = join(dir, "sweep.yaml");
   writeFileSync(
@@ -197,11 +180,7 @@ thresholds: ["ledger.balanced == 1"]
 });
 
 test("report.html of a search shows why: every trial of the search with the goals' bounds, trial spans on the time series, every check", async (t) => {
-  const why = ensureChromium();
-  if (why) {
-    t.skip(why);
-    return;
-  }
+  if (!needs(t, "chromium", missing("chromium"))) return;
   const dir = mkdtempSync(join(tmpdir(), "ncb-report-"));
   const file = join(dir, "search.yaml");
   writeFileSync(
