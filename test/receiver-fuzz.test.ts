@@ -11,8 +11,13 @@ import { encodeExtended } from "../blaster/codec.ts";
 import { loadNetRaw } from "../blaster/raw/native.ts";
 import { CORE_COUNTERS, WorkerCore } from "../receiver/core.ts";
 import type { DecodedExtended, DecodedLegacy } from "../receiver/decode.ts";
-import { printLine, type Sink } from "../receiver/sinks.ts";
+import { createSink, printLine, type Sink } from "../receiver/sinks.ts";
 import { runFuzzBench } from "../scenarios/bench/fuzz.ts";
+import {
+  HOSTILE_MAX_BYTES,
+  hostileDatagram,
+  hostileSource,
+} from "../scenarios/bench/hostile-datagrams.ts";
 import { needs } from "./capabilities.ts";
 
 const b = (s: string) => Buffer.from(s, "latin1");
@@ -193,5 +198,28 @@ describe("fuzz benchmark (smoke)", () => {
     assert.equal(report.datagramsSent, 10_000);
     assert.equal(report.ledger.balanced, true, JSON.stringify(report.ledger));
     assert.ok(report.peakRssBytes > 0);
+    // The same datagrams fed straight into a WorkerCore: the wire and the receiver's threads
+    // must not change a byte (a sender that reused its buffer too early once did).
+    const l = report.ledger;
+    if (l.read === l.sent && l.queueDrops === 0) {
+      const core = new WorkerCore({}, createSink({ kind: "none" }, -1));
+      const out = Buffer.alloc(HOSTILE_MAX_BYTES);
+      for (let i = 0; i < 10_000; i++) {
+        const length = hostileDatagram(7, i, out);
+        core.handleText(`host${hostileSource(7, i, 500)}`, out.subarray(0, length), i, i);
+      }
+      const c = core.counters;
+      assert.deepEqual(
+        [l.malformed, l.legacy, l.fragments, l.reassembled, l.extended, l.duplicates],
+        [
+          c.malformed,
+          c.legacy,
+          c.fragments,
+          core.reassembler.counters.reassembled,
+          c.extended,
+          c.duplicates,
+        ],
+      );
+    }
   });
 });

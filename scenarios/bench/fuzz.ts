@@ -14,7 +14,8 @@
  *   settings: RSS and bytes per tracked host.
  *
  *   npm run bench:fuzz -- [--mode hostile|fragments|hosts] [--datagrams N] [--sources N]
- *     [--rate PER_S] [--max-hosts N] [--seed N] [--semi-space-mb N] [--json FILE|-]
+ *     [--rate PER_S] [--max-hosts N] [--seed N] [--semi-space-mb N] [--listener auto|native|dgram]
+ *     [--json FILE|-]
  */
 import { parseArgs } from "node:util";
 import { transport as udpBatch } from "../../blaster/udp-batch-transport.ts";
@@ -45,6 +46,8 @@ export interface FuzzBenchOptions {
    * semi-spaces make V8 collect the receiver's short-lived fragment state sooner.
    */
   semiSpaceMb?: number;
+  /** The receiver's --listener (auto when absent). */
+  listener?: "auto" | "native" | "dgram";
 }
 
 export interface FuzzLedger {
@@ -88,16 +91,25 @@ export interface FuzzReport {
   ledger: FuzzLedger;
 }
 
-const PAYLOAD = Buffer.alloc(HOSTILE_MAX_BYTES + 64);
+/** Datagrams sent between two flushes: the transport may read a payload until the flush. */
+const FLUSH_EVERY = 256;
+/** One slot per datagram of a flush, so none is overwritten before the transport has sent it. */
+const SLOT_BYTES = HOSTILE_MAX_BYTES + 64;
+const SLAB = Buffer.alloc(FLUSH_EVERY * SLOT_BYTES);
 
-/** Writes datagram i of a mode; returns [length, source]. */
-function datagramOf(mode: FuzzMode, seed: number, i: number, sources: number): [number, number] {
-  if (mode === "hostile")
-    return [hostileDatagram(seed, i, PAYLOAD), hostileSource(seed, i, sources)];
+/** Writes datagram i of a mode into `out`; returns [length, source]. */
+function datagramOf(
+  out: Buffer,
+  mode: FuzzMode,
+  seed: number,
+  i: number,
+  sources: number,
+): [number, number] {
+  if (mode === "hostile") return [hostileDatagram(seed, i, out), hostileSource(seed, i, sources)];
   if (mode === "fragments") {
-    return [PAYLOAD.write(`6,1,1,-,ncfrag=0/8192;first fragment ${i}`, 0, "latin1"), i];
+    return [out.write(`6,1,1,-,ncfrag=0/8192;first fragment ${i}`, 0, "latin1"), i];
   }
-  return [PAYLOAD.write(`6,1,1,-;host ${i} says hello\n`, 0, "latin1"), i];
+  return [out.write(`6,1,1,-;host ${i} says hello\n`, 0, "latin1"), i];
 }
 
 function peakRss(pid: number): { rss: number; peak: number } {
@@ -182,7 +194,10 @@ export async function runFuzzBench(options: FuzzBenchOptions): Promise<FuzzRepor
   const seed = options.seed ?? 1;
   const ratePps = options.ratePps ?? 100_000;
   const maxHosts = options.maxHosts ?? (mode === "fragments" ? 10_000 : undefined);
-  const extra = ["--rcvbuf", "64m", ...(maxHosts ? ["--max-hosts", String(maxHosts)] : [])];
+  const extra = [
+    ...["--rcvbuf", "64m", "--listener", options.listener ?? "auto"],
+    ...(maxHosts ? ["--max-hosts", String(maxHosts)] : []),
+  ];
   const nodeOptions = process.env.NODE_OPTIONS;
   if (options.semiSpaceMb !== undefined) {
     process.env.NODE_OPTIONS = `${nodeOptions ?? ""} --max-semi-space-size=${options.semiSpaceMb}`;
@@ -204,9 +219,16 @@ export async function runFuzzBench(options: FuzzBenchOptions): Promise<FuzzRepor
     });
     const started = performance.now();
     for (let i = 0; i < n; i++) {
-      const [length, source] = datagramOf(mode, seed, i, sources);
-      sender.send(source, PAYLOAD, 0, length);
-      if ((i & 255) === 255) {
+      const at = (i % FLUSH_EVERY) * SLOT_BYTES;
+      const [length, source] = datagramOf(
+        SLAB.subarray(at, at + SLOT_BYTES),
+        mode,
+        seed,
+        i,
+        sources,
+      );
+      sender.send(source, SLAB, at, length);
+      if (i % FLUSH_EVERY === FLUSH_EVERY - 1) {
         await sender.flush();
         if (ratePps > 0) {
           const aheadMs = ((i + 1) * 1000) / ratePps - (performance.now() - started);
@@ -275,6 +297,7 @@ async function main(): Promise<number> {
       "max-hosts": { type: "string" },
       seed: { type: "string", default: "1" },
       "semi-space-mb": { type: "string" },
+      listener: { type: "string", default: "auto" },
       json: { type: "string" },
     },
   });
@@ -289,6 +312,7 @@ async function main(): Promise<number> {
     ratePps: positive("--rate", values.rate),
     maxHosts: values["max-hosts"] ? positive("--max-hosts", values["max-hosts"]) : undefined,
     seed: positive("--seed", values.seed),
+    listener: values.listener as FuzzBenchOptions["listener"],
     semiSpaceMb: values["semi-space-mb"]
       ? positive("--semi-space-mb", values["semi-space-mb"])
       : undefined,
