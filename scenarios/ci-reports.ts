@@ -4,8 +4,8 @@
  * $GITHUB_STEP_SUMMARY. Pure builders: results in, text out (the commands write the files).
  */
 import { XMLBuilder } from "fast-xml-parser";
-import type { CompareResult } from "./bench/regression-verdict.ts";
 import type { Measurement } from "./bench/format.ts";
+import type { CompareResult } from "./bench/regression-verdict.ts";
 import { count, durationUs, percent, rate } from "./format.ts";
 import { bestTrialOf, goalText, p99Of, type Results } from "./results.ts";
 
