@@ -11,12 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BlastReport } from "./blast-report.ts";
 import { type BlastSetup, setUpBlast } from "./blast-setup.ts";
-import { fromLegacyNames, type LegacyBlastNames } from "./legacy-options.ts";
-import {
-  BlastOptionsError,
-  type BlastOptions as FlagNamedOptions,
-  resolveBlastOptions,
-} from "./options.ts";
+import { type BlastOptions, BlastOptionsError, resolveBlastOptions } from "./options.ts";
 import {
   CONTROL,
   LIVE_COUNTERS,
@@ -31,10 +26,7 @@ import { monotonicUs } from "./stamp.ts";
 import { writeTruth } from "./truth.ts";
 
 export type { BlastReport } from "./blast-report.ts";
-export { BlastOptionsError } from "./options.ts";
-
-/** runBlast's options: the flag names (blaster/options.ts), and for now the older names too. */
-export type BlastOptions = FlagNamedOptions & LegacyBlastNames;
+export { type BlastOptions, BlastOptionsError } from "./options.ts";
 
 export interface BlastProgress {
   elapsedMs: number;
@@ -98,9 +90,7 @@ export async function runBlast(
   options: BlastOptions,
   hooks: BlastHooks = {},
 ): Promise<BlastReport> {
-  const legacy = fromLegacyNames(options);
-  if (legacy.mainThread !== null) hooks = { ...hooks, mainThread: legacy.mainThread };
-  const resolved = resolveBlastOptions(legacy.options);
+  const resolved = resolveBlastOptions(options);
   if (hooks.mainThread && resolved.workers !== 1)
     throw new BlastOptionsError(
       `sending from the main thread needs workers 1, got ${resolved.workers}`,
