@@ -1,6 +1,7 @@
 /**
  * The netconsole encoder: kernel log records in, datagram payloads out, byte for byte as a
- * Linux kernel >= 6.9 writes them (see ../shared/wire-format.md). Pure functions, no I/O.
+ * Linux kernel >= 6.9 writes them (the format: blaster/README.md, "The netconsole wire format").
+ * Pure functions, no I/O.
  *
  * Extended:  [release ","] prival "," seq "," tsUs "," flag [",caller=" id] [",ncfrag=" off "/" total] ";" data
  * data:      escaped text LF, then " KEY=VALUE" LF per dictionary entry (escaped), per userdata

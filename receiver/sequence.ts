@@ -4,7 +4,7 @@
  * `expire()` next has work, like ncrx's "when do I need to be called again".
  *
  * Two kinds of figures come out of it:
- * - the contract counters the impairment oracle compares exactly with the blaster's truth:
+ * - the exact counters the impairment oracle compares with the blaster's truth:
  *   `missing` (seqs inside [first, last] of a host's stream that never completed), `outOfOrder`
  *   (a new seq below the highest completed seq of that host), `duplicates` (a seq already
  *   completed), `resets` (the first message of a host, as ncrx flags `seq_reset`, and every

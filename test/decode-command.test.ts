@@ -19,7 +19,7 @@ function decode(input: string, args: string[] = []) {
 
 describe("decode command", () => {
   it("turns every wire-format test vector into the right JSON", () => {
-    // The vectors of wire-format.md section 4 in C escapes, one payload per line, plus UTF-8
+    // The wire-format test vectors (test/vectors.ts) in C escapes, one payload per line, plus UTF-8
     // text that the kernel escaped byte by byte.
     const input = [
       ...WIRE_VECTORS.flatMap((v) => v.payloads.map(cEscaped)),

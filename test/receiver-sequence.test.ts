@@ -17,7 +17,7 @@ describe("SequenceTracker (pure, exact timings)", () => {
     assert.equal(c.hosts, 1);
   });
 
-  it("counts missing, out-of-order and duplicates exactly as the contract defines them", () => {
+  it("counts missing, out-of-order and duplicates exactly as receiver/sequence.ts defines them", () => {
     const t = new SequenceTracker();
     // 1 2 4 3 3 6 7 (5 never comes), then 0 arrives late (before the first seen).
     for (const s of [1, 2, 4, 3, 3, 6, 7]) t.observe("h", s, false, 0);

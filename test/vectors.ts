@@ -1,7 +1,8 @@
 /**
- * The test vectors of ../shared/wire-format.md section 4 (E1-E8), exact payload bytes and the
- * message JSON (receiver/message-json.ts) each must decode to: shared by the codec, decode
- * command and receiver tests so the vectors are written once.
+ * The test vectors of the netconsole wire format (E1-E8; the format is described in
+ * blaster/README.md), exact payload bytes and the message JSON (receiver/message-json.ts) each
+ * must decode to: shared by the codec, decode command and receiver tests so the vectors are
+ * written once.
  */
 import type { MessageJson } from "../receiver/message-json.ts";
 
