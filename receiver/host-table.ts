@@ -12,7 +12,7 @@
 export const KEY_BYTES = 64;
 const NONE = -1;
 
-/** FNV-1a over bytes [at, at + length) (the same hash the listeners use to pick a worker). */
+/** FNV-1a over bytes [at, at + length); receiver/route.ts picks a source's worker with it too. */
 export function hashBytes(bytes: Uint8Array, at: number, length: number): number {
   let h = 0x811c9dc5;
   for (let i = at; i < at + length; i++) {

@@ -2,14 +2,15 @@
  * Which worker owns a source: FNV-1a of the address text (port ignored, as netconsd hashes the
  * address only), so one host's state always lives in one worker. Pure.
  */
+import { hashBytes } from "./host-table.ts";
+
+/** The address text's bytes for workerForAddress (reused: no allocation per datagram). */
+let scratch = Buffer.alloc(64);
 
 export function workerForAddress(address: string, workers: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < address.length; i++) {
-    h ^= address.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % workers;
+  if (address.length > scratch.length) scratch = Buffer.alloc(address.length * 2);
+  const length = scratch.write(address, 0, "latin1");
+  return workerForAddressBytes(scratch, 0, length, workers);
 }
 
 /** workerForAddress() over the address text's bytes (ASCII, so the same hash, no string). */
@@ -19,10 +20,5 @@ export function workerForAddressBytes(
   length: number,
   workers: number,
 ): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < start + length; i++) {
-    h ^= bytes[i];
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % workers;
+  return (hashBytes(bytes, start, length) >>> 0) % workers;
 }

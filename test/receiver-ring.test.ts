@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
+import { hashBytes } from "../receiver/host-table.ts";
 import { createRing, RingReader, RingWriter } from "../receiver/ring.ts";
 import { workerForAddress } from "../receiver/route.ts";
 import { pause } from "./receiver-helpers.ts";
@@ -116,5 +117,18 @@ describe("listener -> worker ring", () => {
     const counts = [0, 0, 0, 0];
     for (let i = 0; i < 4000; i++) counts[workerForAddress(`10.0.${i >> 8}.${i & 255}`, 4)]++;
     for (const c of counts) assert.ok(c > 800 && c < 1200, `spread ${counts}`);
+  });
+
+  it("routes by 32-bit FNV-1a of the address text, the hash the host table keys on", () => {
+    // FNV-1a's published test values; hashBytes gives them as signed 32-bit integers.
+    const fnv1a = (text: string) => hashBytes(Buffer.from(`>>${text}`, "latin1"), 2, text.length);
+    assert.equal(fnv1a("") >>> 0, 0x811c9dc5);
+    assert.equal(fnv1a("a") >>> 0, 0xe40c292c);
+    assert.equal(fnv1a("foobar") >>> 0, 0xbf9cf968);
+    assert.equal(workerForAddress("foobar", 1000), 0xbf9cf968 % 1000);
+    assert.equal(workerForAddress("127.0.0.1", 7), 0x08a3d11e % 7);
+    // An address longer than the reused scratch buffer (a zone name can be long).
+    const long = `fe80::1%${"z".repeat(200)}`;
+    assert.equal(workerForAddress(long, 1009), (fnv1a(long) >>> 0) % 1009);
   });
 });
