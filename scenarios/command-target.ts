@@ -10,7 +10,7 @@ import { dirname, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { BlastReport } from "../blaster/blast.ts";
-import type { LedgerLine } from "../receiver/ledger.ts";
+import { type LedgerLine, senderLedger } from "../receiver/ledger.ts";
 import { expandTemplate } from "./command-template.ts";
 import { resolveCommand } from "./executable.ts";
 import {
@@ -26,7 +26,6 @@ import type { Scenario } from "./schema.ts";
 import {
   type FigureInputs,
   ledgerFigures,
-  senderLedger,
   type Target,
   type TargetContext,
   type TargetFigures,
