@@ -4,6 +4,7 @@
  * from its live figures, when it crashed or the run is cut short before it returned. Pure.
  */
 import { sumCounters } from "../blaster/counters.ts";
+import { encodeHistogram, mergeEncoded, summarize } from "../blaster/latency.ts";
 import { adviseTuning } from "./advice.ts";
 import type { kernelDelta } from "./kernel-drops.ts";
 import {
@@ -61,6 +62,27 @@ export function workerFromLive(index: number, memory: SharedArrayBuffer): Worker
   };
 }
 
+type Histograms = ReceiverReport["histograms"];
+
+/**
+ * The sum of sets of encoded histograms (the workers', or merged reports') and the latency
+ * summaries of that sum (processing recorded in ns, reported in µs). No sets: empty ones.
+ */
+export function latencyOf(
+  sets: readonly Histograms[],
+): Pick<ReceiverReport, "histograms" | "latencyUs"> {
+  const names = ["endToEnd", "queue", "processing"] as const;
+  const histograms = {} as Histograms;
+  const latencyUs = {} as ReceiverReport["latencyUs"];
+  for (const name of names) {
+    const h = mergeEncoded(sets.map((s) => s[name]));
+    histograms[name] = encodeHistogram(h);
+    latencyUs[name] = summarize(h, name === "processing" ? 1000 : 1);
+    h.destroy();
+  }
+  return { histograms, latencyUs };
+}
+
 export function buildReport(input: {
   o: ResolvedReceiverOptions;
   startedAt: Date;
@@ -74,7 +96,7 @@ export function buildReport(input: {
   kernel: ReturnType<typeof kernelDelta>;
   listeners: ListenerResult[];
   workers: WorkerResult[];
-  latency: ReceiverReport["latencyUs"];
+  latency: Pick<ReceiverReport, "histograms" | "latencyUs">;
   failures: string[];
   /** False when figures come from live counters (a crashed thread, a run cut short). */
   complete: boolean;
@@ -150,6 +172,8 @@ export function buildReport(input: {
       duplicateFragments: reasm.duplicateFragments ?? 0,
       fragmentsOverLimit: reasm.overLimit ?? 0,
       stamped: core.stamped ?? 0,
+      nulTerminated: core.nulTerminated ?? 0,
+      duplicates: core.duplicates ?? 0,
     },
     sequence,
     drops: {
@@ -176,7 +200,9 @@ export function buildReport(input: {
       socketErrors: l.socketErrors,
       truncated: l.truncated,
     })),
-    latencyUs: input.latency,
+    latencyUs: input.latency.latencyUs,
+    histograms: input.latency.histograms,
+    mergedFrom: 1,
     failures: input.failures,
     advice: [],
   };

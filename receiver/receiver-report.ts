@@ -80,6 +80,10 @@ export const receiverReportSchema = z.strictObject({
     duplicateFragments: count,
     fragmentsOverLimit: count,
     stamped: count,
+    /** 1000-byte records that ended in the kernel's NUL (left out of the text). */
+    nulTerminated: count,
+    /** Extended messages dropped as seq duplicates (as ncrx drops them). */
+    duplicates: count,
   }),
   sequence: z.strictObject({
     ...sequenceCounters,
@@ -126,8 +130,16 @@ export const receiverReportSchema = z.strictObject({
     queue: latencySummarySchema,
     processing: latencySummarySchema,
   }),
+  /**
+   * The histograms latencyUs summarises, HdrHistogram compressed base64 (blaster/latency.ts):
+   * endToEnd and queue in µs, processing in ns. Reports merge exactly through them.
+   */
+  histograms: z.strictObject({ endToEnd: z.string(), queue: z.string(), processing: z.string() }),
+  /** How many receiver runs this report covers (more than 1 once merged: `merge`). */
+  mergedFrom: z.number().int().min(1),
   /** Threads that crashed or a sink that failed (their figures may be short). */
   failures: z.array(z.string()),
+  /** Tuning advice for this receiver (left empty in a merged report: it is per receiver). */
   advice: z.array(
     z.strictObject({
       rule: z.string(),

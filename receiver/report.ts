@@ -27,12 +27,13 @@ export function formatReport(r: ReceiverReport): string {
   const s = r.sequence;
   const m = r.messages;
   const lines = [
-    `netcons-bench receive on [${c.address}]:${c.port}, ${c.listeners} listener(s), ${c.workers} worker(s), ` +
+    `netcons-bench receive${r.mergedFrom > 1 ? ` (${r.mergedFrom} receivers merged)` : ""} on [${c.address}]:${c.port}, ${c.listeners} listener(s), ${c.workers} worker(s), ` +
       `${durationUs(r.durationMs * 1000)} (${r.stopReason})${r.complete ? "" : ", INCOMPLETE: figures from live counters"}`,
     `packets   read ${count(r.packets.read)}  processed ${count(r.packets.received)}  malformed ${count(r.packets.malformed)}  ` +
       `${rate(r.packets.ratePps)} over ${durationUs(r.activeMs * 1000)} of traffic`,
     `messages  extended ${count(m.extended)}  legacy ${count(m.legacy)}  fragments ${count(m.fragments)}  ` +
-      `reassembled ${count(m.reassembled)}  incomplete ${count(m.incomplete)}`,
+      `reassembled ${count(m.reassembled)}  incomplete ${count(m.incomplete)}  ` +
+      `NUL-terminated ${count(m.nulTerminated)}  dropped as duplicates ${count(m.duplicates)}`,
     `sequence  missing ${count(s.missing)}  out-of-order ${count(s.outOfOrder)}  duplicates ${count(s.duplicates)}  ` +
       `resets ${count(s.resets)}  emergency ${count(s.emergency)}`,
     `  ncrx    holes given up ${count(s.holesGivenUp)} (forced ${count(s.holesForced)})  held ${count(s.heldBehindHole)}  ` +
@@ -54,8 +55,9 @@ export function formatReport(r: ReceiverReport): string {
     ...(r.failures.length > 0
       ? ["FAILURES (figures of these threads are partial)", ...r.failures.map((f) => `  - ${f}`)]
       : []),
-    "advice",
-    ...r.advice.map((a) => `  - ${a.message}`),
+    ...(r.mergedFrom > 1
+      ? [`advice    left out: ${r.mergedFrom} receivers merged (see each receiver's own report)`]
+      : ["advice", ...r.advice.map((a) => `  - ${a.message}`)]),
   ];
   return `${lines.join("\n")}\n`;
 }

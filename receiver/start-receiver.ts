@@ -6,15 +6,9 @@
  * that must end before stop() is done.
  */
 import { isIP } from "node:net";
-import {
-  encodeHistogram,
-  mergeEncoded,
-  newHistogram,
-  percentileText,
-  summarize,
-} from "../blaster/latency.ts";
+import { mergeEncoded, percentileText } from "../blaster/latency.ts";
 import { BindError, bindListeners } from "./bind.ts";
-import { buildReport, listenerFromLive, workerFromLive } from "./build-report.ts";
+import { buildReport, latencyOf, listenerFromLive, workerFromLive } from "./build-report.ts";
 import { drainThreads, type SenderTruthHost } from "./drain.ts";
 import { kernelDelta, sampleKernel } from "./kernel-drops.ts";
 import { type ListenerKind, loadListenerAddon } from "./native-listener.ts";
@@ -114,7 +108,7 @@ export async function startResolved(
     reason: string,
     parts: Awaited<ReturnType<typeof drainThreads>>,
     kernel: ReturnType<typeof kernelDelta>,
-    latency: ReceiverReport["latencyUs"],
+    latency: Pick<ReceiverReport, "histograms" | "latencyUs">,
   ) =>
     buildReport({
       o,
@@ -145,31 +139,14 @@ export async function startResolved(
         dualStack,
         rcvbufGranted: bound.rcvbufGranted,
       });
-      const merged = {
-        endToEnd: mergeEncoded(drained.workers.map((r) => r.histograms.endToEnd)),
-        queue: mergeEncoded(drained.workers.map((r) => r.histograms.queue)),
-        processing: mergeEncoded(drained.workers.map((r) => r.histograms.processing)),
-      };
-      encodedTotals = {
-        endToEnd: encodeHistogram(merged.endToEnd),
-        queue: encodeHistogram(merged.queue),
-        processing: encodeHistogram(merged.processing),
-      };
-      const report = reportOf(reason, drained, kernelDelta(kernelStart, kernelEnd), {
-        endToEnd: summarize(merged.endToEnd),
-        queue: summarize(merged.queue),
-        processing: summarize(merged.processing, 1000),
-      });
-      for (const h of Object.values(merged)) h.destroy();
-      return report;
+      const latency = latencyOf(drained.workers.map((r) => r.histograms));
+      encodedTotals = latency.histograms;
+      return reportOf(reason, drained, kernelDelta(kernelStart, kernelEnd), latency);
     })();
     return stopping;
   };
 
   const liveReport = (reason: string): ReceiverReport => {
-    const empty = newHistogram();
-    const none = summarize(empty);
-    empty.destroy();
     return reportOf(
       reason,
       {
@@ -181,7 +158,7 @@ export async function startResolved(
         complete: false,
       },
       kernelDelta(kernelStart, progress.kernelNow()),
-      { endToEnd: none, queue: none, processing: none },
+      latencyOf([]),
     );
   };
 

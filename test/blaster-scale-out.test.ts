@@ -6,7 +6,7 @@
  * N shard processes into our receiver, then merge, compared with one process.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,54 +22,16 @@ import {
   threadShards,
 } from "../blaster/shard-plan.ts";
 import { readTruth } from "../blaster/truth.ts";
-
-const NODE = process.execPath;
-const CLI = new URL("../scenarios/cli.ts", import.meta.url).pathname;
-
-interface Done {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The CLI as a child process; `env` is added to this process's environment. */
-function start(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(NODE, [CLI, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr.on("data", (d) => {
-    stderr += d;
-  });
-  const done = new Promise<Done>((resolve) =>
-    child.on("close", (code) => resolve({ code, stdout, stderr })),
-  );
-  return { child, done, stderr: () => stderr };
-}
-
-const cli = (args: string[], env: Record<string, string> = {}) => start(args, env).done;
+import { cli, receiveOnLoopback } from "./cli-process.ts";
 
 /** Our receiver on a free loopback port, reading `truth` and `blastReport` when it stops. */
 async function receiver(dir: string, name: string) {
   const json = join(dir, `${name}.receiver.json`);
-  const r = start([
-    "receive",
-    ...["-b", "127.0.0.1", "-p", "0", "-w", "2", "--rcvbuf", "4m", "--json", json],
+  const r = await receiveOnLoopback([
+    ...["-w", "2", "--rcvbuf", "4m", "--json", json],
     ...["--truth", join(dir, `${name}.truth`), "--blast-report", join(dir, `${name}.json`)],
   ]);
-  const end = Date.now() + 60_000;
-  let port = 0;
-  while (port === 0 && Date.now() < end) {
-    const m = /listening on \[[^\]]*\]:(\d+)/.exec(r.stderr());
-    if (m) port = Number(m[1]);
-    else await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.ok(port > 0, `the receiver did not start: ${r.stderr()}`);
+  const port = r.port;
   return {
     port,
     child: r.child,
