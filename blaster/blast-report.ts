@@ -86,6 +86,16 @@ export const blastReportSchema = z.strictObject({
     errorsByCode: z.record(z.string(), z.number()),
   }),
   fragmentsSent: z.number(),
+  /**
+   * UDP GSO (--gso; udp-batch only): the mode asked for, whether any sending thread used it,
+   * GSO sends made and the datagrams they carried (sends < datagrams when segments joined).
+   */
+  gso: z.strictObject({
+    mode: z.enum(["auto", "on", "off"]),
+    used: z.boolean(),
+    sends: z.number(),
+    datagrams: z.number(),
+  }),
   socketsOpened: z.number(),
   icmpErrors: z.number(),
   injected,

@@ -78,6 +78,8 @@ export async function mergeBlastReports(parts: readonly NamedReport[]): Promise<
     const values = [...new Set(reports.map((r) => r[key]))];
     if (values.length > 1) notes.push(`the shards' ${key}s differ: ${values.join(", ")}`);
   }
+  const gsoModes = [...new Set(reports.map((r) => r.gso.mode))];
+  if (gsoModes.length > 1) notes.push(`the shards' --gso modes differ: ${gsoModes.join(", ")}`);
   return {
     ...base,
     shards: {
@@ -93,6 +95,12 @@ export async function mergeBlastReports(parts: readonly NamedReport[]): Promise<
     datagrams: sum((r) => r.datagrams),
     packets: sum((r) => r.packets),
     fragmentsSent: sum((r) => r.fragmentsSent),
+    gso: {
+      mode: base.gso.mode,
+      used: reports.some((r) => r.gso.used),
+      sends: sum((r) => r.gso.sends),
+      datagrams: sum((r) => r.gso.datagrams),
+    },
     socketsOpened: sum((r) => r.socketsOpened),
     icmpErrors: sum((r) => r.icmpErrors),
     injected: sum((r) => r.injected),

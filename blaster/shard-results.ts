@@ -97,6 +97,12 @@ export async function reportOfShards(
     datagrams: c.datagrams ?? 0,
     packets: { sent, errors: c.errors ?? 0, bytes: c.bytes ?? 0, errorsByCode },
     fragmentsSent: c.fragmentsSent ?? 0,
+    gso: {
+      mode: o.gso,
+      used: (c.gsoWorkers ?? 0) > 0,
+      sends: c.gsoSends ?? 0,
+      datagrams: c.gsoDatagrams ?? 0,
+    },
     socketsOpened: c.opened ?? 0,
     icmpErrors: c.icmpErrors ?? 0,
     injected: { lost: c.lost ?? 0, reordered: c.reordered ?? 0, duplicated: c.duplicated ?? 0 },

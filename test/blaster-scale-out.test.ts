@@ -22,7 +22,9 @@ import {
   threadShards,
 } from "../blaster/shard-plan.ts";
 import { readTruth } from "../blaster/truth.ts";
+import { skipUnless } from "./capabilities.ts";
 import { cli, receiveOnLoopback } from "./cli-process.ts";
+import { addonSkipReason } from "./raw-support.ts";
 
 /** Our receiver on a free loopback port, reading `truth` and `blastReport` when it stops. */
 async function receiver(dir: string, name: string) {
@@ -305,5 +307,62 @@ describe("local rehearsal of a scaled-out load", () => {
     assert.equal(mergedReceived.sequence.missing, b.expected.missing);
     assert.equal(mergedReceived.hosts, oneReceived.hosts);
     assert.equal(mergedReceived.packets.received, oneReceived.packets.received);
+  });
+});
+
+describe("blast report gso block", { skip: skipUnless("addon", addonSkipReason()) }, () => {
+  it("udp-batch with a shared source and equal sizes: GSO used, fewer sends than datagrams; merged, the sums", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "ncb-gso-"));
+    const sink = createSocket({ type: "udp4", recvBufferSize: 8 << 20 });
+    t.after(() => sink.close());
+    await new Promise<void>((resolve) => sink.bind(0, "127.0.0.1", resolve));
+    const base = ["blast", "-t", `127.0.0.1:${sink.address().port}`, "--no-progress"];
+    const load = [...["-n", "8", "-c", "4000", "--seed", "3", "--transport", "udp-batch"]];
+    const runs = await Promise.all(
+      [0, 1].map((i) =>
+        cli([
+          ...[...base, ...load, "--sources", "shared", "--size", "64", "--gso", "auto"],
+          ...["--shard", `${i}/2`, "--json", join(dir, `g${i}.json`)],
+        ]),
+      ),
+    );
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    const [a, b] = [0, 1].map((i) => JSON.parse(readFileSync(join(dir, `g${i}.json`), "utf8")));
+    for (const r of [a, b]) {
+      assert.equal(r.gso.mode, "auto");
+      assert.equal(r.gso.used, true, JSON.stringify(r.gso));
+      assert.ok(r.gso.sends > 0 && r.gso.sends < r.gso.datagrams, JSON.stringify(r.gso));
+      assert.ok(r.gso.datagrams <= r.datagrams, JSON.stringify(r.gso));
+    }
+    assert.match(runs[0].stdout, /UDP GSO \(--gso auto\): [\d,]+ datagrams in [\d,]+ GSO sends/);
+    const merged = await cli(["merge", join(dir, "g0.json"), join(dir, "g1.json"), "--json", "-"]);
+    assert.equal(merged.code, 0, merged.stderr);
+    const m = JSON.parse(merged.stdout);
+    assert.deepEqual(m.gso, {
+      mode: "auto",
+      used: true,
+      sends: a.gso.sends + b.gso.sends,
+      datagrams: a.gso.datagrams + b.gso.datagrams,
+    });
+    // Off: the same load sends every datagram on its own.
+    const off = await cli([
+      ...base,
+      ...load,
+      "--sources",
+      "shared",
+      "--size",
+      "64",
+      "--gso",
+      "off",
+      "--json",
+      "-",
+    ]);
+    assert.equal(off.code, 0, off.stderr);
+    assert.deepEqual(JSON.parse(off.stdout).gso, {
+      mode: "off",
+      used: false,
+      sends: 0,
+      datagrams: 0,
+    });
   });
 });

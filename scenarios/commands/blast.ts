@@ -318,6 +318,13 @@ export function formatSummary(r: BlastReport): string {
   lines.push(
     `  packets sent ${count(r.packets.sent)} (${count(r.fragmentsSent)} fragments, ${bytes(r.packets.bytes)}), errors ${count(r.packets.errors)}${Object.keys(r.packets.errorsByCode).length ? ` ${JSON.stringify(r.packets.errorsByCode)}` : ""}`,
   );
+  if (r.gso.used || r.gso.mode === "on") {
+    lines.push(
+      `  UDP GSO (--gso ${r.gso.mode}): ${count(r.gso.datagrams)} datagrams in ${count(r.gso.sends)} GSO sends`,
+    );
+  } else if (r.transport === "udp-batch") {
+    lines.push(`  UDP GSO (--gso ${r.gso.mode}): not used`);
+  }
   const target = r.rate.ramp
     ? `ramp ${rate(r.rate.ramp[0])} -> ${rate(r.rate.ramp[1])}`
     : r.rate.targetPps > 0
