@@ -1,9 +1,11 @@
 /**
- * Shared by the raw transport's tests: why a test must skip (no addon, no CAP_NET_RAW, no
- * tcpdump; .ci/run installs tcpdump, tests never install anything), a loopback capture with tcpdump, a minimal pcap reader, and an independent
- * (deliberately naive) checksum verifier.
+ * Shared by the raw and batch transports' tests: why a test must skip (no addon, no CAP_NET_RAW,
+ * no tcpdump; .ci/run installs tcpdump, tests never install anything), a loopback listener and a
+ * bounded wait for what it gets, a loopback capture with tcpdump, a minimal pcap reader, and an
+ * independent (deliberately naive) checksum verifier.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { createSocket, type Socket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { loadNetRaw } from "../blaster/raw/native.ts";
 
@@ -33,6 +35,30 @@ function hasTcpdump(): boolean {
 /** Why tcpdump cannot be used here, or undefined when it is on PATH. */
 export function tcpdumpMissing(): string | undefined {
   return hasTcpdump() ? undefined : "tcpdump is not installed (Debian: apt-get install tcpdump)";
+}
+
+/** A datagram a loopback listener got. */
+export interface Received {
+  address: string;
+  payload: Buffer;
+}
+
+/** A UDP socket on `address` at any free port (4 MiB receive buffer) keeping what it gets. */
+export async function listen(
+  type: "udp4" | "udp6",
+  address: string,
+): Promise<{ socket: Socket; port: number; got: Received[] }> {
+  const socket = createSocket({ type, recvBufferSize: 4 << 20 });
+  const got: Received[] = [];
+  socket.on("message", (payload, rinfo) => got.push({ address: rinfo.address, payload }));
+  await new Promise<void>((resolve) => socket.bind(0, address, resolve));
+  return { socket, port: socket.address().port, got };
+}
+
+/** Waits until `done()` holds, at most `ms` (checks every 20 ms). */
+export async function until(done: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
 }
 
 export interface Capture {

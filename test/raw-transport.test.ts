@@ -5,7 +5,6 @@
  * CAP_NET_RAW or `ip netns` is unavailable.
  */
 import assert from "node:assert/strict";
-import { createSocket, type Socket } from "node:dgram";
 import { describe, test } from "node:test";
 import { chooseAuto } from "../blaster/auto-transport.ts";
 import { parsePrefix } from "../blaster/raw/address.ts";
@@ -13,7 +12,7 @@ import { netnsHolding, spoofingRefusal, wirePlan } from "../blaster/raw/plan.ts"
 import { rawRefusal } from "../blaster/raw/raw-transport.ts";
 import { loadTransport, type SourcePlan, type TransportOptions } from "../blaster/transport.ts";
 import { needs, skipUnless } from "./capabilities.ts";
-import { addonSkipReason, ip, rawSkipReason } from "./raw-support.ts";
+import { addonSkipReason, ip, listen, rawSkipReason, until } from "./raw-support.ts";
 
 function options(
   address: string,
@@ -29,21 +28,6 @@ function options(
     shardHosts: hosts,
     activeHosts: hosts,
   };
-}
-
-async function listen(type: "udp4" | "udp6", address: string) {
-  const socket: Socket = createSocket({ type, recvBufferSize: 4 << 20 });
-  const got: { address: string; text: string }[] = [];
-  socket.on("message", (payload, rinfo) =>
-    got.push({ address: rinfo.address, text: payload.toString() }),
-  );
-  await new Promise<void>((resolve) => socket.bind(0, address, resolve));
-  return { socket, port: socket.address().port, got };
-}
-
-async function until(done: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
 }
 
 describe("wirePlan", () => {
@@ -193,8 +177,9 @@ describe("udp-batch transport", { skip: skipUnless("addon", addonSkipReason()) }
       socket.close();
       assert.equal(got.length, total);
       for (const r of got) {
-        const host = Number(/from (\d+)/.exec(r.text)![1]);
-        assert.equal(r.address, c.expect(host), r.text);
+        const text = r.payload.toString();
+        const host = Number(/from (\d+)/.exec(text)![1]);
+        assert.equal(r.address, c.expect(host), text);
       }
     });
   }

@@ -6,7 +6,6 @@
  * Skips loudly (test/capabilities.ts) when the addon, CAP_NET_RAW or tcpdump is missing.
  */
 import assert from "node:assert/strict";
-import { createSocket, type Socket } from "node:dgram";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,29 +16,18 @@ import { DatagramBuilder } from "../blaster/raw/packet.ts";
 import { loadTransport, type TransportOptions } from "../blaster/transport.ts";
 import { decodePayload } from "../receiver/decode.ts";
 import { skipUnless } from "./capabilities.ts";
-import { parseDatagram, rawSkipReason, startCapture, tcpdumpMissing } from "./raw-support.ts";
+import {
+  listen,
+  parseDatagram,
+  rawSkipReason,
+  startCapture,
+  tcpdumpMissing,
+  until,
+} from "./raw-support.ts";
 
 const skip = skipUnless("raw-sockets", rawSkipReason()) ?? skipUnless("tcpdump", tcpdumpMissing());
 const dir = mkdtempSync(join(tmpdir(), "ncb-raw-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Received {
-  address: string;
-  payload: Buffer;
-}
-
-async function listen(family: 4 | 6): Promise<{ socket: Socket; port: number; got: Received[] }> {
-  const socket = createSocket({ type: family === 6 ? "udp6" : "udp4", recvBufferSize: 4 << 20 });
-  const got: Received[] = [];
-  socket.on("message", (payload, rinfo) => got.push({ address: rinfo.address, payload }));
-  await new Promise<void>((resolve) => socket.bind(0, family === 6 ? "::1" : "127.0.0.1", resolve));
-  return { socket, port: socket.address().port, got };
-}
-
-async function until(done: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-}
 
 /** A payload for `host` whose UDP checksum computes to 0 (so it must go out as 0xFFFF). */
 function zeroChecksumPayload(builder: DatagramBuilder, host: number): Buffer {
@@ -61,7 +49,7 @@ describe("raw transport on the wire", { skip }, () => {
   for (const c of CASES) {
     test(`IPv${c.family}: ${c.prefix} -> ${c.target}, checked in a tcpdump capture and by a real socket`, async () => {
       const hosts = 40;
-      const { socket, port, got } = await listen(c.family);
+      const { socket, port, got } = await listen(c.family === 6 ? "udp6" : "udp4", c.target);
       const capture = await startCapture(
         join(dir, `v${c.family}.pcap`),
         `udp and dst port ${port}`,

@@ -7,35 +7,24 @@
  * host's own neighbours join; with a shared source any equal-size neighbours do.
  */
 import assert from "node:assert/strict";
-import { createSocket, type Socket } from "node:dgram";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { loadTransport, type SourcePlan, type TransportOptions } from "../blaster/transport.ts";
 import { skipUnless } from "./capabilities.ts";
-import { addonSkipReason, parseDatagram, startCapture, tcpdumpMissing } from "./raw-support.ts";
+import {
+  addonSkipReason,
+  listen,
+  parseDatagram,
+  type Received,
+  startCapture,
+  tcpdumpMissing,
+  until,
+} from "./raw-support.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ncb-gso-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Received {
-  address: string;
-  payload: Buffer;
-}
-
-async function listen(type: "udp4" | "udp6", bind: string) {
-  const socket: Socket = createSocket({ type, recvBufferSize: 4 << 20 });
-  const got: Received[] = [];
-  socket.on("message", (payload, rinfo) => got.push({ address: rinfo.address, payload }));
-  await new Promise<void>((resolve) => socket.bind(0, bind, resolve));
-  return { socket, port: socket.address().port, got };
-}
-
-async function until(done: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-}
 
 /**
  * The traffic: runs of one host with equal sizes (which join), size changes inside a run and
