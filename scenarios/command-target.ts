@@ -5,7 +5,7 @@
  * probe loaded (`{probe}`, scenarios/probe.ts) for its latency and delivered counts, and turned
  * into the trial's target figures and delivery ledger.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -285,7 +285,11 @@ export async function startCommandTarget(ctx: TargetContext): Promise<Target> {
     scenarioDir: ctx.scenarioDir,
     what: "target.command",
   });
-  if (line.probeFile !== null) mkdirSync(probeDir, { recursive: true });
+  if (line.probeFile !== null) {
+    // A file left by an earlier run in the same place must not pass for this trial's figures.
+    mkdirSync(probeDir, { recursive: true });
+    rmSync(line.probeFile, { force: true });
+  }
   const process = await startExternalTarget({
     command: line.command,
     env: line.env,

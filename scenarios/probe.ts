@@ -3,7 +3,7 @@
  * missing), the `{probe}` placeholder of a command template, and reading the file the probe
  * writes. The module itself and its file format are in receiver/probe/.
  */
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ProbeResult, parseProbeFile } from "../receiver/probe/probe-file.ts";
@@ -50,9 +50,8 @@ export function probeBuildError(): string | null {
 
 /**
  * Replaces `{probe}` in a command template with the module's path, and names the file the probe
- * writes in `trialDir` (through the environment the command must run with). A file left there by
- * an earlier trial is removed, so a target that never loaded the probe cannot pass off old
- * figures as its own. Without `{probe}`, the template comes back unchanged with no environment
+ * writes in `trialDir` (through the environment the command must run with). Pure: the caller
+ * removes a file left there by an earlier trial before starting the command. Without `{probe}`, the template comes back unchanged with no environment
  * and outFile null. A template with `{probe}` when the module is not built is a UsageError.
  */
 export function expandProbe(
@@ -67,7 +66,6 @@ export function expandProbe(
     );
   }
   const outFile = join(trialDir, PROBE_FILE_NAME);
-  rmSync(outFile, { force: true });
   return {
     command: template.replaceAll(PROBE_PLACEHOLDER, shellWord(module)),
     env: { [PROBE_OUT_ENV]: outFile },

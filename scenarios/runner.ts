@@ -7,7 +7,8 @@
 import { randomInt } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { checkCommandTarget } from "./command-target.ts";
 import { compareRuns } from "./compare.ts";
 import { kernelRelease } from "./kernel-release.ts";
 import { cpuMark, loadAverage, otherCpuShare } from "./machine-load.ts";
@@ -93,11 +94,13 @@ export async function runScenario(
   const { scenario, raw, file } = loaded;
   const emit = options.onEvent ?? (() => {});
   const signal = options.signal;
-  mkdirSync(join(options.outDir, "logs"), { recursive: true });
   const thresholds: Threshold[] = scenario.thresholds.map(parseThreshold);
-  // Every field a threshold names must be one the plan will produce: a typo is a usage error
-  // now, not a failed threshold after the whole run.
+  // Every field a threshold names must be one the plan will produce, and a command target's
+  // program must exist: a typo is a usage error now, not a failed threshold or ten failed trials
+  // after the whole run.
   checkThresholdFields(thresholds, scenario, file);
+  checkCommandTarget(scenario, file);
+  mkdirSync(join(options.outDir, "logs"), { recursive: true });
   const runStartMs = Date.now();
   const cpuStart = cpuMark();
   // One seed for the whole run (the scenario's, or drawn now and recorded), so every trial of
@@ -172,6 +175,7 @@ export async function runScenario(
           `${String(index).padStart(3, "0")}-${fileSafe(`${extra.side ?? ""}${label}`)}.log`,
         ),
         runStartMs,
+        scenarioDir: dirname(resolve(file)),
       },
       { signal, onLive: (live) => emit({ type: "live", live }) },
     );

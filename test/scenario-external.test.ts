@@ -334,3 +334,30 @@ test("the command target's delivery ledger: delivered + held at exit + kernel dr
   // neither statistics nor probe: no ledger rather than a made-up one
   assert.equal(commandLedger(blast, m, undefined, null), undefined);
 });
+
+test("run with a missing command-target program: one line, exit 2, before any load or output", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ncb-missing-run-"));
+  const file = join(dir, "scenario.yaml");
+  writeFileSync(
+    file,
+    `name: missing
+target: { kind: command, command: "./no-such-netconsd -u {port} {probe}" }
+load: { duration: 1s, rate: 1000, hosts: 4 }
+`,
+  );
+  // A file of the user's next to the scenario: the check before the run must leave it alone.
+  writeFileSync(join(dir, "probe.json"), "mine\n");
+  const outDir = join(dir, "out");
+  const r = spawnSync(
+    process.execPath,
+    ["scenarios/netcons-bench.mjs", "run", file, "--out-dir", outDir],
+    { encoding: "utf8", timeout: 60_000 },
+  );
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assert.match(r.stderr, /^netcons-bench: .*target\.command: cannot run "\.\/no-such-netconsd"/);
+  // The out dir may exist (run checks it can create it); no trial ran and no results were written.
+  assert.equal(existsSync(join(outDir, "logs")), false, "a trial was started");
+  assert.equal(existsSync(join(outDir, "results.json")), false, "results were written");
+  assert.equal(readFileSync(join(dir, "probe.json"), "utf8"), "mine\n");
+});
