@@ -11,7 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BlastReport } from "./blast-report.ts";
 import { type BlastSetup, setUpBlast } from "./blast-setup.ts";
+import { sumLatenessRows } from "./lateness-buckets.ts";
 import { type BlastOptions, BlastOptionsError, resolveBlastOptions } from "./options.ts";
+import { Schedule } from "./schedule.ts";
 import {
   CONTROL,
   LIVE_COUNTERS,
@@ -34,6 +36,11 @@ export interface BlastProgress {
   errors: number;
   ratePps: number;
   messages: number;
+  /**
+   * Paced runs: this process's lateness bucket counts since the start (blaster/lateness-buckets.ts;
+   * intervalLateness() of two of them gives an interval's percentiles); null unpaced.
+   */
+  latenessBuckets: Float64Array | null;
 }
 
 /** What the run is about to do, once the options are valid and before any traffic. */
@@ -100,7 +107,8 @@ export async function runBlast(
   const workers = setup.threads.length;
   // One row of live counters per shard of the whole load (thread w of shard I/N is I + N*w).
   const shared = sharedLayout(setup.threads[0].shards);
-  const { control, startUs, rows } = sharedViews(shared);
+  const { control, startUs, rows, lateness } = sharedViews(shared);
+  const paced = setup.threads.some((t) => new Schedule(t.schedule).paced);
   const stop = () => {
     Atomics.store(control, CONTROL.stop, 1);
     Atomics.notify(control, CONTROL.stop); // wakes a worker sleeping between paced slots
@@ -177,6 +185,7 @@ export async function runBlast(
           errors: totals.errors,
           ratePps,
           messages: totals.messages,
+          latenessBuckets: paced ? sumLatenessRows(lateness, rowsOf) : null,
         });
       }, hooks.progressEveryMs ?? 250);
     }

@@ -18,6 +18,7 @@ import { type Counters, zeroCounters } from "./counters.ts";
 import { HostTable } from "./host-table.ts";
 import { Idler } from "./idle.ts";
 import type { ImpairmentConfig, ImpairmentEvent } from "./impairments.ts";
+import { LATENESS_SLOTS, recordLateness } from "./lateness-buckets.ts";
 import { MessageWriter } from "./message-writer.ts";
 import { DEFAULT_PACING_QUANTUM_US, Pacer } from "./pacing.ts";
 import { Schedule, type ScheduleConfig } from "./schedule.ts";
@@ -97,14 +98,22 @@ export const CONTROL = { stop: 0, ready: 1, go: 2 } as const;
 const CONTROL_BYTES = 16;
 
 export function sharedLayout(shards: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(CONTROL_BYTES + 8 * (1 + shards * LIVE_COUNTERS.length));
+  return new SharedArrayBuffer(
+    CONTROL_BYTES + 8 * (1 + shards * (LIVE_COUNTERS.length + LATENESS_SLOTS)),
+  );
 }
 
+/** The control words, the start time, the counter rows, then one lateness row per shard. */
 export function sharedViews(shared: SharedArrayBuffer) {
+  const slots = (shared.byteLength - CONTROL_BYTES) / 8 - 1;
+  const shards = slots / (LIVE_COUNTERS.length + LATENESS_SLOTS);
+  const rowsAt = CONTROL_BYTES + 8;
+  const latenessAt = rowsAt + 8 * shards * LIVE_COUNTERS.length;
   return {
     control: new Int32Array(shared, 0, 4),
     startUs: new Float64Array(shared, CONTROL_BYTES, 1),
-    rows: new Float64Array(shared, CONTROL_BYTES + 8),
+    rows: new Float64Array(shared, rowsAt, shards * LIVE_COUNTERS.length),
+    lateness: new Float64Array(shared, latenessAt, shards * LATENESS_SLOTS),
   };
 }
 
@@ -112,8 +121,9 @@ export function sharedViews(shared: SharedArrayBuffer) {
 const YIELD_EVERY_US = isMainThread ? 1000 : 10_000;
 
 export async function runShard(task: ShardTask): Promise<ShardResult> {
-  const { control, startUs: sharedStart, rows } = sharedViews(task.shared);
+  const { control, startUs: sharedStart, rows, lateness: latenessRows } = sharedViews(task.shared);
   const row = task.shard * LIVE_COUNTERS.length;
+  const latenessRow = task.shard * LATENESS_SLOTS;
   // Datagrams per host are only needed by the impairment plan and the truth (4 bytes a host).
   const countDatagrams = task.impairments !== null || task.truth;
   const hosts = new HostTable(task.content, task.shard, task.shards, countDatagrams);
@@ -227,7 +237,10 @@ export async function runShard(task: ShardTask): Promise<ShardResult> {
       const intendedOf = builder.intendedOf;
       for (let d = 0; d < n; d++) {
         const late = now + step * (d + 1) - intendedOf[d];
-        lateness.recordValue(late > 0 ? Math.round(late) : 0);
+        const lateUs = late > 0 ? Math.round(late) : 0;
+        lateness.recordValue(lateUs);
+        // The live row the main thread reads interval percentiles from (blast --ndjson).
+        recordLateness(latenessRows, latenessRow, lateUs);
       }
     }
     const flushing = transport.flush();

@@ -13,6 +13,7 @@ import {
   type BlastStart,
   runBlast,
 } from "../../blaster/blast.ts";
+import { intervalLateness } from "../../blaster/lateness-buckets.ts";
 import { flagOf } from "../../blaster/option-values.ts";
 import {
   type BlastOptions,
@@ -136,7 +137,7 @@ export function register(program: Command): void {
     )
     .option(
       "--ndjson <file>",
-      "write one JSON object per second (sent, rate, errors; - = stdout, which then holds only them)",
+      "write one JSON object per second (sent, rate, errors, lateness p50/p99/max; - = stdout, which then holds only them)",
     )
     .option("--no-progress", "no live progress line (it is shown only on a terminal anyway)")
     .action(async (opts: BlastFlags) => {
@@ -267,13 +268,20 @@ async function blast(opts: BlastFlags): Promise<number> {
 
 /**
  * NDJSON intervals: one object per second of the run (what was sent in it and in all, its rate,
- * errors). "-" writes to stdout. The file starts empty, so an earlier run's lines never pass for
+ * errors, the lateness percentiles of paced sends in it). "-" writes to stdout. The file starts empty, so an earlier run's lines never pass for
  * this one's.
  */
 function intervalWriter(file: string): (p: BlastProgress) => void {
   if (file !== "-") writeFileSync(file, "");
   let nextMs = 1000;
-  let last = { elapsedMs: 0, sent: 0, errors: 0, messages: 0 };
+  let last: BlastProgress = {
+    elapsedMs: 0,
+    sent: 0,
+    errors: 0,
+    messages: 0,
+    ratePps: 0,
+    latenessBuckets: null,
+  };
   return (p) => {
     if (p.elapsedMs < nextMs) return;
     nextMs = (Math.floor(p.elapsedMs / 1000) + 1) * 1000;
@@ -287,6 +295,11 @@ function intervalWriter(file: string): (p: BlastProgress) => void {
       ratePps: spanMs > 0 ? Math.round(((p.sent - last.sent) * 1000) / spanMs) : 0,
       errors: p.errors - last.errors,
       errorsTotal: p.errors,
+      // Paced runs: lateness of actual against intended send time in this interval (null
+      // unpaced, or nothing sent in it); log-scale buckets, within 12.5%.
+      latenessUs: p.latenessBuckets
+        ? intervalLateness(p.latenessBuckets, last.latenessBuckets)
+        : null,
     })}\n`;
     last = p;
     if (file === "-") process.stdout.write(line);
