@@ -20,6 +20,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { runBlast } from "../../blaster/blast.ts";
 import { requireNetRaw } from "../../blaster/raw/native.ts";
@@ -92,7 +93,7 @@ async function runNetconsblaster(
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   const start = performance.now();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
+  await sleep(seconds * 1000);
   const runNs = processRunNs(child.pid!);
   const elapsed = (performance.now() - start) / 1000;
   child.kill("SIGINT");

@@ -12,6 +12,7 @@
  * becomes the median of the runs that measured it, with the 95% relative margin of error of
  * their mean (Student's t) as its noise allowance in the baseline comparison.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { runBlast } from "../../blaster/blast.ts";
 import { startReceiver } from "../../receiver/receive.ts";
 import type { Measurement } from "./format.ts";
@@ -95,8 +96,6 @@ const POLL_MS = 2;
  * run's span after it happened (the rate is then known to within about this share).
  */
 const MAX_END_UNCERTAINTY = 0.1;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What one run's delivered rate is computed from (times in ms of one clock, performance.now()). */
 export interface DeliverySpan {

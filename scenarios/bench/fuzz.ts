@@ -17,6 +17,7 @@
  *     [--rate PER_S] [--max-hosts N] [--seed N] [--semi-space-mb N] [--listener auto|native|dgram]
  *     [--json FILE|-]
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { transport as udpBatch } from "../../blaster/udp-batch-transport.ts";
 import { parseProcNetUdp } from "../../receiver/kernel-drops.ts";
@@ -116,8 +117,6 @@ function peakRss(pid: number): { rss: number; peak: number } {
   const m = parseProcStatus(readProcText(`/proc/${pid}/status`));
   return { rss: m.rssBytes, peak: m.peakRssBytes };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Bytes waiting in the receive queues of the UDP sockets on `port` (IPv4 and IPv6). */
 function queuedBytes(port: number): number {

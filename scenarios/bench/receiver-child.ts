@@ -5,6 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseProcStat, parseProcStatus, readProcText, TICK_MS } from "../../receiver/procfs.ts";
 
@@ -34,10 +35,10 @@ export async function startChild(args: string[], nodeFlags: string[] = []): Prom
   });
   const end = Date.now() + 60_000;
   while (!/listening on/.test(err) && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   if (!/listening on/.test(err)) throw new Error(`the child did not start: ${err}`);
-  await new Promise((r) => setTimeout(r, 500)); // let its threads settle before a baseline
+  await sleep(500); // let its threads settle before a baseline
   return {
     pid: child.pid!,
     port: Number(/listening on \[[^\]]*\]:(\d+)/.exec(err)?.[1] ?? 0),

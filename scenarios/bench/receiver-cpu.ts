@@ -11,6 +11,7 @@
  * Listener kinds and rounds are interleaved (config, delay, then each kind in turn, round after
  * round), so both read paths see the same machine state.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { runBlast } from "../../blaster/blast.ts";
 import { type Child, cpuUs, startChild, startReceiveChild, threadCpuUs } from "./receiver-child.ts";
@@ -44,7 +45,7 @@ async function measure(name: string, child: Child): Promise<void> {
     size: 64,
     seed: 5,
   });
-  await new Promise((r) => setTimeout(r, 1000));
+  await sleep(1000);
   const after = cpuUs(child.pid);
   const threadsAfter = threadCpuUs(child.pid);
   const report = (await child.stop()) as {

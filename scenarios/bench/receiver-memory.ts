@@ -13,6 +13,7 @@
  *   npm run bench:receiver-memory -- [--mode core|live] [--hosts 100000] [--messages 3]
  *     [--rate 40000] [--transport raw|socket]
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { encodeExtended } from "../../blaster/codec.ts";
 import { WorkerCore } from "../../receiver/core.ts";
@@ -104,7 +105,7 @@ async function liveRun(
     size: 64,
     seed: 3,
   });
-  await new Promise((r) => setTimeout(r, 1500));
+  await sleep(1500);
   const after = rssBytes(child.pid);
   const report = (await child.stop()) as unknown as {
     hostsTracked: number;

@@ -22,6 +22,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import dgram from "node:dgram";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { runBlast } from "../../blaster/blast.ts";
 import { receivingSockets } from "../../receiver/kernel-drops.ts";
@@ -101,8 +102,6 @@ function freeUdpPort(): Promise<number> {
     });
   });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function netconsdReceiver(path: string): Receiver {
   return {

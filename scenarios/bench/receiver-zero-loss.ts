@@ -16,6 +16,7 @@
  * datagrams (each costs its payload plus ~800 bytes of kernel overhead).
  */
 import { writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { runBlast } from "../../blaster/blast.ts";
 import { reconcile } from "../../receiver/ledger.ts";
@@ -96,7 +97,7 @@ async function trial(
       s.packets.received >= s.packets.read - s.drops.queue
     )
       break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   const report = await r.stop("trial done");
   const ledger = reconcile(blast, report);
