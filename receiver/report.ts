@@ -1,6 +1,6 @@
 /** Human forms of the receiver's progress and final report (the JSON forms are the objects). */
 import type { LatencySummary } from "../blaster/latency.ts";
-import { count, durationUs, rate } from "../scenarios/format.ts";
+import { bytes, count, durationUs, rate } from "../scenarios/format.ts";
 import type { ReceiverProgress } from "./receive.ts";
 import type { ReceiverReport } from "./receiver-report.ts";
 
@@ -42,9 +42,9 @@ export function formatReport(r: ReceiverReport): string {
     `drops     kernel ${count(r.drops.kernel)}${r.drops.kernelCountersAvailable ? "" : " (no /proc: unknown)"}  ` +
       `queue ${count(r.drops.queue)}  (system RcvbufErrors +${count(r.drops.kernelRcvbufErrorsSystem)})`,
     `hosts     ${count(r.hosts)} seen, ${count(r.hostsTracked)} tracked at the end, ${count(r.hostsEvicted)} evicted`,
-    `buffers   rcvbuf granted ${count(r.rcvbuf.grantedBytes)} B` +
+    `buffers   rcvbuf granted ${bytes(r.rcvbuf.grantedBytes)}` +
       (r.rcvbuf.requestedBytes
-        ? ` (asked ${count(r.rcvbuf.requestedBytes)})`
+        ? ` (asked ${bytes(r.rcvbuf.requestedBytes)})`
         : " (system default)") +
       `, queue deepest ${count(r.queue.maxDepth)} of ${count(r.queue.limit)}`,
     `workers   ${r.perWorker.map((w) => `#${w.index} ${count(w.datagrams)} dgrams ${w.busyPercent}% busy`).join(", ")}`,
