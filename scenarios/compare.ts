@@ -6,7 +6,7 @@
  *
  * Pure: figures in, verdict out.
  */
-import { median } from "./bench/stats.ts";
+import { median, relativeSpread } from "./bench/stats.ts";
 
 export type Side = "A" | "B";
 
@@ -57,12 +57,6 @@ function medianOrNull(values: readonly number[]): number | null {
   return values.length === 0 ? null : median(values);
 }
 
-/** (max - min) / median: the relative spread of repeated runs of one side. */
-export function relativeSpread(values: readonly number[]): number {
-  const m = medianOrNull(values);
-  if (m === null || m === 0 || values.length < 2) return 0;
-  return (Math.max(...values) - Math.min(...values)) / Math.abs(m);
-}
 
 function pct(x: number): string {
   return `${(x * 100).toFixed(1)}%`;
@@ -92,7 +86,7 @@ function relativeVerdict(
     };
   }
   const ratio = medianB / medianA;
-  const noise = Math.max(tolerance, relativeSpread(a), relativeSpread(b));
+  const noise = Math.max(tolerance, relativeSpread(a) ?? 0, relativeSpread(b) ?? 0);
   const change = ratio - 1;
   const worse = better === "higher" ? change < -noise : change > noise;
   const improved = better === "higher" ? change > noise : change < -noise;
