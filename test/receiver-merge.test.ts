@@ -24,7 +24,8 @@ async function receiver(json: string, extra: string[] = []) {
       r.child.kill("SIGTERM");
       const result = await r.done;
       assert.equal(result.code, 130, result.stderr);
-      return receiverReportSchema.parse(JSON.parse(readFileSync(json, "utf8")));
+      const { ledger: _ledger, ...report } = JSON.parse(readFileSync(json, "utf8"));
+      return receiverReportSchema.parse(report);
     },
   };
 }
@@ -33,7 +34,10 @@ describe("merge of receiver reports", () => {
   it("two receivers, each fed one shard by blast: the merged report is their sum, its p99 that of the merged histograms", async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "ncb-receiver-merge-"));
     const files = [0, 1].map((i) => join(dir, `r${i}.json`));
-    const receivers = await Promise.all(files.map((f) => receiver(f)));
+    // The first one also reads its blaster's report at the end: its JSON gains the loss ledger.
+    const receivers = await Promise.all(
+      files.map((f, i) => receiver(f, i === 0 ? ["--blast-report", join(dir, "b0.json")] : [])),
+    );
     t.after(() => {
       for (const r of receivers) r.kill();
     });
@@ -56,6 +60,8 @@ describe("merge of receiver reports", () => {
     const m = receiverReportSchema.parse(JSON.parse(done.stdout));
     assert.match(done.stderr, /netcons-bench receive \(2 receivers merged\)/);
     assert.match(done.stderr, /advice {4}left out: 2 receivers merged/);
+    assert.match(done.stderr, /loss ledger left out/);
+    assert.ok("ledger" in JSON.parse(readFileSync(files[0], "utf8")));
 
     // Each receiver got its shard: the counts are real, and the merge is their sum.
     for (const r of [a, b]) {
