@@ -31,6 +31,17 @@ export function count(n: number | null | undefined): string {
   return finite(n) ? grouped.format(n) : MISSING;
 }
 
+/**
+ * A figure whose unit is printed elsewhere or not known (a threshold's sides, a benchmark table's
+ * value column): whole numbers and anything from 1,000 up grouped (`7,234`), others to four
+ * significant digits, enough to compare by eye (`123.5`, `4.568`, `0.01235`).
+ */
+export function figure(n: number | null | undefined): string {
+  if (!finite(n)) return MISSING;
+  if (Number.isInteger(n) || Math.abs(n) >= 1000) return grouped.format(n);
+  return String(Number(n.toPrecision(4)));
+}
+
 /** A rate per second: `12,345/s`; below 100/s with three significant digits (`2.50/s`). */
 export function rate(perSecond: number | null | undefined): string {
   if (!finite(perSecond)) return MISSING;

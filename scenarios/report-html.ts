@@ -5,9 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { bytes } from "./format.ts";
 import {
   bestTrialOf,
-  fmtBytes,
   goalText,
   goalTitle,
   pointRate,
@@ -358,7 +358,7 @@ ${goalRows}
   const trialRows = results.trials
     .map(
       (t) =>
-        `<tr><td>${t.trial}</td><td>${escapeHtml(`${t.side ? `${t.side} ` : ""}${t.label}`)}</td><td>${Math.round(t.rate.targetPps)}</td><td>${Math.round(t.rate.achievedPps)}</td><td>${Math.round(t.rate.deliveredPps)}</td><td>${t.loss.packets}</td><td>${t.drops.total}</td><td>${t.latencyUs?.endToEnd?.p99 ?? "-"}</td><td>${(t.target.cpuMs / 1000).toFixed(2)}</td><td>${escapeHtml(fmtBytes(t.target.rssPeakBytes))}</td><td>${t.error ? escapeHtml(t.error) : t.interrupted ? "interrupted" : ""}</td></tr>`,
+        `<tr><td>${t.trial}</td><td>${escapeHtml(`${t.side ? `${t.side} ` : ""}${t.label}`)}</td><td>${Math.round(t.rate.targetPps)}</td><td>${Math.round(t.rate.achievedPps)}</td><td>${Math.round(t.rate.deliveredPps)}</td><td>${t.loss.packets}</td><td>${t.drops.total}</td><td>${t.latencyUs?.endToEnd?.p99 ?? "-"}</td><td>${(t.target.cpuMs / 1000).toFixed(2)}</td><td>${escapeHtml(bytes(t.target.rssPeakBytes))}</td><td>${t.error ? escapeHtml(t.error) : t.interrupted ? "interrupted" : ""}</td></tr>`,
     )
     .join("\n");
   return `<!doctype html>

@@ -4,6 +4,7 @@
  * Pure: the runner fills the results in; the HTML report and the tests read them.
  */
 import { renderTable } from "./bench/table.ts";
+import { bytes, count, durationUs, percent, rate as perSecond } from "./format.ts";
 import { BUSY_SHARE_LIMIT } from "./machine-load.ts";
 import type { GoalOutcome, PointResult, Results, TrialFigures } from "./results-schema.ts";
 
@@ -15,25 +16,6 @@ export type {
   SearchStep,
   TrialFigures,
 } from "./results-schema.ts";
-
-function fmtRate(pps: number): string {
-  if (pps >= 1e6) return `${(pps / 1e6).toFixed(2)}M`;
-  if (pps >= 1e4) return `${Math.round(pps / 1e3)}k`;
-  if (pps >= 1e3) return `${(pps / 1e3).toFixed(1)}k`;
-  return `${Math.round(pps)}`;
-}
-
-export function fmtBytes(b: number): string {
-  if (b >= 1 << 30) return `${(b / (1 << 30)).toFixed(2)} GiB`;
-  if (b >= 1 << 20) return `${(b / (1 << 20)).toFixed(1)} MiB`;
-  if (b >= 1 << 10) return `${(b / (1 << 10)).toFixed(1)} KiB`;
-  return `${Math.round(b)} B`;
-}
-
-function fmtUs(us: number | undefined): string {
-  if (us === undefined || !Number.isFinite(us)) return "-";
-  return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} µs`;
-}
 
 export function p99Of(t: TrialFigures | undefined): number | undefined {
   return t?.latencyUs?.endToEnd?.p99;
@@ -102,25 +84,14 @@ export function pointRate(results: Results, p: PointResult): number | null {
   return t ? t.rate.deliveredPps : null;
 }
 
-function pctText(ratio: number): string {
-  return `${Number((ratio * 100).toPrecision(3))}%`;
-}
-
 /** "0% loss" / "0.5% loss" and the goal's name. */
 export function goalTitle(g: GoalOutcome): string {
-  return `${g.name} (${pctText(g.lossRatio)} loss)`;
+  return `${g.name} (${percent(g.lossRatio)} loss)`;
 }
 
-/** A rate to three significant digits (13.3k), so close bounds stay apart in a range. */
-function rate3(pps: number): string {
-  if (pps >= 1e6) return `${Number((pps / 1e6).toPrecision(3))}M`;
-  if (pps >= 1e3) return `${Number((pps / 1e3).toPrecision(3))}k`;
-  return `${Math.round(pps)}`;
-}
-
-/** The range "46k-54.2k" of two rates. */
+/** The range "46,012-54,210/s" of two rates. */
 function rangeText(low: number, high: number): string {
-  return `${rate3(low)}-${rate3(high)}`;
+  return `${count(low)}-${perSecond(high)}`;
 }
 
 /** A goal's outcome in words; an inconclusive one says so with its bracket, never as a figure. */
@@ -130,13 +101,13 @@ export function goalText(g: GoalOutcome): string {
   switch (g.status) {
     case "found":
     case "resolution":
-      return `${rangeText(lo ?? 0, hi ?? lo ?? 0)} msg/s`;
+      return rangeText(lo ?? 0, hi ?? lo ?? 0);
     case "max-load":
-      return `at least ${fmtRate(lo ?? 0)} msg/s (the highest load tried held)`;
+      return `at least ${perSecond(lo ?? 0)} (the highest load tried held)`;
     case "below-min-load":
-      return `below ${fmtRate(hi ?? 0)} msg/s (the lowest load tried was too much)`;
+      return `below ${perSecond(hi ?? 0)} (the lowest load tried was too much)`;
     case "inconclusive":
-      return `inconclusive: between ${lo === null ? "nothing held" : `${fmtRate(lo)}`} and ${hi === null ? "nothing too much" : `${fmtRate(hi)}`} msg/s`;
+      return `inconclusive: between ${lo === null ? "nothing held" : perSecond(lo)} and ${hi === null ? "nothing too much" : perSecond(hi)}`;
   }
 }
 
@@ -176,7 +147,7 @@ function recommendBySearch(
   }
   if (tooMuch.length > 0) {
     notes.push(
-      `${listText(tooMuch.map(label))} lost even at the lowest load (${fmtRate(primaryGoal(tooMuch[0])!.upperBoundPps ?? 0)} msg/s).`,
+      `${listText(tooMuch.map(label))} lost even at the lowest load (${perSecond(primaryGoal(tooMuch[0])!.upperBoundPps ?? 0)}).`,
     );
   }
   const tail = notes.length > 0 ? ` ${notes.join(" ")}` : "";
@@ -189,12 +160,12 @@ function recommendBySearch(
   const top = [...held].sort((a, b) => lower(b) - lower(a))[0];
   const group = held.filter((p) => upper(p) >= lower(top));
   const cheapest = [...group].sort((a, b) => cost(a) - cost(b) || lower(b) - lower(a))[0];
-  const goalName = `${pctText(goal.lossRatio)} loss (goal ${goal.name})`;
+  const goalName = `${percent(goal.lossRatio)} loss (goal ${goal.name})`;
   // The bounds hold for the moment they were measured in; when other processes took a large
   // share of the machine, that moment says little about the configurations.
   if (otherCpuShare !== null && otherCpuShare > BUSY_SHARE_LIMIT) {
     const ranked = [...held].sort((a, b) => lower(b) - lower(a));
-    return `No configuration can be named best: other processes took ${pctText(otherCpuShare)} of the machine's CPU during the sweep (above ${pctText(BUSY_SHARE_LIMIT)}), so the leaders are tied. Measured at ${goalName}: ${ranked.map((p) => `${label(p)} ${goalText(primaryGoal(p)!)}`).join(", ")}; repeat on a quiet machine.${tail}`;
+    return `No configuration can be named best: other processes took ${percent(otherCpuShare)} of the machine's CPU during the sweep (above ${percent(BUSY_SHARE_LIMIT)}), so the leaders are tied. Measured at ${goalName}: ${ranked.map((p) => `${label(p)} ${goalText(primaryGoal(p)!)}`).join(", ")}; repeat on a quiet machine.${tail}`;
   }
   if (group.length === 1) {
     const rest = held.filter((p) => p !== top).sort((a, b) => lower(b) - lower(a));
@@ -203,14 +174,14 @@ function recommendBySearch(
   }
   const low = Math.min(...group.map(lower));
   const high = Math.max(...group.map(upper));
-  const span = low === high ? `all held the highest load, ${fmtRate(low)}` : rangeText(low, high);
+  const span = low === high ? `all held the highest load, ${perSecond(low)}` : rangeText(low, high);
   const ordered = [...group].sort((a, b) => cost(a) - cost(b) || lower(b) - lower(a));
   const alike = ordered.filter((p) => p !== cheapest && cost(p) === cost(cheapest));
   const tie =
     alike.length > 0
       ? ` (${listText(alike.map(label))} ${alike.length > 1 ? "have" : "has"} as few threads)`
       : "";
-  return `${listText(ordered.map(label))} are equivalent within the measurement's precision at ${goalName} (${span} msg/s); the cheapest is ${label(cheapest)}${tie}.${tail}`;
+  return `${listText(ordered.map(label))} are equivalent within the measurement's precision at ${goalName} (${span}); the cheapest is ${label(cheapest)}${tie}.${tail}`;
 }
 
 function configLabel(point: Record<string, unknown>): string {
@@ -250,7 +221,7 @@ export function recommend(results: Results): string {
       const { fit, steps } = rssFit(results, key);
       const firstLoss = points.find((p) => !lossless(p));
       const memory = fit
-        ? `RSS grew by ${fmtBytes(Math.max(0, fit.slope))} per unit of ${key} (linear fit over ${steps} steps)`
+        ? `RSS grew by ${bytes(Math.max(0, fit.slope))} per unit of ${key} (linear fit over ${steps} steps)`
         : "";
       const loss = firstLoss
         ? `loss began at ${key}=${firstLoss.point[key]} (${trialOf(firstLoss)?.loss.packets ?? "?"} datagrams lost)`
@@ -292,10 +263,10 @@ export function recommend(results: Results): string {
     const rate = rateOf(pick);
     const what = pick.search ? "held" : "delivered";
     const p99 = p99Of(trialOf(pick));
-    let sentence = `${configLabel(pick.point)} ${what} ${fmtRate(rate)} msg/s with no loss`;
+    let sentence = `${configLabel(pick.point)} ${what} ${perSecond(rate)} with no loss`;
     if (!lossless(pick))
-      sentence = `${configLabel(pick.point)} delivered ${fmtRate(rate)} msg/s (with loss)`;
-    if (p99 !== undefined) sentence += `; p99 ${fmtUs(p99)}`;
+      sentence = `${configLabel(pick.point)} delivered ${perSecond(rate)} (with loss)`;
+    if (p99 !== undefined) sentence += `; p99 ${durationUs(p99)}`;
     // What the next step up of each thread kind added, relative to the pick; at the top of the
     // grid, what the pick gained over the step below.
     const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
@@ -315,8 +286,7 @@ export function recommend(results: Results): string {
         sentence += `; ${pct(rate / rateOf(down) - 1)} over fewer ${name}s (${configLabel(down.point)})`;
       }
     }
-    if (pick !== best)
-      sentence += ` (best: ${configLabel(best.point)} at ${fmtRate(bestRate)} msg/s)`;
+    if (pick !== best) sentence += ` (best: ${configLabel(best.point)} at ${perSecond(bestRate)})`;
     return `${sentence}.`;
   }
 
@@ -327,22 +297,22 @@ export function recommend(results: Results): string {
     const goals = p.search.goals.map((g) => {
       const ct =
         g.conclusive && g.conditionalThroughputPps !== null
-          ? ` (conditional throughput ${fmtRate(g.conditionalThroughputPps)} msg/s)`
+          ? ` (conditional throughput ${perSecond(g.conditionalThroughputPps)})`
           : "";
       return `${goalTitle(g)}: ${goalText(g)}${ct}`;
     });
     const stop = p.search.conclusive
       ? ""
       : ` The search stopped (${p.search.stoppedBy}) before every goal was done: raise maxTrials or timeLimit.`;
-    return `${goals.join("; ")}${p99 !== undefined && p.search.conclusive ? `; p99 ${fmtUs(p99)} at the lower bound` : ""}.${stop}`;
+    return `${goals.join("; ")}${p99 !== undefined && p.search.conclusive ? `; p99 ${durationUs(p99)} at the lower bound` : ""}.${stop}`;
   }
   if (!t) return "No trial completed, so there is nothing to recommend.";
   if (results.plan === "soak") {
     const slope = (results.summary.soak as { rssSlopeBytesPerMin?: number } | undefined)
       ?.rssSlopeBytesPerMin;
-    return `Over ${(t.durationMs / 60000).toFixed(1)} min at ${fmtRate(t.rate.achievedPps)} msg/s: ${t.loss.packets} datagrams lost, RSS ${fmtBytes(t.target.rssIdleBytes)} -> ${fmtBytes(t.target.rssFinalBytes)}${slope !== undefined ? ` (${slope >= 0 ? "+" : "-"}${fmtBytes(Math.abs(slope))}/min in the second half)` : ""}${p99Of(t) !== undefined ? `, p99 ${fmtUs(p99Of(t))}` : ""}.`;
+    return `Over ${durationUs(t.durationMs * 1000)} at ${perSecond(t.rate.achievedPps)}: ${t.loss.packets} datagrams lost, RSS ${bytes(t.target.rssIdleBytes)} -> ${bytes(t.target.rssFinalBytes)}${slope !== undefined ? ` (${slope >= 0 ? "+" : "-"}${bytes(Math.abs(slope))}/min in the second half)` : ""}${p99Of(t) !== undefined ? `, p99 ${durationUs(p99Of(t))}` : ""}.`;
   }
-  return `${fmtRate(t.rate.deliveredPps)} msg/s delivered of ${fmtRate(t.rate.targetPps)} msg/s asked, ${t.loss.packets} datagrams lost by the target${p99Of(t) !== undefined ? `, p99 ${fmtUs(p99Of(t))}` : ""}.`;
+  return `${perSecond(t.rate.deliveredPps)} delivered of ${perSecond(t.rate.targetPps)} asked, ${t.loss.packets} datagrams lost by the target${p99Of(t) !== undefined ? `, p99 ${durationUs(p99Of(t))}` : ""}.`;
 }
 
 /** The table printed after a run (one row per point; for searches also one per step). */
@@ -350,8 +320,8 @@ export function resultsTable(results: Results): string {
   const header = [
     "point",
     "trials",
-    "target pps",
-    "delivered pps",
+    "target",
+    "delivered",
     "lost",
     "drops",
     "p99",
@@ -369,18 +339,18 @@ export function resultsTable(results: Results): string {
         ? `${goalText(g)} (${g.name})`
         : `inconclusive (${g.name})`
       : t
-        ? fmtRate(t.rate.deliveredPps)
+        ? perSecond(t.rate.deliveredPps)
         : "-";
     rows.push([
       `${p.side ? `${p.side} ` : ""}${p.label}`,
       String(p.trials.length),
-      t ? fmtRate(t.rate.targetPps) : "-",
+      t ? perSecond(t.rate.targetPps) : "-",
       rate,
       t ? String(t.loss.packets) : "-",
       t ? String(t.drops.total) : "-",
-      fmtUs(p99Of(t)),
-      t ? `${(t.target.cpuMs / 1000).toFixed(2)} s` : "-",
-      t ? fmtBytes(t.target.rssPeakBytes) : "-",
+      durationUs(p99Of(t)),
+      t ? durationUs(t.target.cpuMs * 1000) : "-",
+      t ? bytes(t.target.rssPeakBytes) : "-",
       p.thresholds.length === 0 ? "-" : failed === 0 ? "ok" : `${failed} FAILED`,
     ]);
   }
@@ -396,10 +366,10 @@ export function resultsTable(results: Results): string {
           name,
           goalTitle(g),
           g.conclusive ? g.status : `INCONCLUSIVE (${p.search!.stoppedBy})`,
-          g.lowerBoundPps === null ? "-" : fmtRate(g.lowerBoundPps),
-          g.upperBoundPps === null ? "-" : fmtRate(g.upperBoundPps),
-          g.conditionalThroughputPps === null ? "-" : fmtRate(g.conditionalThroughputPps),
-          g.relativeWidth === null ? "-" : pctText(g.relativeWidth),
+          g.lowerBoundPps === null ? "-" : perSecond(g.lowerBoundPps),
+          g.upperBoundPps === null ? "-" : perSecond(g.upperBoundPps),
+          g.conditionalThroughputPps === null ? "-" : perSecond(g.conditionalThroughputPps),
+          g.relativeWidth === null ? "-" : percent(g.relativeWidth),
           `${g.trialsAtLowerBound}/${g.trialsAtUpperBound}`,
         ]);
       }
@@ -408,23 +378,19 @@ export function resultsTable(results: Results): string {
         stepRows.push([
           name,
           s.goal,
-          fmtRate(s.loadPps),
-          `${(s.durationMs / 1000).toFixed(1)} s`,
-          t ? fmtRate(t.rate.achievedPps) : "-",
-          pctText(s.lossRatio),
+          perSecond(s.loadPps),
+          durationUs(s.durationMs * 1000),
+          t ? perSecond(t.rate.achievedPps) : "-",
+          percent(s.lossRatio),
         ]);
       }
     }
-    out += `\n\nsearch goals (bounds in msg/s; trials at lower/upper bound)\n${renderTable(["point", "goal", "status", "lower", "upper", "cond. throughput", "width", "trials"], goalRows)}`;
+    out += `\n\nsearch goals (trials at lower/upper bound)\n${renderTable(["point", "goal", "status", "lower", "upper", "cond. throughput", "width", "trials"], goalRows)}`;
     out += `\n\nsearch trials\n${renderTable(["point", "for goal", "load", "duration", "achieved", "loss"], stepRows)}`;
   }
   if (results.compare) {
     const show = (metric: string, v: number) =>
-      metric === "lossRatio"
-        ? `${(v * 100).toFixed(2)}%`
-        : metric === "p99Us"
-          ? fmtUs(v)
-          : fmtRate(v);
+      metric === "lossRatio" ? percent(v) : metric === "p99Us" ? durationUs(v) : perSecond(v);
     const rows2 = results.compare.metrics.map((m) => [
       m.metric,
       m.a.map((v) => show(m.metric, v)).join(" "),

@@ -6,6 +6,7 @@
  *
  * Pure: no I/O. The runner evaluates every threshold against each result's figures.
  */
+import { figure, percent } from "./format.ts";
 
 export type Expr =
   | { kind: "number"; value: number }
@@ -230,11 +231,6 @@ function compare(a: number, op: Comparator, b: number): boolean {
   }
 }
 
-function fmt(n: number): string {
-  if (Number.isInteger(n)) return String(n);
-  return Math.abs(n) >= 100 ? n.toFixed(1) : String(Number(n.toPrecision(4)));
-}
-
 /** Evaluates one threshold. A missing (or non-numeric) field fails, naming the field. */
 export function evaluateThreshold(threshold: Threshold, figures: unknown): ThresholdOutcome {
   const missing: string[] = [];
@@ -259,16 +255,16 @@ export function evaluateThreshold(threshold: Threshold, figures: unknown): Thres
   };
   const sides =
     threshold.right.kind === "number"
-      ? `${fmt(left)}`
-      : `${fmt(left)} ${threshold.op} ${fmt(right)}`;
+      ? `${figure(left)}`
+      : `${figure(left)} ${threshold.op} ${figure(right)}`;
   if (pass) {
     outcome.message = `${threshold.source}: ok (${sides})`;
   } else {
     if (right !== 0) outcome.byRatio = by / Math.abs(right);
-    const ratio = outcome.byRatio === undefined ? "" : ` (${fmt(outcome.byRatio * 100)}%)`;
+    const ratio = outcome.byRatio === undefined ? "" : ` (${percent(outcome.byRatio)})`;
     const distance =
       threshold.op === "==" || threshold.op === "!=" || by !== 0
-        ? `, off by ${fmt(by)}${ratio}`
+        ? `, off by ${figure(by)}${ratio}`
         : ", at the limit";
     outcome.message = `${threshold.source}: FAILED (${sides})${distance}`;
   }

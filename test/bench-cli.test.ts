@@ -180,7 +180,7 @@ describe("bench end-to-end run", () => {
       smaller,
     );
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /end-to-end: 2000 messages x 2 runs at 20000 msg\/s offered/);
+    assert.match(r.stdout, /end-to-end: 2,000 messages x 2 runs at 20,000\/s offered/);
     // a quick run says it is one, once, with its widest margin
     assert.match(
       r.stdout,

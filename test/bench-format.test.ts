@@ -30,12 +30,8 @@ import {
   relativeSpread,
 } from "../scenarios/bench/stats.ts";
 import { toMeasurements } from "../scenarios/bench/suite.ts";
-import {
-  comparisonTable,
-  e2eSummary,
-  formatValue,
-  resultsTable,
-} from "../scenarios/bench/table.ts";
+import { comparisonTable, e2eSummary, resultsTable } from "../scenarios/bench/table.ts";
+import { figure } from "../scenarios/format.ts";
 
 const env = { node: "v24.0.0", platform: "linux", arch: "x64", cpuModel: "Some CPU", cpus: 2 };
 
@@ -191,9 +187,9 @@ describe("tables", () => {
     assert.equal(lines.length, 4); // header, rule, reference, encode
     assert.match(
       lines[2],
-      /^codec\/reference \(reference workload\)\s+700,000\s+ops\/s\s+±0\.50%\s+-$/,
+      /^codec\/reference \(reference workload\)\s+700,000\s+ops\/s\s+±0\.5%\s+-$/,
     );
-    assert.match(lines[3], /^codec\/encode extended 64 B\s+2,500,000\s+ops\/s\s+±1\.50%\s+3\.571$/);
+    assert.match(lines[3], /^codec\/encode extended 64 B\s+2,500,000\s+ops\/s\s+±1\.5%\s+3\.571$/);
   });
 
   it("shows old, new, ratio and verdict, marking the figure that fails", () => {
@@ -202,17 +198,18 @@ describe("tables", () => {
     const row = comparisonTable(result).split("\n")[2];
     assert.match(
       row,
-      /^! codec\/encode extended 64 B\s+ops\/s\s+2,500,000\s+1,250,000\s+0\.500\s+±2\.12%\s+REGRESSION$/,
+      /^! codec\/encode extended 64 B\s+ops\/s\s+2,500,000\s+1,250,000\s+0\.5\s+±2\.12%\s+REGRESSION$/,
     );
   });
 
-  it("formats figures of every size", () => {
-    assert.equal(formatValue(1234567.8), "1,234,568");
-    assert.equal(formatValue(123.45), "123.5");
-    assert.equal(formatValue(4.56789), "4.568");
-    assert.equal(formatValue(0.012345), "0.0123");
-    assert.equal(formatValue(0), "0");
-    assert.equal(formatValue(undefined), "-");
+  it("formats figures of every size (scenarios/format.ts figure)", () => {
+    assert.equal(figure(1234567.8), "1,234,568");
+    assert.equal(figure(7234), "7,234");
+    assert.equal(figure(123.45), "123.5");
+    assert.equal(figure(4.56789), "4.568");
+    assert.equal(figure(0.0123456), "0.01235");
+    assert.equal(figure(0), "0");
+    assert.equal(figure(undefined), "-");
   });
 });
 

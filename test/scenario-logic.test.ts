@@ -46,7 +46,7 @@ test("thresholds: the k6-style forms evaluate, with margins when they fail", () 
   assert.equal(p99.pass, false);
   assert.equal(p99.by, 2234);
   assert.ok(Math.abs((p99.byRatio ?? 0) - 0.4468) < 1e-9);
-  assert.match(p99.message, /FAILED \(7234\), off by 2234 \(44\.68%\)/);
+  assert.match(p99.message, /FAILED \(7,234\), off by 2,234 \(44\.7%\)/);
   const missing = ok("latencyUs.queue.p99 < 5");
   assert.equal(missing.pass, false);
   assert.match(missing.message, /latencyUs\.queue\.p99 not in this result's figures/);
@@ -367,7 +367,7 @@ test("recommendation: overlapping bounds are equivalent, the cheapest of the bes
   // -l 2 -w 2 is best at 51k; -l 1 -w 2 and -l 2 -w 1 reach below 51k: not equivalent to it.
   assert.equal(
     recommend(tied),
-    "-l 2 -w 2 is best at 0% loss (goal ndr): 51k-54k msg/s, clear of the next, -l 1 -w 2 (47k-49k msg/s).",
+    "-l 2 -w 2 is best at 0% loss (goal ndr): 51,000-54,000/s, clear of the next, -l 1 -w 2 (47,000-49,000/s).",
   );
   const overlap = fakeResults("sweep", [
     { point: lw(1, 1), pps: 0, bounds: [20_000, 21_000] },
@@ -377,7 +377,7 @@ test("recommendation: overlapping bounds are equivalent, the cheapest of the bes
   ]);
   assert.equal(
     recommend(overlap),
-    "-l 1 -w 2, -l 2 -w 1 and -l 2 -w 2 are equivalent within the measurement's precision at 0% loss (goal ndr) (46k-54k msg/s); the cheapest is -l 1 -w 2 (-l 2 -w 1 has as few threads).",
+    "-l 1 -w 2, -l 2 -w 1 and -l 2 -w 2 are equivalent within the measurement's precision at 0% loss (goal ndr) (46,000-54,000/s); the cheapest is -l 1 -w 2 (-l 2 -w 1 has as few threads).",
   );
   // An inconclusive point is never ranked, however high its bracket reaches.
   const open = fakeResults("sweep", [
@@ -387,14 +387,14 @@ test("recommendation: overlapping bounds are equivalent, the cheapest of the bes
   ]);
   assert.equal(
     recommend(open),
-    "-l 1 -w 1 is best at 0% loss (goal ndr): 20k-21k msg/s. Not compared, their searches ran out of trials or time: -l 1 -w 2 (inconclusive: between 1.0k and 90k msg/s); raise plan.each.maxTrials or plan.each.timeLimit. -l 2 -w 2 lost even at the lowest load (1.0k msg/s).",
+    "-l 1 -w 1 is best at 0% loss (goal ndr): 20,000-21,000/s. Not compared, their searches ran out of trials or time: -l 1 -w 2 (inconclusive: between 1,000/s and 90,000/s); raise plan.each.maxTrials or plan.each.timeLimit. -l 2 -w 2 lost even at the lowest load (1,000/s).",
   );
   // Measured while other processes took most of the machine: the bounds are that moment's.
   const busy = structuredClone(tied);
   busy.environment = { otherCpuShare: 0.62 } as Results["environment"];
   assert.equal(
     recommend(busy),
-    "No configuration can be named best: other processes took 62% of the machine's CPU during the sweep (above 25%), so the leaders are tied. Measured at 0% loss (goal ndr): -l 2 -w 2 51k-54k msg/s, -l 1 -w 2 47k-49k msg/s, -l 2 -w 1 46k-48.5k msg/s, -l 1 -w 1 20k-21k msg/s; repeat on a quiet machine.",
+    "No configuration can be named best: other processes took 62% of the machine's CPU during the sweep (above 25%), so the leaders are tied. Measured at 0% loss (goal ndr): -l 2 -w 2 51,000-54,000/s, -l 1 -w 2 47,000-49,000/s, -l 2 -w 1 46,000-48,500/s, -l 1 -w 1 20,000-21,000/s; repeat on a quiet machine.",
   );
   busy.environment.otherCpuShare = 0.1;
   assert.equal(recommend(busy), recommend(tied));
@@ -412,7 +412,7 @@ test("recommendation: single trials, host sweeps", () => {
   ]);
   assert.equal(
     recommend(sweep),
-    "-l 2 -w 2 delivered 240k msg/s with no loss; p99 1.70 ms; +20.0% over fewer listeners (-l 1 -w 2).",
+    "-l 2 -w 2 delivered 240,000/s with no loss; p99 1.70 ms; +20.0% over fewer listeners (-l 1 -w 2).",
   );
   const hosts = fakeResults("sweep", [
     { point: { "load.hosts": 1000 }, pps: 5000, rss: 100e6 },

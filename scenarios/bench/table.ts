@@ -3,25 +3,10 @@
  * out) so the command stays thin and the layout is testable.
  */
 
-import { count, durationUs, percent as fmtPercent, MISSING, rate } from "../format.ts";
+import { count, durationUs, figure, percent as fmtPercent, MISSING, rate } from "../format.ts";
 import type { EndToEndResult } from "./e2e.ts";
 import type { Measurement } from "./format.ts";
 import type { CompareResult, Comparison, Gate } from "./regression-verdict.ts";
-
-/** A figure with enough digits to compare by eye: 2,158,566 / 3.41 / 0.0123. */
-export function formatValue(value: number | undefined): string {
-  if (value === undefined || !Number.isFinite(value)) return "-";
-  const abs = Math.abs(value);
-  if (abs >= 1000) return Math.round(value).toLocaleString("en-US");
-  if (abs >= 100) return value.toFixed(1);
-  if (abs >= 1) return value.toFixed(3);
-  if (abs === 0) return "0";
-  return value.toPrecision(3);
-}
-
-function percent(fraction: number): string {
-  return `${(fraction * 100).toFixed(2)}%`;
-}
 
 /** Left-aligns the first column, right-aligns the rest. */
 export function renderTable(header: string[], rows: string[][]): string {
@@ -47,10 +32,10 @@ export function resultsTable(measurements: readonly Measurement[]): string {
     const ratio = ratios.get(`${m.name} vs reference`);
     rows.push([
       m.kind === "reference" ? `${m.name} (reference workload)` : m.name,
-      formatValue(m.value),
+      figure(m.value),
       m.unit,
-      `±${m.rmePercent.toFixed(2)}%`,
-      ratio ? formatValue(ratio.value) : "-",
+      `±${fmtPercent(m.rmePercent / 100)}`,
+      ratio ? figure(ratio.value) : "-",
     ]);
   }
   return renderTable(["benchmark", "value", "unit", "±rme", "x reference"], rows);
@@ -73,10 +58,10 @@ export function comparisonTable(result: CompareResult): string {
   const rows = result.comparisons.map((c) => [
     `${c.failed ? "! " : c.gated ? "* " : "  "}${c.name}`,
     c.unit,
-    formatValue(c.old),
-    formatValue(c.new),
-    c.ratio === undefined ? "-" : c.ratio.toFixed(3),
-    `±${percent(c.margin)}`,
+    figure(c.old),
+    figure(c.new),
+    figure(c.ratio),
+    `±${fmtPercent(c.margin)}`,
     VERDICT_TEXT[c.verdict],
   ]);
   return renderTable(["  benchmark", "unit", "old", "new", "new/old", "noise", "verdict"], rows);
@@ -97,7 +82,7 @@ export function verdictSummary(
 ): string {
   const gated = result.comparisons.filter((c) => c.gated && c.old !== undefined);
   const lines = [
-    `gate: ${GATE_TEXT[gate]} (${why}); tolerance ${percent(tolerance)} beyond the noise margin; * = gated, ! = failed`,
+    `gate: ${GATE_TEXT[gate]} (${why}); tolerance ${fmtPercent(tolerance)} beyond the noise margin; * = gated, ! = failed`,
   ];
   if (result.pass && gated.length === 0) {
     lines.push(
@@ -137,7 +122,7 @@ export function e2eSummary(result: EndToEndResult): string {
       ? "spread of delivered msgs/s: not measured (fewer than 2 timed runs)"
       : `spread of delivered msgs/s (max-min)/median over ${result.runs.length - untimed.length} timed runs: ${fmtPercent(result.spread)}`;
   return [
-    `end-to-end: ${o.messages} messages x ${result.runs.length} runs at ${o.ratePps} msg/s offered, ${o.hosts} hosts, seed ${o.seed}, 127.0.0.1`,
+    `end-to-end: ${count(o.messages)} messages x ${result.runs.length} runs at ${rate(o.ratePps)} offered, ${count(o.hosts)} hosts, seed ${o.seed}, 127.0.0.1`,
     renderTable(
       ["run", "delivered", "received", "lost", "kernel drops", "p99", "busy per msg"],
       rows,
