@@ -59,7 +59,7 @@ export interface LegacyOptions {
 const HEX = "0123456789abcdef";
 
 /** True when `byte` must be written as `\xNN` (kernel: `c < ' ' || c >= 127 || c == '\\'`). */
-function needsEscape(byte: number): boolean {
+export function needsEscape(byte: number): boolean {
   return byte < 0x20 || byte >= 0x7f || byte === 0x5c;
 }
 

@@ -4,7 +4,7 @@
  * (where each script starts and ends) and the cumulative weights for picking a host's next
  * script. Built once per thread; read-only afterwards.
  */
-import { escapeKernel } from "./codec.ts";
+import { escapeKernel, needsEscape } from "./codec.ts";
 import { type CorpusRecord, RELEASES, SCRIPTS } from "./corpus.ts";
 
 export const enc = (s: string) => Buffer.from(s, "latin1");
@@ -124,8 +124,4 @@ function cutTable(raw: Buffer, escapedLength: number): Uint16Array {
   const table = new Uint16Array(escapedLength + 1);
   for (let b = 0; b <= escapedLength; b++) table[b] = cutRaw(raw, b, true).wire;
   return table;
-}
-
-function needsEscape(byte: number): boolean {
-  return byte < 0x20 || byte >= 0x7f || byte === 0x5c;
 }

@@ -19,13 +19,13 @@
  * receiver with --cpu-prof into DIR and prints where its CPU time went.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import dgram from "node:dgram";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { runBlast } from "../../blaster/blast.ts";
 import { receivingSockets } from "../../receiver/kernel-drops.ts";
+import { freeUdpPort } from "../external-process.ts";
 import { durationUs, percent, rate } from "../format.ts";
 import { parseNetconsdStats } from "../netconsd-output.ts";
 import { humanOut, writeJson } from "../output-files.ts";
@@ -90,17 +90,6 @@ interface Running {
   port: number;
   /** Stops it; datagrams its workers processed, and our end-to-end latency when it has one. */
   stop(): Promise<{ processed: number; latency?: Latency }>;
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket("udp6");
-    s.once("error", reject);
-    s.bind(0, "::", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function netconsdReceiver(path: string): Receiver {
