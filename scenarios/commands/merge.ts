@@ -203,7 +203,7 @@ function mergeReceivers(
   human.write(formatReport(report));
   if (ledgers > 0) {
     human.write(
-      `loss ledger left out: it compares one receiver with its blaster (receive --blast-report on the merged reports gives the whole load's)\n`,
+      `loss ledger left out: each one compared a single receiver with its own blaster's report\n`,
     );
   }
   if (opts.json) writeJson(opts.json, report);
