@@ -6,7 +6,7 @@
 import { XMLBuilder } from "fast-xml-parser";
 import type { Measurement } from "./bench/format.ts";
 import type { CompareResult } from "./bench/regression-verdict.ts";
-import { count, durationUs, percent, rate } from "./format.ts";
+import { count, durationUs, figure, percent, rate } from "./format.ts";
 import { bestTrialOf, goalText, p99Of, type Results } from "./results.ts";
 
 /** One check, as a JUnit test case and a Markdown row. */
@@ -208,20 +208,19 @@ export function benchReport(
         group: suiteOf(c.name),
         name: c.name,
         pass: !c.failed,
-        message: `${c.verdict}: ${figure(c.old, c.unit)} -> ${figure(c.new, c.unit)}${c.speed === undefined ? "" : ` (speed x${c.speed.toFixed(2)})`}, margin ±${percent(c.margin)}${c.gated ? "" : ", not gated"}`,
+        message: `${c.verdict}: ${withUnit(c.old, c.unit)} -> ${withUnit(c.new, c.unit)}${c.speed === undefined ? "" : ` (speed x${figure(c.speed)})`}, margin ±${percent(c.margin)}${c.gated ? "" : ", not gated"}`,
       }))
     : measurements.map((m) => ({
         group: m.suite,
         name: m.name,
         pass: true,
-        message: `${figure(m.value, m.unit)} ±${m.rmePercent.toFixed(1)}%`,
+        message: `${withUnit(m.value, m.unit)} ±${percent(m.rmePercent / 100)}`,
       }));
   return { title: "netcons-bench bench", cases, ...(error === undefined ? {} : { error }) };
 }
 
-function figure(value: number | undefined, unit: string): string {
-  if (value === undefined) return "-";
-  return `${Math.abs(value) >= 100 ? count(value) : Number(value.toPrecision(3))} ${unit}`;
+function withUnit(value: number | undefined, unit: string): string {
+  return value === undefined ? figure(value) : `${figure(value)} ${unit}`;
 }
 
 /** The benchmark's Markdown: the verdict, then each figure (failed first). */

@@ -7,6 +7,7 @@
  * Pure: figures in, verdict out.
  */
 import { median, relativeSpread } from "./bench/stats.ts";
+import { figure, percent } from "./format.ts";
 
 export type Side = "A" | "B";
 
@@ -57,11 +58,6 @@ function medianOrNull(values: readonly number[]): number | null {
   return values.length === 0 ? null : median(values);
 }
 
-
-function pct(x: number): string {
-  return `${(x * 100).toFixed(1)}%`;
-}
-
 function relativeVerdict(
   metric: "throughputPps" | "p99Us",
   better: "higher" | "lower",
@@ -91,7 +87,7 @@ function relativeVerdict(
   const worse = better === "higher" ? change < -noise : change > noise;
   const improved = better === "higher" ? change > noise : change < -noise;
   const verdict = worse ? "regression" : improved ? "improvement" : "same";
-  const reason = `candidate/baseline ${ratio.toFixed(3)} (${change >= 0 ? "+" : ""}${pct(change)}), noise band ±${pct(noise)}`;
+  const reason = `candidate/baseline ${figure(ratio)} (${change >= 0 ? "+" : ""}${percent(change)}), noise band ±${percent(noise)}`;
   return { metric, better, a, b, medianA, medianB, ratio, noise, verdict, reason };
 }
 
@@ -131,7 +127,7 @@ function lossVerdict(a: number[], b: number[], lossTolerance: number): MetricVer
     !enoughRuns && !clean(a) && !clean(b)
       ? `; both sides lost, and with fewer than ${MIN_RUNS_FOR_LOSS_VERDICT} runs a side that is noise (raise rounds to judge it)`
       : "";
-  const reason = `loss baseline ${pct(medianA)}, candidate ${pct(medianB)}${separated ? " (every candidate run lost more)" : ""}${caveat}`;
+  const reason = `loss baseline ${percent(medianA)}, candidate ${percent(medianB)}${separated ? " (every candidate run lost more)" : ""}${caveat}`;
   return { ...base, ratio, noise: lossTolerance, verdict, reason };
 }
 
@@ -177,7 +173,7 @@ export function compareRuns(
       : `no regression (${metrics.map((m) => `${m.metric}: ${m.verdict}`).join(", ")})${
           // Say when the band is so wide that only a large change could show.
           (metrics[0].noise ?? 0) > 0.25
-            ? `; but throughput varied by ±${pct(metrics[0].noise!)} between runs of one side, so smaller changes cannot be seen: add rounds or use a quieter machine`
+            ? `; but throughput varied by ±${percent(metrics[0].noise!)} between runs of one side, so smaller changes cannot be seen: add rounds or use a quieter machine`
             : ""
         }`;
   return {

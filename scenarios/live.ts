@@ -4,7 +4,7 @@
  * Quiet when stderr is not a TTY (CI logs get the final table only).
  */
 import { SingleBar } from "cli-progress";
-import { count, durationUs, rate } from "./format.ts";
+import { count, durationUs, rate, verdict } from "./format.ts";
 import { goalText, goalTitle } from "./results.ts";
 import type { RunEvent } from "./runner.ts";
 
@@ -30,7 +30,7 @@ export function liveView(stream: NodeJS.WriteStream = process.stderr): (event: R
         bar = new SingleBar(
           {
             stream,
-            format: `trial {trial} {label} [{bar}] {percentage}% {elapsed}s | {rate} datagrams sent | drops {drops}`,
+            format: `trial {trial} {label} [{bar}] {percentage}% {elapsed} | {rate} datagrams sent | drops {drops}`,
             barsize: 24,
             hideCursor: true,
             clearOnComplete: true,
@@ -43,14 +43,14 @@ export function liveView(stream: NodeJS.WriteStream = process.stderr): (event: R
           label: event.label,
           rate: rate(0),
           drops: count(0),
-          elapsed: "0.0",
+          elapsed: durationUs(0),
         });
         break;
       case "live":
         bar?.update(Math.round(event.live.elapsedMs / 100), {
           rate: rate(event.live.sentPps),
           drops: count(event.live.drops),
-          elapsed: (event.live.elapsedMs / 1000).toFixed(1),
+          elapsed: durationUs(event.live.elapsedMs * 1000),
         });
         break;
       case "trial-end": {
@@ -59,7 +59,7 @@ export function liveView(stream: NodeJS.WriteStream = process.stderr): (event: R
         // the target's latency where it gives one (our receiver, or a command with {probe})
         const p99 = f.latencyUs?.endToEnd?.p99;
         const ledger = f.ledger
-          ? `, ledger ${f.ledger.balanced ? "balanced" : "NOT balanced"}`
+          ? `, ledger ${f.ledger.balanced ? "balanced" : verdict("NOT balanced", false, stream)}`
           : "";
         stream.write(
           `  trial ${f.trial} ${f.side ? `${f.side} ` : ""}${f.label}: ${rate(f.rate.achievedPps)} sent of ${rate(f.rate.targetPps)}, ${rate(f.rate.deliveredPps)} delivered, ${count(f.loss.packets)} lost, drops ${count(f.drops.total)}${p99 !== undefined ? `, p99 ${durationUs(p99)}` : ""}${ledger}${f.interrupted ? " (interrupted)" : ""}\n`,

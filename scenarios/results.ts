@@ -4,7 +4,7 @@
  * Pure: the runner fills the results in; the HTML report and the tests read them.
  */
 import { renderTable } from "./bench/table.ts";
-import { bytes, count, durationUs, percent, rate as perSecond } from "./format.ts";
+import { bytes, count, durationUs, figure, percent, rate as perSecond } from "./format.ts";
 import { BUSY_SHARE_LIMIT } from "./machine-load.ts";
 import type { GoalOutcome, PointResult, Results, TrialFigures } from "./results-schema.ts";
 
@@ -269,7 +269,7 @@ export function recommend(results: Results): string {
     if (p99 !== undefined) sentence += `; p99 ${durationUs(p99)}`;
     // What the next step up of each thread kind added, relative to the pick; at the top of the
     // grid, what the pick gained over the step below.
-    const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
+    const pct = (x: number) => `${x >= 0 ? "+" : ""}${percent(x)}`;
     for (const k of lw) {
       const name = k.endsWith("listeners") ? "listener" : "worker";
       const sameElsewhere = (p: PointResult) =>
@@ -310,9 +310,9 @@ export function recommend(results: Results): string {
   if (results.plan === "soak") {
     const slope = (results.summary.soak as { rssSlopeBytesPerMin?: number } | undefined)
       ?.rssSlopeBytesPerMin;
-    return `Over ${durationUs(t.durationMs * 1000)} at ${perSecond(t.rate.achievedPps)}: ${t.loss.packets} datagrams lost, RSS ${bytes(t.target.rssIdleBytes)} -> ${bytes(t.target.rssFinalBytes)}${slope !== undefined ? ` (${slope >= 0 ? "+" : "-"}${bytes(Math.abs(slope))}/min in the second half)` : ""}${p99Of(t) !== undefined ? `, p99 ${durationUs(p99Of(t))}` : ""}.`;
+    return `Over ${durationUs(t.durationMs * 1000)} at ${perSecond(t.rate.achievedPps)}: ${count(t.loss.packets)} datagrams lost, RSS ${bytes(t.target.rssIdleBytes)} -> ${bytes(t.target.rssFinalBytes)}${slope !== undefined ? ` (${slope >= 0 ? "+" : "-"}${bytes(Math.abs(slope))}/min in the second half)` : ""}${p99Of(t) !== undefined ? `, p99 ${durationUs(p99Of(t))}` : ""}.`;
   }
-  return `${perSecond(t.rate.deliveredPps)} delivered of ${perSecond(t.rate.targetPps)} asked, ${t.loss.packets} datagrams lost by the target${p99Of(t) !== undefined ? `, p99 ${durationUs(p99Of(t))}` : ""}.`;
+  return `${perSecond(t.rate.deliveredPps)} delivered of ${perSecond(t.rate.targetPps)} asked, ${count(t.loss.packets)} datagrams lost by the target${p99Of(t) !== undefined ? `, p99 ${durationUs(p99Of(t))}` : ""}.`;
 }
 
 /** The table printed after a run (one row per point; for searches also one per step). */
@@ -346,8 +346,8 @@ export function resultsTable(results: Results): string {
       String(p.trials.length),
       t ? perSecond(t.rate.targetPps) : "-",
       rate,
-      t ? String(t.loss.packets) : "-",
-      t ? String(t.drops.total) : "-",
+      t ? count(t.loss.packets) : "-",
+      t ? count(t.drops.total) : "-",
       durationUs(p99Of(t)),
       t ? durationUs(t.target.cpuMs * 1000) : "-",
       t ? bytes(t.target.rssPeakBytes) : "-",
@@ -395,7 +395,7 @@ export function resultsTable(results: Results): string {
       m.metric,
       m.a.map((v) => show(m.metric, v)).join(" "),
       m.b.map((v) => show(m.metric, v)).join(" "),
-      m.ratio === null ? "-" : m.ratio.toFixed(3),
+      figure(m.ratio),
       m.verdict,
     ]);
     out += `\n\nbaseline (A) vs candidate (B)\n${renderTable(["metric", "A runs", "B runs", "B/A", "verdict"], rows2)}`;

@@ -184,7 +184,7 @@ describe("bench end-to-end run", () => {
     // a quick run says it is one, once, with its widest margin
     assert.match(
       r.stdout,
-      /^--quick: 40 ms per task in \d+ rounds and 2 end-to-end runs of 2000 messages, so margins reach ±\d+%; a smoke check, not comparable with a full run/m,
+      /^--quick: 40 ms per task in \d+ rounds and 2 end-to-end runs of 2,000 messages, so margins reach ±[\d.,]+%; a smoke check, not comparable with a full run/m,
     );
     const doc = JSON.parse(readFileSync(report, "utf8"));
     assert.equal(doc.format, "netcons-bench/bench-report@1");
@@ -194,7 +194,7 @@ describe("bench end-to-end run", () => {
     assert.ok(doc.machine.cpus >= 1 && doc.machine.loadAverage1m >= 0);
     assert.match(
       r.stdout,
-      new RegExp(`^machine during the run: \\d+% busy.* over all ${doc.machine.cpus} CPUs`, "m"),
+      new RegExp(`^machine during the run: [\\d.]+% busy.* over all ${doc.machine.cpus} CPUs`, "m"),
     );
     assert.equal(doc.endToEnd.runs.length, 2);
     const timed: number[] = [];

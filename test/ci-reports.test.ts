@@ -88,7 +88,7 @@ thresholds: ["loss.packets == 0", "sent.packets < 0"]
         ["ci-check / workers=2", "sent.packets < 0", true],
       ],
     );
-    assert.match(cases[1].failure!["@message"], /^sent\.packets < 0: FAILED \(\d+\)/);
+    assert.match(cases[1].failure!["@message"], /^sent\.packets < 0: FAILED \([\d,]+\)/);
 
     const summary = readFileSync(md, "utf8");
     assert.match(summary, /^### netcons-bench run ci-check: ❌ failed\n\n4 checks, 2 failed\./);

@@ -412,7 +412,7 @@ test("recommendation: single trials, host sweeps", () => {
   ]);
   assert.equal(
     recommend(sweep),
-    "-l 2 -w 2 delivered 240,000/s with no loss; p99 1.70 ms; +20.0% over fewer listeners (-l 1 -w 2).",
+    "-l 2 -w 2 delivered 240,000/s with no loss; p99 1.70 ms; +20% over fewer listeners (-l 1 -w 2).",
   );
   const hosts = fakeResults("sweep", [
     { point: { "load.hosts": 1000 }, pps: 5000, rss: 100e6 },

@@ -118,6 +118,34 @@ thresholds:
   assert.equal(readResults(join(dir, "bad")).failedThresholds.length, 1);
 });
 
+test("run colours its FAIL verdict when colour is forced and never with NO_COLOR", () => {
+  const { dir, file } = scenarioFile(`name: colour
+target: { kind: receiver }
+load: { duration: 1s, rate: 500, hosts: 2, seed: 3 }
+thresholds:
+  - "loss.packets < 0"
+`);
+  const { FORCE_COLOR: _f, NO_COLOR: _n, NODE_DISABLE_COLORS: _d, ...env } = process.env;
+  const run = (name: string, extra: Record<string, string>) =>
+    spawnSync(process.execPath, [cli, "run", file, "--out-dir", join(dir, name)], {
+      encoding: "utf8",
+      timeout: 90_000,
+      env: { ...env, ...extra },
+    });
+  const forced = run("forced", { FORCE_COLOR: "1" });
+  assert.equal(forced.status, 99, forced.stdout + forced.stderr);
+  // bold red around the word, reset after it (util.styleText's codes)
+  assert.match(
+    forced.stdout,
+    /\u001b\[1m\u001b\[31mFAIL\u001b\[39m\u001b\[22m \[once\] loss\.packets < 0: FAILED/,
+  );
+  const plain = run("plain", { NO_COLOR: "1" });
+  assert.equal(plain.status, 99, plain.stdout + plain.stderr);
+  assert.match(plain.stdout, /^ {2}FAIL \[once\] loss\.packets < 0: FAILED \(0\), at the limit$/m);
+  assert.doesNotMatch(plain.stdout + plain.stderr, /\u001b\[/);
+  assert.equal(plain.stderr.trim().split("\n").at(-1), "netcons-bench: run: 1 threshold(s) failed");
+});
+
 test("a target that dies during the load fails its trial: nothing it took in is confirmed", () => {
   // The counter is killed 3 s after it was started, inside the 4 s load (which begins once it
   // has bound and warmed up), before it can print any statistics; its socket (and the socket's
@@ -342,7 +370,7 @@ thresholds: ["search.ndr.lowerBoundPps >= 250", "ledger.balanced == 1"]
   assert.match(r.recommendation, /^ndr \(0% loss\): /);
   assert.match(ok.stdout, /ndr \(0% loss\)\s+(max-load|found)/);
   const html = readFileSync(join(dir, "ok", "report.html"), "utf8");
-  assert.match(html, /search\.ndr\.lowerBoundPps &#62;= 250: ok \(\d+\)/);
+  assert.match(html, /search\.ndr\.lowerBoundPps &#62;= 250: ok \([\d,]+\)/);
   assert.match(html, /load average [\d.]+ [\d.]+ [\d.]+ at the start/);
 
   // One trial cannot decide a load: the search is inconclusive, and every output says so.
@@ -364,7 +392,7 @@ thresholds: ["search.ndr.lowerBoundPps >= 250", "ledger.balanced == 1"]
   assert.ok(s.points[0].search!.goals.every((g) => g.status === "inconclusive"));
   assert.match(
     s.recommendation,
-    /ndr \(0% loss\): inconclusive: between nothing held and nothing too much msg\/s/,
+    /ndr \(0% loss\): inconclusive: between nothing held and nothing too much;/,
   );
   assert.match(s.recommendation, /raise maxTrials or timeLimit/);
   assert.match(short.stderr, /INCONCLUSIVE \(max-trials\)/);

@@ -3,7 +3,15 @@
  * out) so the command stays thin and the layout is testable.
  */
 
-import { count, durationUs, figure, percent as fmtPercent, MISSING, rate } from "../format.ts";
+import {
+  count,
+  durationUs,
+  figure,
+  percent as fmtPercent,
+  MISSING,
+  rate,
+  verdict,
+} from "../format.ts";
 import type { EndToEndResult } from "./e2e.ts";
 import type { Measurement } from "./format.ts";
 import type { CompareResult, Comparison, Gate } from "./regression-verdict.ts";
@@ -73,12 +81,16 @@ const GATE_TEXT: Record<Gate, string> = {
   both: "both (a figure fails when its absolute figure and its ratio both regressed)",
 };
 
-/** The closing lines: what was gated, with which tolerance, and the outcome. */
+/**
+ * The closing lines: what was gated, with which tolerance, and the outcome (PASS/FAIL coloured
+ * when `stream`, where the lines go, takes colour).
+ */
 export function verdictSummary(
   result: CompareResult,
   gate: Gate,
   tolerance: number,
   why: string,
+  stream: NodeJS.WritableStream,
 ): string {
   const gated = result.comparisons.filter((c) => c.gated && c.old !== undefined);
   const lines = [
@@ -86,13 +98,17 @@ export function verdictSummary(
   ];
   if (result.pass && gated.length === 0) {
     lines.push(
-      "PASS, but nothing was compared: no gated figure is in both runs (renamed benchmarks? save a new baseline)",
+      `${verdict("PASS", "warn", stream)}, but nothing was compared: no gated figure is in both runs (renamed benchmarks? save a new baseline)`,
     );
   } else if (result.pass) {
-    lines.push(`PASS: no gated regression in ${gated.length} compared figures`);
+    lines.push(
+      `${verdict("PASS", true, stream)}: no gated regression in ${gated.length} compared figures`,
+    );
   } else {
     const names = result.comparisons.filter((c) => c.failed).map((c) => c.name);
-    lines.push(`FAIL: ${result.regressions} gated regression(s): ${names.join(", ")}`);
+    lines.push(
+      `${verdict("FAIL", false, stream)}: ${result.regressions} gated regression(s): ${names.join(", ")}`,
+    );
   }
   return lines.join("\n");
 }

@@ -27,7 +27,15 @@ import {
 import { QUICK_ROUNDS, ROUNDS } from "../bench/suite.ts";
 import { comparisonTable, e2eSummary, resultsTable, verdictSummary } from "../bench/table.ts";
 import { benchMarkdown, benchReport, junitXml } from "../ci-reports.ts";
-import { choiceOption, durationOption, EXIT, integerOption, UsageError } from "../options.ts";
+import { count, durationUs, figure, percent } from "../format.ts";
+import {
+  choiceOption,
+  durationOption,
+  EXIT,
+  errorLine,
+  integerOption,
+  UsageError,
+} from "../options.ts";
 import { checkWritable, humanOut, writeJson, writeText } from "../output-files.ts";
 import { onInterrupt } from "../signals.ts";
 
@@ -87,9 +95,9 @@ export function quickNote(
 ): string {
   const widest = Math.max(0, ...measurements.map((m) => m.rmePercent));
   const e2e = settings.e2e
-    ? ` and ${settings.e2e.runs} end-to-end runs of ${settings.e2e.messages} messages`
+    ? ` and ${settings.e2e.runs} end-to-end runs of ${count(settings.e2e.messages)} messages`
     : "";
-  return `--quick: ${settings.timeMs} ms per task in ${settings.rounds} rounds${e2e}, so margins reach ±${widest.toFixed(0)}%; a smoke check, not comparable with a full run (a full baseline refuses it)`;
+  return `--quick: ${durationUs(settings.timeMs * 1000)} per task in ${settings.rounds} rounds${e2e}, so margins reach ±${percent(widest / 100)}; a smoke check, not comparable with a full run (a full baseline refuses it)`;
 }
 
 /** One line on how busy the machine was during the run (also in the report as `machine`). */
@@ -97,8 +105,8 @@ export function machineLine(m: MachineLoad): string {
   const busy =
     m.busyPercent === null
       ? "busy share unknown (no /proc/stat)"
-      : `${m.busyPercent.toFixed(0)}% busy${m.stealPercent ? `, ${m.stealPercent.toFixed(1)}% stolen by the hypervisor` : ""}`;
-  return `machine during the run: ${busy} over all ${m.cpus} CPUs (this run included), load average ${m.loadAverage1m.toFixed(2)}`;
+      : `${percent(m.busyPercent / 100)} busy${m.stealPercent ? `, ${percent(m.stealPercent / 100)} stolen by the hypervisor` : ""}`;
+  return `machine during the run: ${busy} over all ${m.cpus} CPUs (this run included), load average ${figure(m.loadAverage1m)}`;
 }
 
 export function register(program: Command): void {
@@ -366,7 +374,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
     comparison = { ...result, gate, why, tolerance: options.tolerance };
     human.write(`\nbaseline ${options.baseline} (saved ${baseline.savedAt})\n`);
     human.write(
-      `${comparisonTable(result)}\n${verdictSummary(result, gate, options.tolerance, why)}\n`,
+      `${comparisonTable(result)}\n${verdictSummary(result, gate, options.tolerance, why, human)}\n`,
     );
   }
 
@@ -415,7 +423,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<number
   }
   if (e2eError) {
     process.stderr.write(
-      `netcons-bench: the end-to-end run failed (the figures above were kept): ${e2eError.message}\n`,
+      errorLine(e2eError, "the end-to-end run failed (the figures above were kept)"),
     );
     return EXIT.failure;
   }

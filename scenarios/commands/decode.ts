@@ -5,7 +5,7 @@ import { decodeLines, MAX_LINE_BYTES, splitLines } from "../../receiver/decode-s
 import { jsonLine } from "../../receiver/message-json.ts";
 import { sinkErrorText } from "../../receiver/sinks.ts";
 import { count } from "../format.ts";
-import { EXIT, integerOption, UsageError } from "../options.ts";
+import { EXIT, errorLine, integerOption, UsageError } from "../options.ts";
 
 export function register(program: Command): void {
   program
@@ -56,11 +56,14 @@ export function register(program: Command): void {
       }
       input.destroy();
       if (outputError !== null) {
-        process.stderr.write(`netcons-bench: decode: ${outputError}\n`);
+        process.stderr.write(errorLine(outputError, "decode"));
         process.exitCode = EXIT.failure;
       } else if (malformed > 0) {
         process.stderr.write(
-          `netcons-bench: decode: ${count(malformed)} malformed line${malformed === 1 ? "" : "s"} (${count(messages)} messages decoded)\n`,
+          errorLine(
+            `${count(malformed)} malformed line${malformed === 1 ? "" : "s"} (${count(messages)} messages decoded)`,
+            "decode",
+          ),
         );
         process.exitCode = EXIT.failure;
       }

@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { count, durationUs } from "../format.ts";
-import { EXIT, UsageError } from "../options.ts";
+import { EXIT, errorLine, UsageError } from "../options.ts";
 import { checkWritable, humanOut, writeJson } from "../output-files.ts";
 import {
   PROBE_INTERVAL_ENV,
@@ -73,7 +73,7 @@ export function register(program: Command): void {
         });
       }
       if (modulePath === null) {
-        process.stderr.write(`netcons-bench: the netconsd probe is not built: ${error}\n`);
+        process.stderr.write(errorLine(error, "the netconsd probe is not built"));
         process.exitCode = EXIT.failure;
         return;
       }

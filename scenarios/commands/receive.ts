@@ -16,7 +16,7 @@ import {
 } from "../../receiver/options.ts";
 import { type ReceiverReport, type RunningReceiver, runReceiver } from "../../receiver/receive.ts";
 import { formatProgress, formatReport } from "../../receiver/report.ts";
-import { EXIT, UsageError } from "../options.ts";
+import { EXIT, errorLine, UsageError } from "../options.ts";
 import { checkWritable, humanOut, writeJson } from "../output-files.ts";
 import { onInterrupt } from "../signals.ts";
 
@@ -153,9 +153,7 @@ export function register(program: Command): void {
             try {
               return extendedHosts(readTruth(opts.truth));
             } catch (error) {
-              process.stderr.write(
-                `receive: --truth ${opts.truth} not used: ${(error as Error).message}\n`,
-              );
+              process.stderr.write(errorLine(error, `receive: --truth ${opts.truth} not used`));
               return undefined;
             }
           },
@@ -194,7 +192,7 @@ export function register(program: Command): void {
           human.write(formatLedger(ledger));
         } catch (error) {
           process.stderr.write(
-            `receive: --blast-report ${opts.blastReport} not used: ${(error as Error).message}\n`,
+            errorLine(error, `receive: --blast-report ${opts.blastReport} not used`),
           );
         }
       }

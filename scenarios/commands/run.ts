@@ -8,8 +8,9 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { junitXml, scenarioMarkdown, scenarioReport } from "../ci-reports.ts";
+import { verdict } from "../format.ts";
 import { liveView } from "../live.ts";
-import { EXIT, UsageError } from "../options.ts";
+import { EXIT, errorLine, UsageError } from "../options.ts";
 import { checkWritable, humanOut, writeJson, writeText } from "../output-files.ts";
 import { resultsTable } from "../results.ts";
 import { runScenario } from "../runner.ts";
@@ -111,33 +112,35 @@ host-scale.yaml, soak.yaml, ci-regression.yaml.`,
       }
       if (opts.json !== undefined) writeJson(opts.json, results);
       {
+        const out = humanOut(opts.json, opts.summaryMd, opts.junit);
+        const mark = (pass: boolean) =>
+          pass ? `  ${verdict("ok", true, out)}  ` : `  ${verdict("FAIL", false, out)}`;
         const lines = [
           `${results.scenario.name}: plan ${results.plan}, seed ${results.environment.seed ?? "-"}, ${results.trials.length} trial(s)`,
           resultsTable(results),
           "",
           ...results.points.flatMap((p) =>
             p.thresholds.map(
-              (o) =>
-                `${o.pass ? "  ok  " : "  FAIL"} [${p.side ? `${p.side} ` : ""}${p.label}] ${o.message}`,
+              (o) => `${mark(o.pass)} [${p.side ? `${p.side} ` : ""}${p.label}] ${o.message}`,
             ),
           ),
-          ...results.runThresholds.map((o) => `${o.pass ? "  ok  " : "  FAIL"} ${o.message}`),
+          ...results.runThresholds.map((o) => `${mark(o.pass)} ${o.message}`),
           "",
           results.recommendation,
           `results: ${join(outDir, "results.json")}  report: ${join(outDir, "report.html")}`,
         ];
-        humanOut(opts.json, opts.summaryMd, opts.junit).write(`${lines.join("\n")}\n`);
+        out.write(`${lines.join("\n")}\n`);
       }
       if (opts.summaryMd !== undefined) writeText(opts.summaryMd, scenarioMarkdown(results));
       if (opts.junit !== undefined) writeText(opts.junit, junitXml(scenarioReport(results)));
       if (results.status === "failed") {
-        process.stderr.write(`netcons-bench run: the run failed: ${results.error}\n`);
+        process.stderr.write(errorLine(results.error, "run failed"));
         process.exitCode = EXIT.failure;
       } else if (results.status === "interrupted") {
         process.exitCode = EXIT.interrupted;
       } else if (!results.passed) {
         process.stderr.write(
-          `netcons-bench run: ${results.failedThresholds.length} threshold(s) failed\n`,
+          errorLine(`${results.failedThresholds.length} threshold(s) failed`, "run"),
         );
         process.exitCode = EXIT.thresholds;
       } else {
