@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { bytes } from "./format.ts";
+import { bytes, count, durationUs, percent, rate } from "./format.ts";
 import {
   bestTrialOf,
   goalText,
@@ -340,7 +340,7 @@ export function renderReportHtml(results: Results): string {
     .flatMap((p) =>
       p.search!.goals.map(
         (g) =>
-          `<tr><td>${escapeHtml(`${p.side ? `${p.side} ` : ""}${p.label}`)}</td><td>${escapeHtml(goalTitle(g))}</td><td class="${g.conclusive ? "" : "bad"}">${escapeHtml(goalText(g))}</td><td>${g.conditionalThroughputPps === null ? "-" : Math.round(g.conditionalThroughputPps)}</td><td>${g.trialsAtLowerBound}/${g.trialsAtUpperBound}</td><td>${p.search!.steps.length} (${escapeHtml(p.search!.stoppedBy)})</td><td>${escapeHtml(`${g.finalTrialDurationMs / 1000} s trials, ${g.durationSumMs / 1000} s a load, exceed ${g.exceedRatio * 100}%, width ${g.width * 100}%`)}</td></tr>`,
+          `<tr><td>${escapeHtml(`${p.side ? `${p.side} ` : ""}${p.label}`)}</td><td>${escapeHtml(goalTitle(g))}</td><td class="${g.conclusive ? "" : "bad"}">${escapeHtml(goalText(g))}</td><td>${rate(g.conditionalThroughputPps)}</td><td>${g.trialsAtLowerBound}/${g.trialsAtUpperBound}</td><td>${p.search!.steps.length} (${escapeHtml(p.search!.stoppedBy)})</td><td>${escapeHtml(`${durationUs(g.finalTrialDurationMs * 1000)} trials, ${durationUs(g.durationSumMs * 1000)} a load, exceed ${percent(g.exceedRatio)}, width ${percent(g.width)}`)}</td></tr>`,
       ),
     )
     .join("\n");
@@ -348,7 +348,7 @@ export function renderReportHtml(results: Results): string {
     goalRows === ""
       ? ""
       : `<h2>Search goals</h2>
-<table id="goals"><thead><tr><th>point</th><th>goal</th><th>bounds</th><th>conditional throughput msg/s</th><th>trials at lower/upper</th><th>trials (stopped by)</th><th>settings</th></tr></thead>
+<table id="goals"><thead><tr><th>point</th><th>goal</th><th>bounds</th><th>conditional throughput</th><th>trials at lower/upper</th><th>trials (stopped by)</th><th>settings</th></tr></thead>
 <tbody>
 ${goalRows}
 </tbody></table>
@@ -358,7 +358,7 @@ ${goalRows}
   const trialRows = results.trials
     .map(
       (t) =>
-        `<tr><td>${t.trial}</td><td>${escapeHtml(`${t.side ? `${t.side} ` : ""}${t.label}`)}</td><td>${Math.round(t.rate.targetPps)}</td><td>${Math.round(t.rate.achievedPps)}</td><td>${Math.round(t.rate.deliveredPps)}</td><td>${t.loss.packets}</td><td>${t.drops.total}</td><td>${t.latencyUs?.endToEnd?.p99 ?? "-"}</td><td>${(t.target.cpuMs / 1000).toFixed(2)}</td><td>${escapeHtml(bytes(t.target.rssPeakBytes))}</td><td>${t.error ? escapeHtml(t.error) : t.interrupted ? "interrupted" : ""}</td></tr>`,
+        `<tr><td>${t.trial}</td><td>${escapeHtml(`${t.side ? `${t.side} ` : ""}${t.label}`)}</td><td>${rate(t.rate.targetPps)}</td><td>${rate(t.rate.achievedPps)}</td><td>${rate(t.rate.deliveredPps)}</td><td>${count(t.loss.packets)}</td><td>${count(t.drops.total)}</td><td>${durationUs(t.latencyUs?.endToEnd?.p99)}</td><td>${durationUs(t.target.cpuMs * 1000)}</td><td>${escapeHtml(bytes(t.target.rssPeakBytes))}</td><td>${t.error ? escapeHtml(t.error) : t.interrupted ? "interrupted" : ""}</td></tr>`,
     )
     .join("\n");
   return `<!doctype html>
@@ -393,7 +393,7 @@ ${searchSection || '<div id="searches"></div>'}
 <h2>Summary</h2>
 <pre>${escapeHtml(resultsTable(results))}</pre>
 <h2>Trials</h2>
-<table><thead><tr><th>#</th><th>point</th><th>target pps</th><th>achieved pps</th><th>delivered pps</th><th>lost</th><th>drops</th><th>p99 µs</th><th>cpu s</th><th>rss peak</th><th></th></tr></thead>
+<table><thead><tr><th>#</th><th>point</th><th>target</th><th>achieved</th><th>delivered</th><th>lost</th><th>drops</th><th>p99</th><th>cpu</th><th>rss peak</th><th></th></tr></thead>
 <tbody>
 ${trialRows}
 </tbody></table>
