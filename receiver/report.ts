@@ -1,6 +1,6 @@
 /** Human forms of the receiver's progress and final report (the JSON forms are the objects). */
 import type { LatencySummary } from "../blaster/latency.ts";
-import { bytes, count, durationUs, rate } from "../scenarios/format.ts";
+import { bytes, count, durationUs, percent, rate } from "../scenarios/format.ts";
 import type { ReceiverProgress } from "./receive.ts";
 import type { ReceiverReport } from "./receiver-report.ts";
 
@@ -47,7 +47,7 @@ export function formatReport(r: ReceiverReport): string {
         ? ` (asked ${bytes(r.rcvbuf.requestedBytes)})`
         : " (system default)") +
       `, queue deepest ${count(r.queue.maxDepth)} of ${count(r.queue.limit)}`,
-    `workers   ${r.perWorker.map((w) => `#${w.index} ${count(w.datagrams)} dgrams ${w.busyPercent}% busy`).join(", ")}`,
+    `workers   ${r.perWorker.map((w) => `#${w.index} ${count(w.datagrams)} dgrams ${percent(w.busyPercent / 100)} busy`).join(", ")}`,
     "latency",
     latencyRow("end-to-end", r.latencyUs.endToEnd),
     latencyRow("queue", r.latencyUs.queue),
