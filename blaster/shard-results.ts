@@ -2,6 +2,8 @@
  * The sending threads' results, combined into the run's report and its truth: counters summed,
  * lateness histograms merged, the per-host truth gathered in host order.
  */
+
+import { durationUs } from "../scenarios/format.ts";
 import type { BlastReport } from "./blast-report.ts";
 import type { BlastSetup } from "./blast-setup.ts";
 import { MAX_PRINT_CHUNK } from "./codec.ts";
@@ -68,7 +70,7 @@ export async function reportOfShards(
   const notes = [...setup.notes];
   if (timing.lateUs > 0 && o.startAt !== undefined) {
     notes.push(
-      `started ${(timing.lateUs / 1000).toFixed(1)} ms after --start-at (counted in the lateness of paced sends)`,
+      `started ${durationUs(timing.lateUs)} after --start-at (counted in the lateness of paced sends)`,
     );
   }
   return {

@@ -20,6 +20,7 @@
  * blaster/truth.ts.
  */
 import type { BlastReport } from "../blaster/blast-report.ts";
+import { count } from "../scenarios/format.ts";
 import type { ReceiverReport } from "./receiver-report.ts";
 
 /** The parts of the blaster's report the ledger reads. */
@@ -125,7 +126,7 @@ export function formatLedger(l: Ledger): string {
   const width = Math.max(...l.lines.map((x) => x.name.length));
   const rows = l.lines.map((x) => {
     const sign = x.sign === 1 ? "+" : x.sign === -1 ? "-" : "=";
-    return `  ${sign} ${x.name.padEnd(width)} ${x.datagrams.toLocaleString("en-US").padStart(14)}`;
+    return `  ${sign} ${x.name.padEnd(width)} ${count(x.datagrams).padStart(14)}`;
   });
   const checks = l.messages.map(
     (m) =>

@@ -15,6 +15,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { runBlast } from "../../blaster/blast.ts";
 import { startReceiver } from "../../receiver/receive.ts";
+import { percent, rate as perSecond } from "../format.ts";
 import type { Measurement } from "./format.ts";
 import { REFERENCE_NAME } from "./reference.ts";
 import { medianWithMargin, relativeSpread } from "./stats.ts";
@@ -281,7 +282,7 @@ export function endToEndMeasurements(result: EndToEndResult): Measurement[] {
   const runs = result.runs;
   if (runs.length === 0) return [];
   const suite = "e2e";
-  const runsText = `${runs.length} runs at ${result.options.ratePps} msg/s offered`;
+  const runsText = `${runs.length} runs at ${perSecond(result.options.ratePps)} offered`;
   // medians: one run disturbed by other work on the machine should not move the figure
   const lost = runs.reduce((a, r) => a + r.lost, 0);
   const base = { suite, samples: runs.length };
@@ -291,7 +292,7 @@ export function endToEndMeasurements(result: EndToEndResult): Measurement[] {
   const rates = measuredRates(runs);
   if (rates.length > 0) {
     const rate = medianWithMargin(rates);
-    const spread = result.spread === null ? "" : `; spread ${(result.spread * 100).toFixed(1)}%`;
+    const spread = result.spread === null ? "" : `; spread ${percent(result.spread)}`;
     const left = runs.length - rates.length;
     out.push({
       ...base,
@@ -302,7 +303,7 @@ export function endToEndMeasurements(result: EndToEndResult): Measurement[] {
       rmePercent: rate.rmePercent,
       direction: "bigger",
       kind: "absolute",
-      extra: `median of ${rates.length} timed runs at ${result.options.ratePps} msg/s offered${left > 0 ? ` (${left} not timed)` : ""}${spread}`,
+      extra: `median of ${rates.length} timed runs at ${perSecond(result.options.ratePps)} offered${left > 0 ? ` (${left} not timed)` : ""}${spread}`,
     });
   }
   out.push({
@@ -320,7 +321,7 @@ export function endToEndMeasurements(result: EndToEndResult): Measurement[] {
   if (delivering.length > 0) {
     const p99 = medianWithMargin(delivering.map((r) => r.p99Us));
     const busy = medianWithMargin(delivering.map((r) => r.busyUsPerMessage));
-    const deliveringLabel = `median of ${delivering.length} runs that delivered, at ${result.options.ratePps} msg/s offered`;
+    const deliveringLabel = `median of ${delivering.length} runs that delivered, at ${perSecond(result.options.ratePps)} offered`;
     out.push(
       {
         ...base,
@@ -354,7 +355,7 @@ export function endToEndMeasurements(result: EndToEndResult): Measurement[] {
       withRef.map((r) => (r.busyUsPerMessage * (r.referenceOpsPerSecond ?? 0)) / 1e6),
     );
     const reference = medianWithMargin(withRef.map((r) => r.referenceOpsPerSecond ?? 0));
-    const label = `median of ${withRef.length} runs at ${result.options.ratePps} msg/s offered`;
+    const label = `median of ${withRef.length} runs at ${perSecond(result.options.ratePps)} offered`;
     out.push({
       ...base,
       samples: withRef.length,
