@@ -204,6 +204,8 @@ describe("colour", () => {
         ...process.env,
         NO_COLOR: undefined,
         FORCE_COLOR: undefined,
+        // Node gives a terminal only two colours when CI is set (and no known CI is named).
+        CI: undefined,
         TERM: "xterm-256color",
         ...env,
       },
