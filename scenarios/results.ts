@@ -6,6 +6,7 @@
 import { renderTable } from "./bench/table.ts";
 import { bytes, count, durationUs, figure, percent, rate as perSecond } from "./format.ts";
 import { BUSY_SHARE_LIMIT } from "./machine-load.ts";
+import { DEFAULT_EQUIVALENCE, type Scenario } from "./schema.ts";
 import type { GoalOutcome, PointResult, Results, TrialFigures } from "./results-schema.ts";
 
 export type {
@@ -128,6 +129,7 @@ function recommendBySearch(
   points: readonly PointResult[],
   lw: readonly string[],
   otherCpuShare: number | null,
+  equivalence: number,
 ): string {
   const cost = (p: PointResult) => lw.reduce((s, k) => s + Number(p.point[k] ?? 0), 0);
   const label = (p: PointResult) => configLabel(p.point);
@@ -158,7 +160,7 @@ function recommendBySearch(
   const lower = (p: PointResult) => primaryGoal(p)!.lowerBoundPps!;
   const upper = (p: PointResult) => primaryGoal(p)!.upperBoundPps ?? lower(p);
   const top = [...held].sort((a, b) => lower(b) - lower(a))[0];
-  const group = held.filter((p) => upper(p) >= lower(top));
+  const group = held.filter((p) => upper(p) >= lower(top) * (1 - equivalence));
   const cheapest = [...group].sort((a, b) => cost(a) - cost(b) || lower(b) - lower(a))[0];
   const goalName = `${percent(goal.lossRatio)} loss (goal ${goal.name})`;
   // The bounds hold for the moment they were measured in; when other processes took a large
@@ -181,7 +183,19 @@ function recommendBySearch(
     alike.length > 0
       ? ` (${listText(alike.map(label))} ${alike.length > 1 ? "have" : "has"} as few threads)`
       : "";
-  return `${listText(ordered.map(label))} are equivalent within the measurement's precision at ${goalName} (${span}); the cheapest is ${label(cheapest)}${tie}.${tail}`;
+  const margin =
+    equivalence > 0
+      ? `, bounds within ${percent(equivalence)} of the best as repeated sweeps move them (plan.each.equivalence)`
+      : "";
+  return `${listText(ordered.map(label))} are equivalent within the measurement's precision at ${goalName} (${span}${margin}); the cheapest is ${label(cheapest)}${tie}.${tail}`;
+}
+
+/** The sweep's plan.each.equivalence (the schema's default when the file predates it). */
+function equivalenceOf(results: Results): number {
+  const plan = (results.scenario?.definition as Scenario | undefined)?.plan;
+  const each = plan?.kind === "sweep" ? plan.each : undefined;
+  // definition is results.json's record of the scenario: a file from before the key lacks it.
+  return (each?.kind === "search" ? each.equivalence : undefined) ?? DEFAULT_EQUIVALENCE;
 }
 
 function configLabel(point: Record<string, unknown>): string {
@@ -248,7 +262,12 @@ export function recommend(results: Results): string {
             .join("; ")}${failing.length > 3 ? "; ..." : ""}.`;
     }
     if (points.some((p) => p.search))
-      return recommendBySearch(points, lw, results.environment?.otherCpuShare ?? null);
+      return recommendBySearch(
+        points,
+        lw,
+        results.environment?.otherCpuShare ?? null,
+        equivalenceOf(results),
+      );
     const rateOf = (p: PointResult) => pointRate(results, p) ?? 0;
     const ranked = [...points].sort((a, b) => rateOf(b) - rateOf(a));
     const best = ranked[0];

@@ -185,6 +185,9 @@ const defaultGoals = DEFAULT_GOALS.map((g) => ({
   width: g.width,
 }));
 
+/** plan.each.equivalence's default: see the key. */
+export const DEFAULT_EQUIVALENCE = 0.2;
+
 const searchSchema = z
   .strictObject({
     kind: z.literal("search"),
@@ -213,6 +216,13 @@ const searchSchema = z
     timeLimit: duration.default(180_000),
     /** A trial that sent less than (1 - this) of its load counts the shortfall as loss. */
     loadTolerance: probability.default(0.05),
+    /**
+     * How far apart two configurations' bounds may be and still be called equivalent: one
+     * search's bounds are a few % wide, but repeating a whole sweep moves them further (on a
+     * quiet 2-vCPU machine, 15-20% between runs for the two-listener points). A point whose
+     * upper bound reaches (1 - this) of the best point's lower bound is in the best group.
+     */
+    equivalence: probability.default(DEFAULT_EQUIVALENCE),
   })
   .check((ctx) => {
     if (!(ctx.value.minLoad > 0 && ctx.value.maxLoad >= ctx.value.minLoad)) {

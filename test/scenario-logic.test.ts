@@ -296,6 +296,8 @@ function fakeResults(
     bounds?: [number | null, number | null];
     conclusive?: boolean;
   }[],
+  /** plan.each.equivalence of the sweep (absent: the schema's default). */
+  equivalence?: number,
 ): Results {
   const trials = points.map((p, i) => ({
     trial: i,
@@ -353,28 +355,40 @@ function fakeResults(
       thresholds: [],
     })),
     summary: {},
+    scenario:
+      equivalence === undefined
+        ? undefined
+        : { definition: { plan: { kind: "sweep", each: { kind: "search", equivalence } } } },
   } as unknown as Results;
 }
 
 test("recommendation: overlapping bounds are equivalent, the cheapest of the best group is named", () => {
   const lw = (l: number, w: number) => ({ listeners: l, workers: w });
-  const tied = fakeResults("sweep", [
-    { point: lw(1, 1), pps: 0, bounds: [20_000, 21_000] },
-    { point: lw(1, 2), pps: 0, bounds: [47_000, 49_000] },
-    { point: lw(2, 1), pps: 0, bounds: [46_000, 48_500] },
-    { point: lw(2, 2), pps: 0, bounds: [51_000, 54_000] },
-  ]);
-  // -l 2 -w 2 is best at 51k; -l 1 -w 2 and -l 2 -w 1 reach below 51k: not equivalent to it.
+  const tied = fakeResults(
+    "sweep",
+    [
+      { point: lw(1, 1), pps: 0, bounds: [20_000, 21_000] },
+      { point: lw(1, 2), pps: 0, bounds: [47_000, 49_000] },
+      { point: lw(2, 1), pps: 0, bounds: [46_000, 48_500] },
+      { point: lw(2, 2), pps: 0, bounds: [51_000, 54_000] },
+    ],
+    0,
+  );
+  // With equivalence 0, only overlapping bounds are equivalent. -l 2 -w 2 is best at 51k; -l 1 -w 2 and -l 2 -w 1 reach below 51k: not equivalent to it.
   assert.equal(
     recommend(tied),
     "-l 2 -w 2 is best at 0% loss (goal ndr): 51,000-54,000/s, clear of the next, -l 1 -w 2 (47,000-49,000/s).",
   );
-  const overlap = fakeResults("sweep", [
-    { point: lw(1, 1), pps: 0, bounds: [20_000, 21_000] },
-    { point: lw(1, 2), pps: 0, bounds: [48_000, 52_000] },
-    { point: lw(2, 1), pps: 0, bounds: [46_000, 51_500] },
-    { point: lw(2, 2), pps: 0, bounds: [51_000, 54_000] },
-  ]);
+  const overlap = fakeResults(
+    "sweep",
+    [
+      { point: lw(1, 1), pps: 0, bounds: [20_000, 21_000] },
+      { point: lw(1, 2), pps: 0, bounds: [48_000, 52_000] },
+      { point: lw(2, 1), pps: 0, bounds: [46_000, 51_500] },
+      { point: lw(2, 2), pps: 0, bounds: [51_000, 54_000] },
+    ],
+    0,
+  );
   assert.equal(
     recommend(overlap),
     "-l 1 -w 2, -l 2 -w 1 and -l 2 -w 2 are equivalent within the measurement's precision at 0% loss (goal ndr) (46,000-54,000/s); the cheapest is -l 1 -w 2 (-l 2 -w 1 has as few threads).",
@@ -402,6 +416,34 @@ test("recommendation: overlapping bounds are equivalent, the cheapest of the bes
     { point: lw(1, 1), pps: 0, bounds: [1000, 26_000], conclusive: false },
   ]);
   assert.match(recommend(none), /^No configuration has a conclusive throughput\. Not compared/);
+  // Two real quiet sweeps (seeds 31 and 32) of our receiver: the two-listener points swapped
+  // places, each "clear of the next" within its own run. With the default equivalence (20%) both
+  // runs name the same configuration.
+  const points31 = [
+    { point: lw(1, 1), pps: 0, bounds: [19_555, 20_300] as [number, number] },
+    { point: lw(1, 2), pps: 0, bounds: [16_557, 17_200] as [number, number] },
+    { point: lw(2, 1), pps: 0, bounds: [35_910, 37_193] as [number, number] },
+    { point: lw(2, 2), pps: 0, bounds: [30_393, 31_261] as [number, number] },
+  ];
+  const points32 = [
+    { point: lw(1, 1), pps: 0, bounds: [20_895, 21_700] as [number, number] },
+    { point: lw(1, 2), pps: 0, bounds: [15_444, 16_100] as [number, number] },
+    { point: lw(2, 1), pps: 0, bounds: [29_498, 30_780] as [number, number] },
+    { point: lw(2, 2), pps: 0, bounds: [35_173, 36_580] as [number, number] },
+  ];
+  const expected =
+    /^-l 2 -w 1 and -l 2 -w 2 are equivalent within the measurement's precision at 0% loss \(goal ndr\) \(\d[\d,]*-\d[\d,]*\/s, bounds within 20% of the best as repeated sweeps move them \(plan\.each\.equivalence\)\); the cheapest is -l 2 -w 1\.$/;
+  assert.match(recommend(fakeResults("sweep", points31)), expected);
+  assert.match(recommend(fakeResults("sweep", points32)), expected);
+  // A results.json written before the key existed: its plan has no equivalence, the default holds.
+  const older = fakeResults("sweep", points31);
+  older.scenario = {
+    definition: { plan: { kind: "sweep", each: { kind: "search" } } },
+  } as unknown as Results["scenario"];
+  assert.match(recommend(older), expected);
+  // With equivalence 0 the two runs name different winners, which is what the setting is for.
+  assert.match(recommend(fakeResults("sweep", points31, 0)), /^-l 2 -w 1 is best/);
+  assert.match(recommend(fakeResults("sweep", points32, 0)), /^-l 2 -w 2 is best/);
 });
 
 test("recommendation: single trials, host sweeps", () => {
