@@ -6,8 +6,8 @@
 import { renderTable } from "./bench/table.ts";
 import { bytes, count, durationUs, figure, percent, rate as perSecond } from "./format.ts";
 import { BUSY_SHARE_LIMIT } from "./machine-load.ts";
-import { DEFAULT_EQUIVALENCE, type Scenario } from "./schema.ts";
 import type { GoalOutcome, PointResult, Results, TrialFigures } from "./results-schema.ts";
+import { DEFAULT_EQUIVALENCE, type Scenario } from "./schema.ts";
 
 export type {
   GoalOutcome,
